@@ -1,0 +1,212 @@
+"""The pipeline for one file (read -> parse -> match -> edit -> check) and the parallel driver."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from codemod.edits import OverlappingEdits, apply_edits, conflicts
+from codemod.gomod import ModuleFacts, module_facts_for
+from codemod.imports import ImportConflict, import_edits
+from codemod.model import Edit, FileResult, FileStatus, Finding, Safety
+from codemod.parse import ParsedFile, parse_source
+from codemod.transform import FileContext, Transform
+from codemod.verify import RewriteRejected, check_rewrite
+
+# https://go.dev/s/generatedcode: the marker must come before the first non-comment text.
+GENERATED_MARKER = re.compile(rb"^// Code generated .* DO NOT EDIT\.\r?$", re.MULTILINE)
+MAX_FILE_BYTES = 16 * 1024 * 1024
+# A fix can expose another (or two fixes can collide); re-match until nothing more applies.
+MAX_FIX_ROUNDS = 5
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What to run and how far to trust fixes; crosses process boundaries, so plain data only."""
+
+    select: frozenset[str] | None = None  # None: every transform
+    ignore: frozenset[str] = frozenset()
+    fix: bool = False  # compute rewritten sources
+    apply_threshold: Safety = Safety.SAFE  # --unsafe lowers it to REVIEW
+    use_gofmt: bool = True
+    go_version: tuple[int, int] | None = None  # override the go.mod version
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def selected_transforms(options: RunOptions) -> list[Transform]:
+    from transforms import ALL_TRANSFORMS
+
+    return [
+        transform
+        for transform in ALL_TRANSFORMS
+        if (options.select is None or transform.id in options.select)
+        and transform.id not in options.ignore
+    ]
+
+
+@dataclass(frozen=True)
+class Unusable:
+    """Why a file cannot go through the pipeline; `failed` for I/O errors (exit 2)."""
+
+    reason: str
+    failed: bool = False
+
+
+def read_go_file(path: Path) -> bytes | Unusable:
+    """The file's bytes, or why it must be skipped."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            # A FIFO or device named .go would block or never end.
+            return Unusable("not a regular file")
+        if info.st_size > MAX_FILE_BYTES:
+            return Unusable(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+        source = path.read_bytes()
+    except OSError as error:
+        return Unusable(f"cannot read: {error.strerror or error}", failed=True)
+    if b"\0" in source:
+        return Unusable("binary file (contains NUL bytes)")
+    try:
+        source.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return Unusable(f"not valid UTF-8 (byte {error.start})")
+    if is_generated(source):
+        return Unusable("generated file (// Code generated ... DO NOT EDIT.)")
+    return source
+
+
+def is_generated(source: bytes) -> bool:
+    match = GENERATED_MARKER.search(source)
+    if match is None:
+        return False
+    package = re.search(rb"^package\s", source, re.MULTILINE)
+    return package is None or match.start() < package.start()
+
+
+def find_all(
+    path: Path, parsed: ParsedFile, module: ModuleFacts, transforms: Sequence[Transform]
+) -> list[Finding]:
+    ctx = FileContext(path, parsed, module)
+    findings: list[Finding] = []
+    for transform in transforms:
+        if transform.applies_to(module):
+            findings.extend(transform.find(ctx))
+    findings = [f for f in findings if _inside_clean_declaration(f, parsed)]
+    return sorted(findings, key=lambda f: f.sort_key)
+
+
+def _inside_clean_declaration(finding: Finding, parsed: ParsedFile) -> bool:
+    if finding.fix is None:
+        return True
+    return all(
+        any(d.start_byte <= e.start and e.end <= d.end_byte for d in parsed.clean_declarations)
+        for e in finding.fix.edits
+    )
+
+
+def choose_fixes(
+    findings: list[Finding], threshold: Safety, parsed: ParsedFile
+) -> tuple[list[Finding], list[Edit], list[str]]:
+    """The fixes to apply this round, their merged edits (imports included) and notes on drops."""
+    accepted: list[Finding] = []
+    edits: list[Edit] = []
+    imports: set[str] = set()
+    notes: list[str] = []
+    for finding in findings:
+        if finding.fix is None or finding.safety < threshold:
+            continue
+        if any(conflicts(mine, theirs) for mine in finding.fix.edits for theirs in edits):
+            continue  # picked up again by the next round, on the rewritten source
+        accepted.append(finding)
+        edits.extend(finding.fix.edits)
+        imports.update(finding.fix.imports)
+    if imports:
+        try:
+            edits.extend(import_edits(parsed, tuple(sorted(imports))))
+        except ImportConflict as error:
+            notes.append(f"fixes dropped: cannot add import ({error})")
+            return [], [], notes
+    return accepted, edits, notes
+
+
+def process_source(
+    path: Path, source: bytes, module: ModuleFacts, options: RunOptions
+) -> FileResult:
+    transforms = selected_transforms(options)
+    parsed = parse_source(source)
+    findings = find_all(path, parsed, module, transforms)
+    result = FileResult(
+        path=path,
+        status=FileStatus.UNCHANGED,
+        findings=findings,
+        original=source,
+        declarations_skipped=parsed.declarations_with_errors,
+    )
+    if not options.fix:
+        return result
+    current = parsed
+    for _ in range(MAX_FIX_ROUNDS):
+        accepted, edits, notes = choose_fixes(
+            find_all(path, current, module, transforms) if current is not parsed else findings,
+            options.apply_threshold,
+            current,
+        )
+        result.notes.extend(notes)
+        if not accepted:
+            break
+        try:
+            checked = check_rewrite(parsed, apply_edits(current.source, edits), options.use_gofmt)
+        except (RewriteRejected, OverlappingEdits) as error:
+            ids = ", ".join(sorted({f.transform_id for f in accepted}))
+            result.notes.append(f"fix dropped ({ids}): {error}")
+            break
+        result.applied.extend(accepted)
+        current = checked.parsed
+    if current is not parsed:
+        result.status = FileStatus.CHANGED
+        result.rewritten = current.source
+    return result
+
+
+def process_file(path: Path, options: RunOptions) -> FileResult:
+    """One file through the whole pipeline; never raises for bad input."""
+    read = read_go_file(path)
+    if isinstance(read, Unusable):
+        status = FileStatus.FAILED if read.failed else FileStatus.SKIPPED
+        return FileResult(path=path, status=status, reason=read.reason)
+    module = module_facts_for(path)
+    if options.go_version is not None:
+        module = replace(module, go_version=options.go_version)
+    try:
+        result = process_source(path, read, module, options)
+    except RecursionError:
+        return FileResult(path=path, status=FileStatus.FAILED, reason="nesting too deep to analyse")
+    if result.status is FileStatus.UNCHANGED:
+        result.original = None  # nothing downstream needs the bytes; keep IPC small
+    return result
+
+
+def _process_chunk(paths: list[Path], options: RunOptions) -> list[FileResult]:
+    return [process_file(path, options) for path in paths]
+
+
+def run(
+    paths: Sequence[Path], options: RunOptions, jobs: int | None = None
+) -> Iterator[FileResult]:
+    """Results in the order of `paths`, streamed as they are ready."""
+    jobs = jobs or os.cpu_count() or 1
+    if jobs <= 1 or len(paths) < 64:
+        for path in paths:
+            yield process_file(path, options)
+        return
+    # Chunks amortise the per-task IPC; small enough that results still stream.
+    chunk_size = max(8, min(256, len(paths) // (jobs * 8)))
+    chunks = [list(paths[i : i + chunk_size]) for i in range(0, len(paths), chunk_size)]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for results in pool.map(_process_chunk, chunks, [options] * len(chunks)):
+            yield from results

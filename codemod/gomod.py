@@ -1,0 +1,72 @@
+"""Module facts read from the nearest go.mod: module path and the `go` language version."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+# The language version Go assumes for a go.mod without a `go` line (cmd/go: "go 1.16").
+DEFAULT_GO_VERSION = (1, 16)
+# What we assume for a file outside any module: the oldest version still supported upstream,
+# so version-gated transforms err towards fixing rather than silently skipping.
+NO_MODULE_GO_VERSION = (1, 21)
+
+_MODULE_LINE = re.compile(r"^\s*module\s+(\"?)([^\s\"]+)\1", re.MULTILINE)
+_GO_LINE = re.compile(r"^\s*go\s+(\d+)\.(\d+)(?:\.\d+|rc\d+)?\s*(?://.*)?$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class ModuleFacts:
+    """What a transform may need to know about the module a file belongs to."""
+
+    module_path: str | None
+    go_version: tuple[int, int]
+    gomod_path: Path | None
+
+    def go_at_least(self, major: int, minor: int) -> bool:
+        return self.go_version >= (major, minor)
+
+    @property
+    def go_version_text(self) -> str:
+        return f"{self.go_version[0]}.{self.go_version[1]}"
+
+
+def parse_gomod(text: str, gomod_path: Path | None = None) -> ModuleFacts:
+    module = _MODULE_LINE.search(text)
+    go = _GO_LINE.search(text)
+    version = (int(go.group(1)), int(go.group(2))) if go else DEFAULT_GO_VERSION
+    return ModuleFacts(module.group(2) if module else None, version, gomod_path)
+
+
+def parse_go_version(text: str) -> tuple[int, int]:
+    """'1.22' or '1.22.3' or 'go1.22' -> (1, 22); ValueError otherwise."""
+    match = re.fullmatch(r"(?:go)?(\d+)\.(\d+)(?:\.\d+)?", text.strip())
+    if not match:
+        raise ValueError(f"not a Go version: {text!r} (expected e.g. 1.22)")
+    return int(match.group(1)), int(match.group(2))
+
+
+@lru_cache(maxsize=4096)
+def find_gomod(directory: Path) -> Path | None:
+    """The go.mod governing files in `directory`: the nearest one at or above it."""
+    candidate = directory / "go.mod"
+    if candidate.is_file():
+        return candidate
+    parent = directory.parent
+    return None if parent == directory else find_gomod(parent)
+
+
+@lru_cache(maxsize=1024)
+def _facts_for_gomod(gomod: Path | None) -> ModuleFacts:
+    if gomod is None:
+        return ModuleFacts(None, NO_MODULE_GO_VERSION, None)
+    try:
+        return parse_gomod(gomod.read_text(encoding="utf-8", errors="replace"), gomod)
+    except OSError:
+        return ModuleFacts(None, NO_MODULE_GO_VERSION, gomod)
+
+
+def module_facts_for(go_file: Path) -> ModuleFacts:
+    return _facts_for_gomod(find_gomod(go_file.resolve().parent))

@@ -1,0 +1,42 @@
+"""Render: git-style unified diffs that `git apply` accepts, checked with unidiff."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+
+from unidiff import PatchSet  # type: ignore[attr-defined]
+
+NO_NEWLINE = "\\ No newline at end of file\n"
+
+
+def display_path(path: Path, base: Path | None = None) -> str:
+    """The path as a/ b/ names it: relative to the base (default: current directory)."""
+    relative = os.path.relpath(path.resolve(), (base or Path.cwd()).resolve())
+    return Path(relative).as_posix()
+
+
+def unified_diff(path: Path, before: bytes, after: bytes, context: int = 3) -> str:
+    """A git-style diff of one file; empty when nothing changed."""
+    if before == after:
+        return ""
+    name = display_path(path)
+    old = before.decode("utf-8").splitlines(keepends=True)
+    new = after.decode("utf-8").splitlines(keepends=True)
+    body = []
+    for line in difflib.unified_diff(old, new, f"a/{name}", f"b/{name}", n=context):
+        if line.startswith(("---", "+++")):
+            line = line.rstrip("\n") + "\n"  # difflib appends "\n" to file header lines
+        body.append(line if line.endswith("\n") else line + "\n" + NO_NEWLINE)
+    text = f"diff --git a/{name} b/{name}\n" + "".join(body)
+    validate_patch(text, expected_files=1)
+    return text
+
+
+def validate_patch(text: str, expected_files: int) -> PatchSet:
+    """Parse our own output back: a patch that unidiff cannot read would not apply either."""
+    patch = PatchSet(text)
+    if len(patch) != expected_files:
+        raise ValueError(f"rendered patch has {len(patch)} files, expected {expected_files}")
+    return patch

@@ -1,0 +1,62 @@
+"""Write sink: atomic in-place rewrites that refuse files changed since they were read."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+from codemod.model import FileResult, FileStatus
+
+
+class ChangedUnderneath(Exception):
+    pass
+
+
+def write_atomically(path: Path, expected_current: bytes, new_content: bytes) -> None:
+    """Replace path's content with new_content, only if it still holds expected_current.
+
+    The temp file lives in the same directory so the final rename is atomic on POSIX; the
+    file's permission bits are kept. Readers see the old file or the new one, never a mix.
+    """
+    real = path.resolve()  # write through a symlink the user named, not over the link
+    current = real.read_bytes()
+    if current != expected_current:
+        raise ChangedUnderneath(f"{path}: changed on disk since it was read; not written")
+    mode = stat.S_IMODE(real.stat().st_mode)
+    descriptor, temp_name = tempfile.mkstemp(
+        prefix=f".{real.name}.", suffix=".unleak", dir=real.parent
+    )
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(new_content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp_name, mode)
+        os.replace(temp_name, real)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+class WriteSink:
+    def __init__(self) -> None:
+        self.written: list[Path] = []
+        self.errors: list[str] = []
+
+    def accept(self, result: FileResult) -> None:
+        if result.status is not FileStatus.CHANGED:
+            return
+        assert result.original is not None and result.rewritten is not None
+        try:
+            write_atomically(result.path, result.original, result.rewritten)
+        except ChangedUnderneath as error:
+            self.errors.append(str(error))
+        except OSError as error:
+            self.errors.append(f"{result.path}: cannot write: {error.strerror or error}")
+        else:
+            self.written.append(result.path)
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,3 @@
+module example.com/unleak/examples
+
+go 1.22

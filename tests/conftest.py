@@ -1,0 +1,83 @@
+"""Shared test helpers: fixture discovery and a one-call codemod check."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from codemod.engine import RunOptions, process_source
+from codemod.gomod import ModuleFacts, parse_gomod
+from codemod.model import FileResult, Safety
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+DEFAULT_FIXTURE_GO_VERSION = "1.22"
+WANT = re.compile(r'// want "([^"]+)"')
+
+
+@dataclass(frozen=True)
+class FixtureCase:
+    transform_id: str
+    name: str
+    directory: Path
+
+    @property
+    def id(self) -> str:
+        return f"{self.transform_id}/{self.name}"
+
+    @property
+    def before(self) -> bytes:
+        return (self.directory / "before.go").read_bytes()
+
+    @property
+    def after(self) -> bytes | None:
+        path = self.directory / "after.go"
+        return path.read_bytes() if path.exists() else None
+
+    @property
+    def module(self) -> ModuleFacts:
+        gomod = self.directory / "go.mod"
+        text = (
+            gomod.read_text()
+            if gomod.exists()
+            else f"module fixture\n\ngo {DEFAULT_FIXTURE_GO_VERSION}\n"
+        )
+        return parse_gomod(text, gomod if gomod.exists() else None)
+
+    def wanted(self) -> list[tuple[int, str]]:
+        """(line, pattern) for every `// want "..."` marker in before.go."""
+        wanted = []
+        for number, line in enumerate(self.before.decode().splitlines(), start=1):
+            wanted.extend((number, pattern) for pattern in WANT.findall(line))
+        return wanted
+
+
+def fixture_cases() -> list[FixtureCase]:
+    return [
+        FixtureCase(case.parent.name, case.name, case)
+        for case in sorted(FIXTURES.glob("*/*"))
+        if (case / "before.go").exists() and not case.parent.name.startswith("_")
+    ]
+
+
+def run_codemod(
+    source: bytes,
+    module: ModuleFacts,
+    select: str | None = None,
+    unsafe: bool = False,
+    path: Path = Path("fixture.go"),
+) -> FileResult:
+    """The whole per-file pipeline on one source, as `unleak fix` runs it (gofmt included)."""
+    options = RunOptions(
+        select=frozenset({select}) if select else None,
+        fix=True,
+        apply_threshold=Safety.REVIEW if unsafe else Safety.SAFE,
+    )
+    return process_source(path, source, module, options)
+
+
+def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
+    return val.id if isinstance(val, FixtureCase) else None

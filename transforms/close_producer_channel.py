@@ -1,0 +1,383 @@
+"""close-producer-channel: a lone producer goroutine that never closes its channel."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from tree_sitter import Node
+
+from codemod.model import Edit, Finding, Fix, Safety
+from codemod.syntax import (
+    FUNCTION_TYPES,
+    ancestors,
+    call_arguments,
+    call_name,
+    descendants,
+    enclosing_function,
+    function_parameters,
+    line_indent,
+    statement_list,
+    text,
+)
+from codemod.transform import FileContext, Transform
+
+
+class CloseProducerChannel(Transform):
+    """
+    ## What it does
+    Finds a function that makes a channel, starts exactly one goroutine that sends on it,
+    and then returns the channel or ranges over it, while nothing ever closes it.
+
+    ## Why is this bad?
+    `for v := range ch` only ends when `ch` is closed. Once the producer has sent its last
+    value and returned, the consumer waits forever on a receive that nobody can complete.
+    The Go runtime never collects a goroutine blocked on a channel operation, so the consumer
+    goroutine, its stack and everything it references stay alive for the life of the process.
+
+    ## Example
+    ```go
+    func Numbers(n int) <-chan int {
+        out := make(chan int)
+        go func() {
+            for i := 0; i < n; i++ {
+                out <- i
+            }
+        }()
+        return out
+    }
+    ```
+
+    ## Use instead
+    ```go
+    func Numbers(n int) <-chan int {
+        out := make(chan int)
+        go func() {
+            defer close(out)
+            for i := 0; i < n; i++ {
+                out <- i
+            }
+        }()
+        return out
+    }
+    ```
+
+    ## Fix safety
+    Safe when the goroutine is provably the only sender and nothing else closes or hands on
+    the channel: closing after the last send is exactly what the consumer's `range` waits for,
+    and `defer` closes on every path out of the goroutine, panics included. A consumer that
+    reads a fixed number of values is unaffected; one that would have blocked forever now sees
+    the channel closed. When the channel is also passed to other code, received in a `select`,
+    or used by a second goroutine, the finding is reported without a fix.
+
+    ## Go versions
+    All. Channel semantics have not changed since Go 1.0.
+    """
+
+    id: ClassVar[str] = "close-producer-channel"
+    title: ClassVar[str] = "Close the channel when its only producer goroutine finishes"
+    safety: ClassVar[Safety] = Safety.SAFE
+    tags: ClassVar[tuple[str, ...]] = ("channel", "goroutine")
+
+    def find(self, ctx: FileContext) -> Iterator[Finding]:
+        for declaration in ctx.parsed.clean_declarations:
+            for node in _channel_makes(declaration):
+                finding = self._check_channel(ctx, node)
+                if finding is not None:
+                    yield finding
+
+    def _check_channel(self, ctx: FileContext, name_node: Node) -> Finding | None:
+        function = enclosing_function(name_node)
+        body = function.child_by_field_name("body") if function else None
+        if function is None or body is None:
+            return None
+        uses = _classify_uses(text(name_node), name_node, function, body)
+        if uses is None or uses.closed or uses.outer_sends or not (uses.returned or uses.ranged):
+            return None
+        if len(uses.senders) != 1 or uses.opaque_goroutines:
+            return None
+        producer = uses.senders[0]
+        if _inside_loop(producer.go_statement, function):
+            return None  # one goroutine per iteration: several senders
+        name = text(name_node)
+        message = (
+            f"goroutine is the only sender on `{name}` but never closes it; "
+            f"a `range` over `{name}` blocks forever after the last value"
+        )
+        if uses.other_uses or producer.other_uses:
+            return self.finding(ctx, producer.go_statement, message, Safety.REPORT_ONLY)
+        edits = _defer_close_edits(ctx.source, producer.literal, producer.local_name)
+        if edits is None:
+            return self.finding(ctx, producer.go_statement, message, Safety.REPORT_ONLY)
+        fix = Fix(tuple(edits), f"defer close({producer.local_name}) in the producer goroutine")
+        return self.finding(ctx, producer.go_statement, message, Safety.SAFE, fix)
+
+
+@dataclass
+class _Goroutine:
+    go_statement: Node
+    literal: Node
+    local_name: str  # the channel's name inside the goroutine (a parameter, or captured)
+    sends: int = 0
+    other_uses: bool = False
+
+
+@dataclass
+class _Uses:
+    senders: list[_Goroutine] = field(default_factory=list)
+    returned: bool = False
+    ranged: bool = False
+    closed: bool = False
+    outer_sends: bool = False
+    other_uses: bool = False
+    opaque_goroutines: bool = False  # `go worker(ch)`: an unknown function may send or close
+
+
+def _channel_makes(declaration: Node) -> Iterator[Node]:
+    """The identifier of every `x := make(chan T...)` / `var x = make(chan T...)`."""
+    for node in descendants(declaration):
+        if node.type == "short_var_declaration" or (
+            node.type == "assignment_statement" and _assigns_named_result(node)
+        ):
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        elif node.type == "var_spec":
+            names = node.children_by_field_name("name")
+            value = node.child_by_field_name("value")
+            if (
+                len(names) == 1
+                and value is not None
+                and value.named_child_count == 1
+                and _is_make_chan(value.named_children[0])
+            ):
+                yield names[0]
+            continue
+        else:
+            continue
+        if left is None or right is None:
+            continue
+        if left.named_child_count == 1 and right.named_child_count == 1:
+            target, value = left.named_children[0], right.named_children[0]
+            if target.type == "identifier" and _is_make_chan(value):
+                yield target
+
+
+def _named_results(function: Node) -> list[Node]:
+    result = function.child_by_field_name("result")
+    if result is None or result.type != "parameter_list":
+        return []
+    return [
+        name
+        for declaration in result.named_children
+        if declaration.type == "parameter_declaration"
+        for name in declaration.children_by_field_name("name")
+    ]
+
+
+def _assigns_named_result(assignment: Node) -> bool:
+    """`out = make(...)` where out is the enclosing function's named result."""
+    left, function = assignment.child_by_field_name("left"), enclosing_function(assignment)
+    if left is None or function is None or left.named_child_count != 1:
+        return False
+    operator = assignment.child_by_field_name("operator")
+    target = text(left.named_children[0])
+    return (
+        operator is not None
+        and text(operator) == "="
+        and any(text(name) == target for name in _named_results(function))
+    )
+
+
+def _is_make_chan(node: Node) -> bool:
+    if node.type != "call_expression" or call_name(node) != "make":
+        return False
+    arguments = call_arguments(node)
+    # A bidirectional `chan T`: directional channels cannot be closed by their maker anyway.
+    return (
+        bool(arguments)
+        and arguments[0].type == "channel_type"
+        and text(arguments[0]).startswith("chan")
+    )
+
+
+def _is_declaration(identifier: Node) -> bool:
+    parent = identifier.parent
+    if parent is None:
+        return False
+    if parent.type in ("parameter_declaration", "variadic_parameter_declaration", "var_spec"):
+        return any(n == identifier for n in parent.children_by_field_name("name"))
+    if parent.type == "expression_list" and parent.parent is not None:
+        holder = parent.parent
+        if holder.type in ("short_var_declaration", "range_clause", "receive_statement"):
+            operator = next((c for c in holder.children if c.type in (":=", "=")), None)
+            return (
+                operator is not None
+                and operator.type == ":="
+                and holder.child_by_field_name("left") == parent
+            )
+    return False
+
+
+def _classify_uses(name: str, declared: Node, function: Node, body: Node) -> _Uses | None:
+    """How every mention of the channel inside its function uses it; None when unsure."""
+    uses = _Uses()
+    goroutines: dict[int, _Goroutine] = {}
+    if any(text(result) == name for result in _named_results(function)):
+        # A named result: a bare `return` hands the channel to the caller.
+        uses.returned = any(
+            n.type == "return_statement"
+            and n.named_child_count == 0
+            and enclosing_function(n) == function
+            for n in descendants(body)
+        )
+    for node in descendants(body):
+        if node.type != "identifier" or text(node) != name or node == declared:
+            continue
+        if node.parent is not None and _is_close_call(node.parent):
+            uses.closed = True  # closed somewhere, by anyone: not this idiom
+            continue
+        go_statement = _goroutine_of(node, function)
+        if go_statement is not None:
+            if _handle_goroutine_use(node, name, go_statement, goroutines, uses) is None:
+                return None
+            continue
+        if _is_declaration(node):
+            return None  # shadowed somewhere: names no longer tell which channel is meant
+        if _owned_by_other_function(node, function):
+            uses.other_uses = True
+            continue
+        parent = node.parent
+        assert parent is not None
+        if parent.type == "send_statement" and parent.child_by_field_name("channel") == node:
+            uses.outer_sends = True
+        elif parent.type == "range_clause" and parent.child_by_field_name("right") == node:
+            uses.ranged = True
+        elif (
+            parent.type == "expression_list"
+            and parent.parent is not None
+            and (parent.parent.type == "return_statement")
+        ):
+            uses.returned = True
+        elif _is_close_call(parent):
+            uses.closed = True
+        else:
+            uses.other_uses = True
+    uses.senders = [g for g in goroutines.values() if g.sends]
+    return uses
+
+
+def _handle_goroutine_use(
+    node: Node, name: str, go_statement: Node, goroutines: dict[int, _Goroutine], uses: _Uses
+) -> bool | None:
+    call = go_statement.named_children[0] if go_statement.named_child_count else None
+    literal = call.child_by_field_name("function") if call is not None else None
+    if call is None or literal is None or literal.type != "func_literal":
+        uses.opaque_goroutines = True
+        return True
+    arguments = call_arguments(call)
+    if any(node == argument for argument in arguments):
+        # Passed as an argument: inside the goroutine it goes by the parameter's name.
+        index = next(i for i, a in enumerate(arguments) if a == node)
+        parameters = function_parameters(literal)
+        if len(parameters) != len(arguments):
+            uses.opaque_goroutines = True  # grouped or variadic parameters: do not guess
+            return True
+        local = parameters[index][0]
+        goroutine = goroutines.setdefault(go_statement.id, _Goroutine(go_statement, literal, local))
+        if goroutine.local_name != local:
+            goroutine.other_uses = True
+        return _scan_goroutine_body(goroutine, literal, local, uses)
+    if any(parameter == name for parameter, _ in function_parameters(literal)):
+        return True  # a parameter of the same name: handled where the argument is passed
+    goroutine = goroutines.setdefault(go_statement.id, _Goroutine(go_statement, literal, name))
+    if goroutine.local_name != name:
+        goroutine.other_uses = True  # both captured and passed in
+    if goroutine.sends == 0 and not goroutine.other_uses:
+        return _scan_goroutine_body(goroutine, literal, name, uses)
+    return True
+
+
+def _scan_goroutine_body(
+    goroutine: _Goroutine, literal: Node, local: str, uses: _Uses
+) -> bool | None:
+    """Count sends on `local` inside the goroutine; anything else it does with it is `other`."""
+    if goroutine.sends or goroutine.other_uses:
+        return True
+    body = literal.child_by_field_name("body")
+    if body is None:
+        return None
+    for node in descendants(body):
+        if node.type != "identifier" or text(node) != local:
+            continue
+        if _is_declaration(node):
+            return None
+        if node.parent is not None and _is_close_call(node.parent):
+            uses.closed = True
+            continue
+        if enclosing_function(node) != literal:
+            goroutine.other_uses = True  # a nested closure or goroutine may send or close later
+            continue
+        parent = node.parent
+        assert parent is not None
+        if parent.type == "send_statement" and parent.child_by_field_name("channel") == node:
+            goroutine.sends += 1
+        elif parent.type == "argument_list" and call_name_of(parent) in ("len", "cap"):
+            continue
+        else:
+            goroutine.other_uses = True
+    return True
+
+
+def call_name_of(arguments: Node) -> str | None:
+    call = arguments.parent
+    return call_name(call) if call is not None and call.type == "call_expression" else None
+
+
+def _is_close_call(parent: Node) -> bool:
+    return parent.type == "argument_list" and call_name_of(parent) == "close"
+
+
+def _goroutine_of(node: Node, function: Node) -> Node | None:
+    """The `go` statement of `function` whose call holds node (in its literal or arguments)."""
+    for ancestor in ancestors(node):
+        if ancestor == function:
+            return None
+        if ancestor.type == "go_statement" and enclosing_function(ancestor) == function:
+            return ancestor
+    return None
+
+
+def _owned_by_other_function(node: Node, function: Node) -> bool:
+    return enclosing_function(node) != function
+
+
+def _inside_loop(node: Node, function: Node) -> bool:
+    for ancestor in ancestors(node):
+        if ancestor == function or ancestor.type in FUNCTION_TYPES:
+            return False
+        if ancestor.type == "for_statement":
+            return True
+    return False
+
+
+def _defer_close_edits(source: bytes, literal: Node, name: str) -> list[Edit] | None:
+    body = literal.child_by_field_name("body")
+    statements = statement_list(body) if body is not None else None
+    if body is None or statements is None or statements.named_child_count == 0:
+        return None
+    outer = line_indent(source, literal.start_byte)
+    inner = outer + "\t"
+    open_brace = body.start_byte + 1
+    statement = f"defer close({name})"
+    first = statements.named_children[0]
+    if first.start_point.row != body.start_point.row:
+        # After whatever ends the brace's line (a trailing comment stays where it was).
+        end_of_line = source.index(b"\n", open_brace)
+        return [Edit(end_of_line, end_of_line, f"\n{inner}{statement}")]
+    # `go func() { ch <- v }()` on one line: open the body up over several lines.
+    last = statements.named_children[-1]
+    close_brace = body.end_byte - 1
+    return [
+        Edit(open_brace, first.start_byte, f"\n{inner}{statement}\n{inner}"),
+        Edit(last.end_byte, close_brace, f"\n{outer}"),
+    ]
