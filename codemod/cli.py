@@ -70,20 +70,26 @@ class Summary:
         self.applied.update(f.transform_id for f in result.applied)
 
     def line(self, fixing: bool) -> str:
-        parts = [f"{self.files} files", f"{sum(self.findings.values())} findings"]
+        parts = [_count(self.files, "file"), _count(sum(self.findings.values()), "finding")]
         if self.findings:
             per = ", ".join(f"{k}: {v}" for k, v in sorted(self.findings.items()))
             parts[-1] += f" ({per})"
         if fixing:
-            parts.append(f"{sum(self.applied.values())} fixes in {self.changed} files")
+            fixes = _count(sum(self.applied.values()), "fix", "fixes")
+            parts.append(f"{fixes} in {_count(self.changed, 'file')}")
         if self.skipped or self.failed:
-            parts.append(f"{self.skipped + self.failed} files skipped")
+            parts.append(f"{_count(self.skipped + self.failed, 'file')} skipped")
         if self.declarations_skipped:
             parts.append(
-                f"{self.declarations_skipped} declarations in "
-                f"{self.files_with_skipped_declarations} files left alone for parse errors"
+                f"{_count(self.declarations_skipped, 'declaration')} in "
+                f"{_count(self.files_with_skipped_declarations, 'file')} "
+                "left alone for parse errors"
             )
         return ", ".join(parts)
+
+
+def _count(number: int, singular: str, plural: str | None = None) -> str:
+    return f"{number} {singular if number == 1 else plural or singular + 's'}"
 
 
 def _drive(

@@ -137,7 +137,11 @@ def choose_fixes(
 def process_source(
     path: Path, source: bytes, module: ModuleFacts, options: RunOptions
 ) -> FileResult:
-    transforms = selected_transforms(options)
+    transforms = [
+        t for t in selected_transforms(options) if t.applies_to(module) and t.may_match(source)
+    ]
+    if not transforms:
+        return FileResult(path=path, status=FileStatus.UNCHANGED, original=source)
     parsed = parse_source(source)
     findings = find_all(path, parsed, module, transforms)
     result = FileResult(

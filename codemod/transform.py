@@ -49,10 +49,15 @@ class Transform(ABC):
     min_go: ClassVar[tuple[int, int] | None] = None
     max_go: ClassVar[tuple[int, int] | None] = None
     tags: ClassVar[tuple[str, ...]] = ()
+    # A file whose bytes do not match this cannot hold the idiom: it is not even parsed.
+    prefilter: ClassVar[re.Pattern[bytes] | None] = None
 
     @abstractmethod
     def find(self, ctx: FileContext) -> Iterator[Finding]:
         """Yield findings (with fixes where sure) inside ctx.parsed.clean_declarations."""
+
+    def may_match(self, source: bytes) -> bool:
+        return self.prefilter is None or self.prefilter.search(source) is not None
 
     def applies_to(self, module: ModuleFacts) -> bool:
         if self.min_go is not None and module.go_version < self.min_go:

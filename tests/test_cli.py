@@ -65,7 +65,7 @@ def test_scan_reports_findings_and_exits_1(module: Path) -> None:
     assert result.returncode == 1, result.stderr
     assert result.stdout.startswith("leaky.go:5:2: close-producer-channel [safe]")
     assert "clean.go" not in result.stdout
-    assert "1 findings" in result.stderr  # the summary goes to stderr, never stdout
+    assert "1 finding" in result.stderr  # the summary goes to stderr, never stdout
 
 
 def test_scan_clean_tree_exits_0(module: Path) -> None:

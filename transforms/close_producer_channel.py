@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -79,6 +80,7 @@ class CloseProducerChannel(Transform):
     title: ClassVar[str] = "Close the channel when its only producer goroutine finishes"
     safety: ClassVar[Safety] = Safety.SAFE
     tags: ClassVar[tuple[str, ...]] = ("channel", "goroutine")
+    prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(rb"make\(\s*chan\b")
 
     def find(self, ctx: FileContext) -> Iterator[Finding]:
         for declaration in ctx.parsed.clean_declarations:

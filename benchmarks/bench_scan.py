@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""Benchmark `unleak scan` and `unleak fix --dry-run` on real Go code from the module proxy.
+
+    python3 benchmarks/bench_scan.py                       # etcd server, best of 3
+    python3 benchmarks/bench_scan.py --module k8s.io/kubernetes@v1.31.0 --runs 5
+
+Each module is fetched with `go mod download -json MODULE@VERSION` into a module cache under
+benchmarks/.corpus/ (ignored by git; `-modcacherw` keeps the files writable, so plain `rm -rf`
+cleans up). For every module it measures, in fresh processes ("cold": nothing cached in the
+interpreter; the OS page cache is warm after the first run):
+
+* `unleak scan --jobs J` and `unleak fix --dry-run --jobs J`: best and median wall time of N runs,
+  MB/s and files/s over the Go source unleak discovers, and the peak RSS of the largest process
+  of the run (the CLI or one of its workers, from wait4(2));
+* a bare py-tree-sitter parse of the files unleak parses (discovered, not skipped), in this
+  process, as the floor that the analysis is compared with ("x bare").
+
+This is a script, not a test: pytest does not collect it and nothing in CI runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = REPO / "benchmarks" / ".corpus"
+DEFAULT_MODULE = "go.etcd.io/etcd/server/v3@v3.7.3"
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Corpus:
+    module: str
+    root: Path
+    files: int  # what unleak discovers (vendor/, testdata/, gitignored files excluded)
+    total_bytes: int
+    parsed: tuple[Path, ...]  # discovered and not skipped (generated, binary, ...)
+    parsed_bytes: int
+
+
+@dataclass(frozen=True)
+class Timing:
+    label: str
+    walls: tuple[float, ...]
+    peak_rss_kib: int
+    exit_code: int | None
+    summary: str
+
+    @property
+    def best(self) -> float:
+        return min(self.walls)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.walls)
+
+
+def corpus_env(corpus_dir: Path) -> dict[str, str]:
+    """The environment for unleak and discovery inside the corpus.
+
+    The corpus lives in a gitignored folder of this repository, and unleak's discovery skips
+    files git ignores: without a ceiling, git would find this repository and hide every file.
+    """
+    env = dict(os.environ)
+    ceilings = [str(corpus_dir.resolve())]
+    if env.get("GIT_CEILING_DIRECTORIES"):
+        ceilings.append(env["GIT_CEILING_DIRECTORIES"])
+    env["GIT_CEILING_DIRECTORIES"] = os.pathsep.join(ceilings)
+    return env
+
+
+def fetch(module: str, corpus_dir: Path) -> Path:
+    """`go mod download` one module into the corpus's own module cache; returns its directory."""
+    if "@" not in module:
+        raise SystemExit(f"bench_scan: --module needs MODULE@VERSION, got {module!r}")
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env["GOMODCACHE"] = str((corpus_dir / "gomodcache").resolve())
+    env["GOFLAGS"] = (env.get("GOFLAGS", "") + " -modcacherw").strip()
+    env["GO111MODULE"] = "on"
+    started = time.perf_counter()
+    completed = subprocess.run(
+        ["go", "mod", "download", "-json", module],
+        cwd=corpus_dir,  # no go.mod here: the download does not touch any module's go.sum
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    try:
+        info = json.loads(completed.stdout)
+    except json.JSONDecodeError:
+        info = {}
+    if completed.returncode != 0 or "Dir" not in info:
+        detail = info.get("Error") or completed.stderr.strip() or f"exit {completed.returncode}"
+        raise SystemExit(f"bench_scan: cannot download {module}: {detail}")
+    elapsed = time.perf_counter() - started
+    print(f"fetched {module} -> {info['Dir']} ({elapsed:.1f}s)", file=sys.stderr)
+    return Path(info["Dir"])
+
+
+def describe(module: str, root: Path, corpus_dir: Path) -> Corpus:
+    """Count the files exactly as unleak discovers and reads them."""
+    from codemod.discover import discover
+    from codemod.engine import Unusable, read_go_file
+
+    os.environ["GIT_CEILING_DIRECTORIES"] = corpus_env(corpus_dir)["GIT_CEILING_DIRECTORIES"]
+    files = discover([str(root)]).files
+    parsed = tuple(p for p in files if not isinstance(read_go_file(p), Unusable))
+    return Corpus(
+        module=module,
+        root=root,
+        files=len(files),
+        total_bytes=sum(p.stat().st_size for p in files),
+        parsed=parsed,
+        parsed_bytes=sum(p.stat().st_size for p in parsed),
+    )
+
+
+def bare_parse(paths: Sequence[Path], runs: int) -> Timing:
+    """Read and parse every file with py-tree-sitter in this process: the floor for unleak."""
+    import tree_sitter_go
+    from tree_sitter import Language, Parser
+
+    parser = Parser(Language(tree_sitter_go.language()))
+    walls = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        for path in paths:
+            parser.parse(path.read_bytes())
+        walls.append(time.perf_counter() - started)
+    return Timing("bare tree-sitter parse", tuple(walls), 0, None, "in-process, no analysis")
+
+
+def run_timed(label: str, command: Sequence[str], env: dict[str, str], runs: int) -> Timing:
+    """Best of `runs` fresh processes; peak RSS from wait4 (the largest process of the tree)."""
+    walls = []
+    peak = 0
+    exit_code: int | None = None
+    summary = ""
+    for _ in range(runs):
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        assert process.stderr is not None
+        stderr = process.stderr.read()  # drained while it runs, so a full pipe never blocks it
+        _, status, usage = os.wait4(process.pid, 0)
+        walls.append(time.perf_counter() - started)
+        process.returncode = exit_code = os.waitstatus_to_exitcode(status)
+        process.stderr.close()
+        # ru_maxrss: KiB on Linux, bytes on macOS.
+        peak = max(peak, usage.ru_maxrss // (1024 if sys.platform == "darwin" else 1))
+        lines = stderr.decode("utf-8", "replace").strip().splitlines()
+        summary = lines[-1].removeprefix("unleak: ") if lines else ""
+    return Timing(label, tuple(walls), peak, exit_code, summary)
+
+
+def measure(corpus: Corpus, unleak: Sequence[str], args: argparse.Namespace) -> list[Timing]:
+    env = corpus_env(args.corpus)
+    target = str(corpus.root)
+    timings = [bare_parse(corpus.parsed, args.runs)]
+    timings.append(run_timed("unleak --version (startup)", [*unleak, "--version"], env, args.runs))
+    for jobs in args.jobs:
+        scan = [*unleak, "scan", "--color", "never", "--jobs", str(jobs), target]
+        timings.append(run_timed(f"unleak scan --jobs {jobs}", scan, env, args.runs))
+    if not args.no_fix:
+        for jobs in args.jobs:
+            fix = [*unleak, "fix", "--dry-run", "--color", "never", "--jobs", str(jobs), target]
+            timings.append(run_timed(f"unleak fix --dry-run --jobs {jobs}", fix, env, args.runs))
+    return timings
+
+
+def report(corpus: Corpus, timings: Sequence[Timing], runs: int) -> None:
+    mb = corpus.total_bytes / MIB
+    print(f"\n## {corpus.module}  ({corpus.root})")
+    print(
+        f"{corpus.files} Go files, {mb:.2f} MiB discovered; {len(corpus.parsed)} files, "
+        f"{corpus.parsed_bytes / MIB:.2f} MiB parsed (the rest skipped: generated, ...); "
+        f"best of {runs}"
+    )
+    bare = timings[0].best
+    header = (
+        f"{'case':34} {'best s':>8} {'median s':>9} {'MiB/s':>7} {'files/s':>8} "
+        f"{'x bare':>7} {'RSS MiB':>8} {'exit':>4}"
+    )
+    print(header)
+    print("-" * len(header))
+    for timing in timings:
+        is_bare = timing is timings[0]
+        size = corpus.parsed_bytes if is_bare else corpus.total_bytes
+        count = len(corpus.parsed) if is_bare else corpus.files
+        rss = f"{timing.peak_rss_kib / 1024:.0f}" if timing.peak_rss_kib else "-"
+        code = "-" if timing.exit_code is None else str(timing.exit_code)
+        print(
+            f"{timing.label:34} {timing.best:8.2f} {timing.median:9.2f} "
+            f"{size / MIB / timing.best:7.2f} {count / timing.best:8.0f} "
+            f"{timing.best / bare:7.1f} {rss:>8} {code:>4}"
+        )
+    for timing in timings[2:]:  # the unleak runs: their stderr summary line
+        print(f"  {timing.label}: {timing.summary}")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--module",
+        action="append",
+        default=[],
+        metavar="MODULE@VERSION",
+        help=f"another module to benchmark (repeatable); {DEFAULT_MODULE} is always first",
+    )
+    parser.add_argument("--no-default", action="store_true", help=f"skip {DEFAULT_MODULE}")
+    parser.add_argument("--runs", type=int, default=3, help="runs per case; best is reported")
+    parser.add_argument(
+        "--jobs",
+        type=lambda text: [int(j) for j in text.split(",")],
+        default=[1, 2],
+        help="comma-separated --jobs values (default: 1,2)",
+    )
+    parser.add_argument("--no-fix", action="store_true", help="do not time `fix --dry-run`")
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="download folder")
+    parser.add_argument(
+        "--unleak",
+        default=f"{shlex.quote(sys.executable)} -m codemod.cli",
+        help="the command to benchmark (default: this interpreter, skipping the pyenv shims)",
+    )
+    args = parser.parse_args(argv)
+    if args.runs < 1 or any(j < 1 for j in args.jobs):
+        parser.error("--runs and --jobs must be positive")
+    args.modules = ([] if args.no_default else [DEFAULT_MODULE]) + args.module
+    if not args.modules:
+        parser.error("no module to benchmark")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    unleak = shlex.split(args.unleak)
+    sys.path.insert(0, str(REPO))  # the codemod package, even when not installed
+    for module in args.modules:
+        root = fetch(module, args.corpus)
+        corpus = describe(module, root, args.corpus)
+        if corpus.files == 0:
+            print(f"bench_scan: no Go files under {root}", file=sys.stderr)
+            continue
+        report(corpus, measure(corpus, unleak, args), args.runs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
