@@ -44,17 +44,21 @@ class Corpus:
     root: Path
     files: int  # what unleak discovers (vendor/, testdata/, gitignored files excluded)
     total_bytes: int
-    parsed: tuple[Path, ...]  # discovered and not skipped (generated, binary, ...)
-    parsed_bytes: int
+    readable: tuple[Path, ...]  # discovered and not skipped (generated, binary, ...)
+    readable_bytes: int
+    candidates: tuple[Path, ...]  # readable and matched by some transform's prefilter
+    candidate_bytes: int
 
 
 @dataclass(frozen=True)
 class Timing:
     label: str
     walls: tuple[float, ...]
-    peak_rss_kib: int
-    exit_code: int | None
-    summary: str
+    files: int  # the work done, for files/s and MiB/s; 0 for the startup row
+    size: int
+    peak_rss_kib: int = 0
+    exit_code: int | None = None
+    summary: str = ""
 
     @property
     def best(self) -> float:
@@ -112,22 +116,37 @@ def fetch(module: str, corpus_dir: Path) -> Path:
 def describe(module: str, root: Path, corpus_dir: Path) -> Corpus:
     """Count the files exactly as unleak discovers and reads them."""
     from codemod.discover import discover
-    from codemod.engine import Unusable, read_go_file
+    from codemod.engine import RunOptions, Unusable, read_go_file, selected_transforms
 
     os.environ["GIT_CEILING_DIRECTORIES"] = corpus_env(corpus_dir)["GIT_CEILING_DIRECTORIES"]
     files = discover([str(root)]).files
-    parsed = tuple(p for p in files if not isinstance(read_go_file(p), Unusable))
+    transforms = selected_transforms(RunOptions())
+    readable: list[Path] = []
+    candidates: list[Path] = []
+    for path in files:
+        source = read_go_file(path)
+        if isinstance(source, Unusable):
+            continue
+        readable.append(path)
+        if any(t.may_match(source) for t in transforms):
+            candidates.append(path)
     return Corpus(
         module=module,
         root=root,
         files=len(files),
-        total_bytes=sum(p.stat().st_size for p in files),
-        parsed=parsed,
-        parsed_bytes=sum(p.stat().st_size for p in parsed),
+        total_bytes=_size(files),
+        readable=tuple(readable),
+        readable_bytes=_size(readable),
+        candidates=tuple(candidates),
+        candidate_bytes=_size(candidates),
     )
 
 
-def bare_parse(paths: Sequence[Path], runs: int) -> Timing:
+def _size(paths: Sequence[Path]) -> int:
+    return sum(p.stat().st_size for p in paths)
+
+
+def bare_parse(label: str, paths: Sequence[Path], runs: int) -> Timing:
     """Read and parse every file with py-tree-sitter in this process: the floor for unleak."""
     import tree_sitter_go
     from tree_sitter import Language, Parser
@@ -139,10 +158,12 @@ def bare_parse(paths: Sequence[Path], runs: int) -> Timing:
         for path in paths:
             parser.parse(path.read_bytes())
         walls.append(time.perf_counter() - started)
-    return Timing("bare tree-sitter parse", tuple(walls), 0, None, "in-process, no analysis")
+    return Timing(label, tuple(walls), len(paths), _size(paths))
 
 
-def run_timed(label: str, command: Sequence[str], env: dict[str, str], runs: int) -> Timing:
+def run_timed(
+    label: str, command: Sequence[str], env: dict[str, str], runs: int, corpus: Corpus | None
+) -> Timing:
     """Best of `runs` fresh processes; peak RSS from wait4 (the largest process of the tree)."""
     walls = []
     peak = 0
@@ -163,52 +184,57 @@ def run_timed(label: str, command: Sequence[str], env: dict[str, str], runs: int
         peak = max(peak, usage.ru_maxrss // (1024 if sys.platform == "darwin" else 1))
         lines = stderr.decode("utf-8", "replace").strip().splitlines()
         summary = lines[-1].removeprefix("unleak: ") if lines else ""
-    return Timing(label, tuple(walls), peak, exit_code, summary)
+    files, size = (corpus.files, corpus.total_bytes) if corpus else (0, 0)
+    return Timing(label, tuple(walls), files, size, peak, exit_code, summary)
 
 
 def measure(corpus: Corpus, unleak: Sequence[str], args: argparse.Namespace) -> list[Timing]:
     env = corpus_env(args.corpus)
     target = str(corpus.root)
-    timings = [bare_parse(corpus.parsed, args.runs)]
-    timings.append(run_timed("unleak --version (startup)", [*unleak, "--version"], env, args.runs))
-    for jobs in args.jobs:
-        scan = [*unleak, "scan", "--color", "never", "--jobs", str(jobs), target]
-        timings.append(run_timed(f"unleak scan --jobs {jobs}", scan, env, args.runs))
+    timings = [
+        bare_parse("bare parse: all readable files", corpus.readable, args.runs),
+        bare_parse("bare parse: prefiltered files", corpus.candidates, args.runs),
+    ]
+    version = [*unleak, "--version"]
+    timings.append(run_timed("unleak --version (startup)", version, env, args.runs, None))
+    commands = [("scan", ["scan"])]
     if not args.no_fix:
+        commands.append(("fix --dry-run", ["fix", "--dry-run"]))
+    for name, command in commands:
         for jobs in args.jobs:
-            fix = [*unleak, "fix", "--dry-run", "--color", "never", "--jobs", str(jobs), target]
-            timings.append(run_timed(f"unleak fix --dry-run --jobs {jobs}", fix, env, args.runs))
+            full = [*unleak, *command, "--color", "never", "--jobs", str(jobs), target]
+            timings.append(run_timed(f"unleak {name} --jobs {jobs}", full, env, args.runs, corpus))
     return timings
 
 
 def report(corpus: Corpus, timings: Sequence[Timing], runs: int) -> None:
-    mb = corpus.total_bytes / MIB
     print(f"\n## {corpus.module}  ({corpus.root})")
     print(
-        f"{corpus.files} Go files, {mb:.2f} MiB discovered; {len(corpus.parsed)} files, "
-        f"{corpus.parsed_bytes / MIB:.2f} MiB parsed (the rest skipped: generated, ...); "
-        f"best of {runs}"
+        f"discovered {corpus.files} Go files, {corpus.total_bytes / MIB:.2f} MiB; "
+        f"readable (not generated/skipped) {len(corpus.readable)} files, "
+        f"{corpus.readable_bytes / MIB:.2f} MiB; matching a prefilter {len(corpus.candidates)} "
+        f"files, {corpus.candidate_bytes / MIB:.2f} MiB. Best of {runs} runs."
     )
+    print("unleak rows: throughput over all discovered files; x bare: vs the first row.")
     bare = timings[0].best
     header = (
-        f"{'case':34} {'best s':>8} {'median s':>9} {'MiB/s':>7} {'files/s':>8} "
-        f"{'x bare':>7} {'RSS MiB':>8} {'exit':>4}"
+        f"{'case':34} {'best s':>7} {'median s':>8} {'MiB/s':>7} {'files/s':>8} "
+        f"{'x bare':>6} {'RSS MiB':>7} {'exit':>4}"
     )
     print(header)
     print("-" * len(header))
-    for timing in timings:
-        is_bare = timing is timings[0]
-        size = corpus.parsed_bytes if is_bare else corpus.total_bytes
-        count = len(corpus.parsed) if is_bare else corpus.files
-        rss = f"{timing.peak_rss_kib / 1024:.0f}" if timing.peak_rss_kib else "-"
-        code = "-" if timing.exit_code is None else str(timing.exit_code)
+    for t in timings:
+        mib_s = f"{t.size / MIB / t.best:.2f}" if t.files else "-"
+        files_s = f"{t.files / t.best:.0f}" if t.files else "-"
+        rss = f"{t.peak_rss_kib / 1024:.0f}" if t.peak_rss_kib else "-"
+        code = "-" if t.exit_code is None else str(t.exit_code)
         print(
-            f"{timing.label:34} {timing.best:8.2f} {timing.median:9.2f} "
-            f"{size / MIB / timing.best:7.2f} {count / timing.best:8.0f} "
-            f"{timing.best / bare:7.1f} {rss:>8} {code:>4}"
+            f"{t.label:34} {t.best:7.2f} {t.median:8.2f} {mib_s:>7} {files_s:>8} "
+            f"{t.best / bare:6.2f} {rss:>7} {code:>4}"
         )
-    for timing in timings[2:]:  # the unleak runs: their stderr summary line
-        print(f"  {timing.label}: {timing.summary}")
+    for t in timings:
+        if t.summary:
+            print(f"  {t.label}: {t.summary}")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
