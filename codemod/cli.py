@@ -15,6 +15,7 @@ from codemod.discover import DiscoveryError, discover
 from codemod.engine import RunOptions, run
 from codemod.gomod import parse_go_version
 from codemod.model import FileResult, FileStatus, Safety
+from codemod.requirements import gomod_results
 from codemod.sinks import Sink
 from codemod.sinks.terminal import DiffSink, FindingsSink
 from codemod.sinks.write import WriteSink
@@ -105,12 +106,21 @@ def _drive(
         summary.unreadable_dirs += reason.startswith("cannot read")
         if not quiet:
             _error(f"skipped {path}: {reason}")
+    needing_modules: list[FileResult] = []
     for result in run(discovery.files, options, jobs):
+        if result.requires:
+            needing_modules.append(result)
         summary.add(result)
         if result.status is FileStatus.FAILED or (
             result.status is FileStatus.SKIPPED and not quiet
         ):
             _error(f"skipped {result.path}: {result.reason}")
+        for note in result.notes:
+            _error(f"{result.path}: {note}")
+        for sink in sinks:
+            sink.accept(result)
+    # go.mod and go.sum come last: they depend on which fixes were applied in every file.
+    for result in gomod_results(needing_modules):
         for note in result.notes:
             _error(f"{result.path}: {note}")
         for sink in sinks:

@@ -150,6 +150,7 @@ def process_source(
         findings=findings,
         original=source,
         declarations_skipped=parsed.declarations_with_errors,
+        gomod=module.gomod_path,
     )
     if not options.fix:
         return result

@@ -70,3 +70,36 @@ def _facts_for_gomod(gomod: Path | None) -> ModuleFacts:
 
 def module_facts_for(go_file: Path) -> ModuleFacts:
     return _facts_for_gomod(find_gomod(go_file.resolve().parent))
+
+
+_REQUIRE_LINE = re.compile(r"^\s*require\s+([^\s(]+)\s+(\S+)", re.MULTILINE)
+_REQUIRE_BLOCK = re.compile(r"^require\s*\(\s*\n(.*?)^\)", re.MULTILINE | re.DOTALL)
+
+
+def required_modules(text: str) -> dict[str, str]:
+    """Module path -> version for every `require` directive, single-line or block."""
+    required = {m.group(1): m.group(2) for m in _REQUIRE_LINE.finditer(text)}
+    for block in _REQUIRE_BLOCK.finditer(text):
+        for line in block.group(1).splitlines():
+            fields = line.split("//", 1)[0].split()
+            if len(fields) == 2:
+                required[fields[0]] = fields[1]
+    return required
+
+
+def add_requirement(text: str, module: str, version: str) -> str:
+    """go.mod text with `module version` required (unchanged when it already is)."""
+    if module in required_modules(text):
+        return text
+    block = _REQUIRE_BLOCK.search(text)
+    if block is not None and "// indirect" not in block.group(1):
+        lines = block.group(1).splitlines(keepends=True)
+        new_line = f"\t{module} {version}\n"
+        position = next(
+            (i for i, line in enumerate(lines) if line.strip() and line.split()[0] > module),
+            len(lines),
+        )
+        lines.insert(position, new_line)
+        return text[: block.start(1)] + "".join(lines) + text[block.end(1) :]
+    separator = "" if text.endswith("\n") else "\n"
+    return f"{text}{separator}\nrequire {module} {version}\n"

@@ -43,6 +43,8 @@ class Fix:
     edits: tuple[Edit, ...]
     description: str
     imports: tuple[str, ...] = ()
+    # Go modules the edited code needs: (module path, minimum version) for go.mod.
+    requires: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,3 +92,9 @@ class FileResult:
     notes: list[str] = field(default_factory=list)  # non-fatal messages (dropped fixes)
     declarations_skipped: int = 0  # top-level declarations with parse errors, left alone
     applied: list[Finding] = field(default_factory=list)  # findings whose fix is in `rewritten`
+    gomod: Path | None = None  # the go.mod governing this file
+    created: bool = False  # the file does not exist yet (a new go.sum)
+
+    @property
+    def requires(self) -> set[tuple[str, str]]:
+        return {r for finding in self.applied if finding.fix for r in finding.fix.requires}

@@ -17,19 +17,25 @@ def display_path(path: Path, base: Path | None = None) -> str:
     return Path(relative).as_posix()
 
 
-def unified_diff(path: Path, before: bytes, after: bytes, context: int = 3) -> str:
-    """A git-style diff of one file; empty when nothing changed."""
+def unified_diff(
+    path: Path, before: bytes, after: bytes, context: int = 3, created: bool = False
+) -> str:
+    """A git-style diff of one file (a new one when `created`); empty when nothing changed."""
     if before == after:
         return ""
     name = display_path(path)
     old = before.decode("utf-8").splitlines(keepends=True)
     new = after.decode("utf-8").splitlines(keepends=True)
     body = []
-    for line in difflib.unified_diff(old, new, f"a/{name}", f"b/{name}", n=context):
+    header = f"diff --git a/{name} b/{name}\n"
+    if created:
+        header += "new file mode 100644\n"
+    old_name = "/dev/null" if created else f"a/{name}"
+    for line in difflib.unified_diff(old, new, old_name, f"b/{name}", n=context):
         if line.startswith(("---", "+++")):
             line = line.rstrip("\n") + "\n"  # difflib appends "\n" to file header lines
         body.append(line if line.endswith("\n") else line + "\n" + NO_NEWLINE)
-    text = f"diff --git a/{name} b/{name}\n" + "".join(body)
+    text = header + "".join(body)
     validate_patch(text, expected_files=1)
     return text
 

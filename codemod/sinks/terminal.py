@@ -29,7 +29,7 @@ class DiffSink:
         if result.status is not FileStatus.CHANGED:
             return
         assert result.original is not None and result.rewritten is not None
-        text = unified_diff(result.path, result.original, result.rewritten)
+        text = unified_diff(result.path, result.original, result.rewritten, created=result.created)
         self.stream.write(colour_diff(text) if self.colour else text)
         self.files_changed += 1
 

@@ -14,17 +14,23 @@ class ChangedUnderneath(Exception):
     pass
 
 
-def write_atomically(path: Path, expected_current: bytes, new_content: bytes) -> None:
+def write_atomically(
+    path: Path, expected_current: bytes, new_content: bytes, created: bool = False
+) -> None:
     """Replace path's content with new_content, only if it still holds expected_current.
 
     The temp file lives in the same directory so the final rename is atomic on POSIX; the
     file's permission bits are kept. Readers see the old file or the new one, never a mix.
     """
     real = path.resolve()  # write through a symlink the user named, not over the link
-    current = real.read_bytes()
-    if current != expected_current:
-        raise ChangedUnderneath(f"{path}: changed on disk since it was read; not written")
-    mode = stat.S_IMODE(real.stat().st_mode)
+    if created:
+        if real.exists():
+            raise ChangedUnderneath(f"{path}: created by someone else meanwhile; not written")
+        mode = 0o644
+    else:
+        if real.read_bytes() != expected_current:
+            raise ChangedUnderneath(f"{path}: changed on disk since it was read; not written")
+        mode = stat.S_IMODE(real.stat().st_mode)
     descriptor, temp_name = tempfile.mkstemp(
         prefix=f".{real.name}.", suffix=".unleak", dir=real.parent
     )
@@ -50,7 +56,7 @@ class WriteSink:
             return
         assert result.original is not None and result.rewritten is not None
         try:
-            write_atomically(result.path, result.original, result.rewritten)
+            write_atomically(result.path, result.original, result.rewritten, result.created)
         except ChangedUnderneath as error:
             self.errors.append(str(error))
         except OSError as error:
