@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TypeVar
 
 import click
 
 from codemod import __version__
+from codemod.applypatch import PatchRefused, apply_patch
+from codemod.changed import DiffBaseError, changed_lines
+from codemod.config import Config, ConfigError
 from codemod.discover import DiscoveryError, discover
 from codemod.engine import RunOptions, run
 from codemod.gomod import parse_go_version
 from codemod.model import FileResult, FileStatus, Safety
+from codemod.outputs import FORMATS, merge, read_config, report_sink
+from codemod.progress import per_transform_lines, progress_bar, wants_progress
 from codemod.requirements import gomod_results
 from codemod.sinks import Sink
-from codemod.sinks.terminal import DiffSink, FindingsSink
-from codemod.sinks.write import WriteSink
+from codemod.sinks.interactive import InteractiveSink
+from codemod.sinks.patchfile import PatchFileSink
+from codemod.sinks.write import ChangedUnderneath, WriteSink
 from transforms import ALL_TRANSFORMS, transform_by_id
 
 EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
@@ -59,6 +67,7 @@ class Summary:
     applied: Counter[str] = field(default_factory=Counter)
     changed: int = 0
     unreadable_dirs: int = 0
+    progress_shown: bool = False  # then the per-transform lines close the run
 
     def add(self, result: FileResult) -> None:
         self.files += 1
@@ -94,8 +103,15 @@ def _count(number: int, singular: str, plural: str | None = None) -> str:
 
 
 def _drive(
-    paths: tuple[str, ...], options: RunOptions, jobs: int | None, sinks: list[Sink], quiet: bool
+    paths: tuple[str, ...],
+    options: RunOptions,
+    jobs: int | None,
+    sinks: list[Sink],
+    quiet: bool,
+    config: Config | None = None,
+    streams: bool = True,
 ) -> Summary:
+    """streams: the sinks write to stdout as results come (no progress bar on a terminal)."""
     try:
         discovery = discover(list(paths))
     except DiscoveryError as error:
@@ -106,8 +122,35 @@ def _drive(
         summary.unreadable_dirs += reason.startswith("cannot read")
         if not quiet:
             _error(f"skipped {path}: {reason}")
+    files = [f for f in discovery.files if config is None or not config.excludes(f)]
+    changed = options.scope.changed_lines
+    if changed is not None:  # --diff-base: files git sees no change in cannot hold new findings
+        files = [f for f in files if str(f.resolve()) in changed]
+    summary.progress_shown = wants_progress(len(files), quiet, streams and sys.stdout.isatty())
+    bar: AbstractContextManager[Iterator[FileResult]] = (
+        progress_bar(run(files, options, jobs), len(files))
+        if summary.progress_shown
+        else nullcontext(iter(run(files, options, jobs)))
+    )
+    with bar as results:
+        needing_modules = _consume(results, sinks, summary, quiet)
+    # go.mod and go.sum come last: they depend on which fixes were applied in every file.
+    for result in gomod_results(needing_modules):
+        for note in result.notes:
+            _error(f"{result.path}: {note}")
+        for sink in sinks:
+            sink.accept(result)
+    for sink in sinks:
+        sink.close()
+    return summary
+
+
+def _consume(
+    results: Iterable[FileResult], sinks: list[Sink], summary: Summary, quiet: bool
+) -> list[FileResult]:
+    """Feed every result to the sinks; returns those whose fixes need go.mod changes."""
     needing_modules: list[FileResult] = []
-    for result in run(discovery.files, options, jobs):
+    for result in results:
         if result.requires:
             needing_modules.append(result)
         summary.add(result)
@@ -119,15 +162,19 @@ def _drive(
             _error(f"{result.path}: {note}")
         for sink in sinks:
             sink.accept(result)
-    # go.mod and go.sum come last: they depend on which fixes were applied in every file.
-    for result in gomod_results(needing_modules):
-        for note in result.notes:
-            _error(f"{result.path}: {note}")
-        for sink in sinks:
-            sink.accept(result)
-    for sink in sinks:
-        sink.close()
-    return summary
+        if any(getattr(sink, "stopped", False) for sink in sinks):
+            break  # the user quit an interactive session
+    return needing_modules
+
+
+def _finish(summary: Summary, quiet: bool, fixing: bool) -> None:
+    """The summary line on stderr; after a progress bar, one line per transform as well."""
+    if quiet:
+        return
+    _error(summary.line(fixing=fixing))
+    if summary.progress_shown:
+        for line in per_transform_lines(summary.findings, summary.applied, fixing):
+            click.echo(line, err=True)
 
 
 _common = [
@@ -147,6 +194,22 @@ _common = [
     ),
     click.option("--go-version", help="Treat every module as this Go version (e.g. 1.21)."),
     click.option("--quiet", "-q", is_flag=True, help="No messages on stderr but errors."),
+    click.option(
+        "--config",
+        "config_file",
+        type=click.Path(dir_okay=False),
+        help="Read settings from this file (default: the nearest .unleak.toml or pyproject.toml).",
+    ),
+    click.option(
+        "--diff-base",
+        metavar="REV",
+        help="Only findings on lines changed since this git revision.",
+    ),
+    click.option(
+        "--report-unused-ignores",
+        is_flag=True,
+        help="Report //unleak:ignore comments that silence nothing.",
+    ),
 ]
 
 
@@ -176,6 +239,41 @@ def _options(
     )
 
 
+@dataclass(frozen=True)
+class _Setup:
+    options: RunOptions
+    config: Config
+
+
+def _setup(
+    paths: tuple[str, ...],
+    config_file: str | None,
+    diff_base: str | None,
+    options: RunOptions,
+    flags_given: set[str],
+) -> _Setup:
+    """Merge the config file under the flags and resolve --diff-base; usage errors exit 2."""
+    try:
+        config = read_config(paths, config_file, [t.id for t in ALL_TRANSFORMS])
+    except ConfigError as error:
+        _error(str(error))
+        sys.exit(EXIT_ERROR)
+    options = merge(options, config, flags_given)
+    if diff_base is not None:
+        try:
+            lines = changed_lines(diff_base, Path.cwd())
+        except DiffBaseError as error:
+            _error(f"--diff-base {diff_base}: {error}")
+            sys.exit(EXIT_ERROR)
+        options = replace(options, scope=replace(options.scope, changed_lines=lines))
+    return _Setup(options, config)
+
+
+def _given(**flags: object) -> set[str]:
+    """The names of the flags set on the command line (None / empty / False mean unset)."""
+    return {name for name, value in flags.items() if value not in (None, (), False)}
+
+
 def _exit_code(summary: Summary, found: bool) -> int:
     """2 when a file could not be read (the run is incomplete), else 1 when anything was found."""
     if summary.failed or summary.unreadable_dirs:
@@ -191,6 +289,14 @@ def main() -> None:
 
 @main.command()
 @common_options
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text: file:line:col lines; diff: the patch fix would print; json, sarif, github.",
+)
 def scan(
     paths: tuple[str, ...],
     select: tuple[str, ...],
@@ -199,14 +305,26 @@ def scan(
     colour: str,
     go_version: str | None,
     quiet: bool,
+    config_file: str | None,
+    diff_base: str | None,
+    report_unused_ignores: bool,
+    output: str,
 ) -> None:
     """Report leak-prone idioms (exit 1 when there are any)."""
-    options = _options(select, ignore, go_version)
-    sink = FindingsSink(sys.stdout, _use_colour(colour))
-    summary = _drive(paths, options, jobs, [sink], quiet)
-    if not quiet:
-        _error(summary.line(fixing=False))
-    sys.exit(_exit_code(summary, found=sink.count > 0))
+    options = _options(
+        select,
+        ignore,
+        go_version,
+        fix=output == "diff",
+        report_unused_ignores=report_unused_ignores,
+    )
+    given = _given(select=select, ignore=ignore, go_version=go_version)
+    setup = _setup(paths, config_file, diff_base, options, given)
+    sink = report_sink(output, sys.stdout, _use_colour(colour), "scan", setup.options.use_gofmt)
+    streams = output not in ("json", "sarif")  # those print one document at the end
+    summary = _drive(paths, setup.options, jobs, [sink], quiet, setup.config, streams)
+    _finish(summary, quiet, fixing=False)
+    sys.exit(_exit_code(summary, found=sum(summary.findings.values()) > 0))
 
 
 @main.command()
@@ -215,7 +333,27 @@ def scan(
     "--dry-run", "mode", flag_value="dry-run", default=True, help="Print the patch (default)."
 )
 @click.option("--write", "mode", flag_value="write", help="Rewrite the files in place.")
-@click.option("--unsafe", is_flag=True, help="Also apply fixes marked `review`.")
+@click.option(
+    "--interactive",
+    "-i",
+    "mode",
+    flag_value="interactive",
+    help="Walk the changes hunk by hunk and apply the ones you accept (like git add -p).",
+)
+@click.option(
+    "--patch-file",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the patch to this file (apply it later with `unleak apply`).",
+)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(FORMATS),
+    default="diff",
+    show_default=True,
+    help="What --dry-run prints: diff (a patch), json, sarif, github or text.",
+)
+@click.option("--unsafe/--no-unsafe", default=None, help="Also apply fixes marked `review`.")
 @click.option("--no-gofmt", is_flag=True, help="Do not run gofmt on rewritten files.")
 def fix(
     paths: tuple[str, ...],
@@ -225,11 +363,24 @@ def fix(
     colour: str,
     go_version: str | None,
     quiet: bool,
+    config_file: str | None,
+    diff_base: str | None,
+    report_unused_ignores: bool,
     mode: str,
-    unsafe: bool,
+    patch_file: str | None,
+    output: str,
+    unsafe: bool | None,
     no_gofmt: bool,
 ) -> None:
-    """Rewrite leak-prone idioms: print the patch (--dry-run) or write it (--write)."""
+    """Rewrite leak-prone idioms: print the patch (--dry-run), write it (--write), or ask (-i)."""
+    if mode == "interactive" and not sys.stdin.isatty():
+        _error(
+            "--interactive needs a terminal on stdin; use --dry-run to print the patch "
+            "or --write to apply every fix"
+        )
+        sys.exit(EXIT_ERROR)
+    if patch_file is not None and mode != "dry-run":
+        raise click.UsageError("--patch-file cannot be combined with --write or --interactive")
     options = _options(
         select,
         ignore,
@@ -237,22 +388,73 @@ def fix(
         fix=True,
         apply_threshold=Safety.REVIEW if unsafe else Safety.SAFE,
         use_gofmt=not no_gofmt,
+        report_unused_ignores=report_unused_ignores,
     )
+    given = _given(select=select, ignore=ignore, go_version=go_version)
+    if unsafe is not None:
+        given.add("unsafe")
+    setup = _setup(paths, config_file, diff_base, options, given)
+    options = setup.options
+    colour_on = _use_colour(colour)
     sinks: list[Sink] = []
     writer = WriteSink() if mode == "write" else None
-    if writer is not None:
+    interactive = None
+    if mode == "interactive":
+        interactive = InteractiveSink(
+            sys.stdout, colour_on, options.apply_threshold, options.use_gofmt
+        )
+        sinks.append(interactive)
+    elif patch_file is not None:
+        sinks.append(PatchFileSink(Path(patch_file)))
+    elif writer is not None:
         sinks.append(writer)
+        if output != "diff":
+            sinks.append(report_sink(output, sys.stdout, colour_on, "fix", options.use_gofmt))
     else:
-        sinks.append(DiffSink(sys.stdout, _use_colour(colour)))
-    summary = _drive(paths, options, jobs, sinks, quiet)
-    if writer is not None:
-        for message in writer.errors:
-            _error(message)
-    if not quiet:
-        _error(summary.line(fixing=True))
-    if writer is not None and writer.errors:
+        sinks.append(report_sink(output, sys.stdout, colour_on, "fix", options.use_gofmt))
+    try:
+        streams = mode == "interactive" or (
+            mode == "dry-run" and patch_file is None and output not in ("json", "sarif")
+        )
+        summary = _drive(paths, options, jobs, sinks, quiet, setup.config, streams)
+    except KeyboardInterrupt:
+        done = interactive.written if interactive else writer.written if writer else []
+        _error(f"interrupted: {_count(len(done), 'file')} written, the rest left untouched")
+        sys.exit(130)
+    errors = (writer.errors if writer else []) + (interactive.errors if interactive else [])
+    for message in errors:
+        _error(message)
+    if interactive is not None:
+        if not quiet:
+            _error(
+                f"{_count(interactive.applied, 'change')} applied in "
+                f"{_count(len(interactive.written), 'file')}"
+            )
+        sys.exit(EXIT_ERROR if errors else EXIT_FOUND if interactive.written else EXIT_CLEAN)
+    _finish(summary, quiet, fixing=True)
+    if errors:
         sys.exit(EXIT_ERROR)
     sys.exit(_exit_code(summary, found=summary.changed > 0))
+
+
+@main.command("apply")
+@click.argument("patch", type=click.Path(dir_okay=False, allow_dash=True))
+def apply_command(patch: str) -> None:
+    """Apply a reviewed patch (from `fix --patch-file`); refuses if the files changed since."""
+    try:
+        text = sys.stdin.read() if patch == "-" else Path(patch).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        _error(f"{patch}: cannot read: {getattr(error, 'strerror', None) or error}")
+        sys.exit(EXIT_ERROR)
+    try:
+        written = apply_patch(text, Path.cwd())
+    except (PatchRefused, ChangedUnderneath) as error:
+        _error(str(error))
+        sys.exit(EXIT_ERROR)
+    except OSError as error:
+        _error(f"cannot write: {error.strerror or error}")
+        sys.exit(EXIT_ERROR)
+    _error(f"applied {patch}: {_count(len(written), 'file')} changed")
 
 
 @main.command("list")

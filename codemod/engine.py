@@ -10,11 +10,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from codemod.changed import carry_lines
 from codemod.edits import OverlappingEdits, apply_edits, conflicts
 from codemod.gomod import ModuleFacts, module_facts_for
-from codemod.imports import ImportConflict, import_edits
+from codemod.imports import ImportConflict, import_edits, unused_import_edits
 from codemod.model import Edit, FileResult, FileStatus, Finding, Safety
 from codemod.parse import ParsedFile, parse_source
+from codemod.scope import FileScope
+from codemod.suppress import MARKER, apply_suppressions
 from codemod.transform import FileContext, Transform
 from codemod.verify import RewriteRejected, check_rewrite
 
@@ -36,6 +39,9 @@ class RunOptions:
     use_gofmt: bool = True
     go_version: tuple[int, int] | None = None  # override the go.mod version
     extra: dict[str, str] = field(default_factory=dict)
+    # Per-path ignores (config) and changed lines (--diff-base).
+    scope: FileScope = field(default_factory=FileScope)
+    report_unused_ignores: bool = False  # `//unleak:ignore` that silences nothing is a finding
 
 
 def selected_transforms(options: RunOptions) -> list[Transform]:
@@ -89,7 +95,12 @@ def is_generated(source: bytes) -> bool:
 
 
 def find_all(
-    path: Path, parsed: ParsedFile, module: ModuleFacts, transforms: Sequence[Transform]
+    path: Path,
+    parsed: ParsedFile,
+    module: ModuleFacts,
+    transforms: Sequence[Transform],
+    lines: frozenset[int] | None = None,
+    report_unused_ignores: bool = False,
 ) -> list[Finding]:
     ctx = FileContext(path, parsed, module)
     findings: list[Finding] = []
@@ -97,6 +108,11 @@ def find_all(
         if transform.applies_to(module):
             findings.extend(transform.find(ctx))
     findings = [f for f in findings if _inside_clean_declaration(f, parsed)]
+    # Suppressed findings are neither reported nor fixed: filter before fixes are chosen.
+    active = [t.id for t in transforms]
+    findings = apply_suppressions(path, parsed, findings, active, report_unused_ignores)
+    if lines is not None:
+        findings = [f for f in findings if f.start.line in lines]
     return sorted(findings, key=lambda f: f.sort_key)
 
 
@@ -134,16 +150,31 @@ def choose_fixes(
     return accepted, edits, notes
 
 
+def drop_unused_imports(source: bytes, fixes_from: list[Finding]) -> bytes:
+    candidates = tuple(sorted({p for f in fixes_from if f.fix for p in f.fix.imports_maybe_unused}))
+    if not candidates:
+        return source
+    return apply_edits(source, unused_import_edits(parse_source(source), candidates))
+
+
 def process_source(
     path: Path, source: bytes, module: ModuleFacts, options: RunOptions
 ) -> FileResult:
-    transforms = [
-        t for t in selected_transforms(options) if t.applies_to(module) and t.may_match(source)
+    ignored = options.scope.ignored_ids(path)
+    applicable = [
+        t for t in selected_transforms(options) if t.applies_to(module) and t.id not in ignored
     ]
-    if not transforms:
+    # An unused suppression is judged by running every applicable transform, even those
+    # whose prefilter rules the file out, so that each one is known to have found nothing.
+    judge_ignores = options.report_unused_ignores and MARKER in source
+    transforms = applicable if judge_ignores else [t for t in applicable if t.may_match(source)]
+    if not transforms and not judge_ignores:
         return FileResult(path=path, status=FileStatus.UNCHANGED, original=source)
     parsed = parse_source(source)
-    findings = find_all(path, parsed, module, transforms)
+    lines = options.scope.lines(path)
+    findings = find_all(
+        path, parsed, module, transforms, lines, report_unused_ignores=judge_ignores
+    )
     result = FileResult(
         path=path,
         status=FileStatus.UNCHANGED,
@@ -157,7 +188,9 @@ def process_source(
     current = parsed
     for _ in range(MAX_FIX_ROUNDS):
         accepted, edits, notes = choose_fixes(
-            find_all(path, current, module, transforms) if current is not parsed else findings,
+            find_all(path, current, module, transforms, lines)
+            if current is not parsed
+            else findings,
             options.apply_threshold,
             current,
         )
@@ -165,12 +198,15 @@ def process_source(
         if not accepted:
             break
         try:
-            checked = check_rewrite(parsed, apply_edits(current.source, edits), options.use_gofmt)
+            rewritten = drop_unused_imports(apply_edits(current.source, edits), accepted)
+            checked = check_rewrite(parsed, rewritten, options.use_gofmt)
         except (RewriteRejected, OverlappingEdits) as error:
             ids = ", ".join(sorted({f.transform_id for f in accepted}))
             result.notes.append(f"fix dropped ({ids}): {error}")
             break
         result.applied.extend(accepted)
+        if lines is not None:
+            lines = carry_lines(current.source, checked.source, lines)
         current = checked.parsed
     if current is not parsed:
         result.status = FileStatus.CHANGED
@@ -191,7 +227,7 @@ def process_file(path: Path, options: RunOptions) -> FileResult:
         result = process_source(path, read, module, options)
     except RecursionError:
         return FileResult(path=path, status=FileStatus.FAILED, reason="nesting too deep to analyse")
-    if result.status is FileStatus.UNCHANGED:
+    if result.status is FileStatus.UNCHANGED and not result.findings:
         result.original = None  # nothing downstream needs the bytes; keep IPC small
     return result
 

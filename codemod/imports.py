@@ -133,3 +133,45 @@ def _insert_into_group(source: bytes, declaration: Node, path: str) -> Edit:
     end_of_line = source.find(b"\n", last.end_byte)
     end_of_line = len(source) if end_of_line < 0 else end_of_line
     return Edit(end_of_line, end_of_line, f"\n\t{line}")
+
+
+def unused_import_edits(parsed: ParsedFile, candidates: tuple[str, ...]) -> list[Edit]:
+    """Edits removing those candidate imports that nothing in the file refers to any more."""
+    specs = [s for s in _specs(parsed.root) if s.path in candidates and s.alias is None]
+    if not specs:
+        return []
+    used = {
+        text(qualifier)
+        for node in _selector_expressions(parsed.root)
+        # `sync.WaitGroup{}` is a selector's operand; `var mu sync.Mutex` a type's package.
+        if (qualifier := node.child_by_field_name("operand") or node.child_by_field_name("package"))
+        is not None
+        and qualifier.type in ("identifier", "package_identifier")
+    }
+    edits = []
+    for spec in specs:
+        if spec.path.rsplit("/", 1)[-1] in used:
+            continue
+        declaration = spec.node.parent
+        if declaration is not None and declaration.type == "import_declaration":
+            edits.append(_delete_lines(parsed.source, declaration))  # `import "sync"` alone
+        else:
+            edits.append(_delete_lines(parsed.source, spec.node))
+    return edits
+
+
+def _selector_expressions(root: Node) -> list[Node]:
+    found = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.type in ("selector_expression", "qualified_type"):
+            found.append(node)
+        stack.extend(node.children)
+    return found
+
+
+def _delete_lines(source: bytes, node: Node) -> Edit:
+    start = source.rfind(b"\n", 0, node.start_byte) + 1
+    end = source.find(b"\n", node.end_byte)
+    return Edit(start, len(source) if end < 0 else end + 1, "")

@@ -43,6 +43,8 @@ class Fix:
     edits: tuple[Edit, ...]
     description: str
     imports: tuple[str, ...] = ()
+    # Imports the edits may leave unused: dropped when nothing refers to them any more.
+    imports_maybe_unused: tuple[str, ...] = ()
     # Go modules the edited code needs: (module path, minimum version) for go.mod.
     requires: tuple[tuple[str, str], ...] = ()
 

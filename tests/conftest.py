@@ -45,7 +45,8 @@ class FixtureCase:
             if gomod.exists()
             else f"module fixture\n\ngo {DEFAULT_FIXTURE_GO_VERSION}\n"
         )
-        return parse_gomod(text, gomod if gomod.exists() else None)
+        # Always inside a module, as fixtures stand for code in one (go.mod may be implicit).
+        return parse_gomod(text, gomod)
 
     def wanted(self) -> list[tuple[int, str]]:
         """(line, pattern) for every `// want "..."` marker in before.go."""

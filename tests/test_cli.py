@@ -203,7 +203,8 @@ def test_file_changed_underneath_is_refused(module: Path) -> None:
 def test_list_and_explain(module: Path) -> None:
     listing = unleak("list", cwd=module)
     assert listing.returncode == 0
-    assert listing.stdout.split()[0] == "close-producer-channel"
+    ids = [line.split()[0] for line in listing.stdout.splitlines()]
+    assert "close-producer-channel" in ids and ids == sorted(ids)
     explained = unleak("explain", "close-producer-channel", cwd=module)
     assert "## Why is this bad?" in explained.stdout
     assert unleak("explain", "nope", cwd=module).returncode == 2

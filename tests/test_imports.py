@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from codemod.edits import apply_edits
-from codemod.imports import ImportConflict, import_edits
+from codemod.imports import ImportConflict, import_edits, unused_import_edits
 from codemod.parse import parse_source
 
 CASES = {
@@ -63,3 +63,20 @@ def test_aliased_import_is_a_conflict() -> None:
     parsed = parse_source(b'package p\n\nimport ctx "context"\n')
     with pytest.raises(ImportConflict):
         import_edits(parsed, ("context",))
+
+
+UNUSED_CASES = {
+    "used as a type": ("var mu sync.Mutex", True),
+    "used in a composite literal": ("var wg = sync.WaitGroup{}", True),
+    "used as a call": ("var once = sync.OnceFunc(func() {})", True),
+    "no longer used": ("var n = 1", False),
+}
+
+
+@pytest.mark.parametrize(("declaration", "kept"), UNUSED_CASES.values(), ids=UNUSED_CASES.keys())
+def test_only_unused_imports_are_dropped(declaration: str, kept: bool) -> None:
+    source = f'package p\n\nimport (\n\t"fmt"\n\t"sync"\n)\n\n{declaration}\n\nvar _ = fmt.Sprint\n'
+    parsed = parse_source(source.encode())
+    result = apply_edits(parsed.source, unused_import_edits(parsed, ("sync",))).decode()
+    assert ('"sync"' in result) == kept
+    assert '"fmt"' in result

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -11,7 +13,7 @@ from codemod.transform import DOC_SECTIONS, Transform
 from tests.conftest import run_codemod
 from transforms import ALL_TRANSFORMS
 
-MODULE = parse_gomod("module example\n\ngo 1.21\n")
+MODULE = parse_gomod("module example\n\ngo 1.21\n", Path("go.mod"))
 
 
 def _as_file(code: str) -> bytes:

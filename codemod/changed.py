@@ -1,0 +1,73 @@
+"""Changed lines since a git revision (`--diff-base REV`), so CI can gate new code only."""
+
+from __future__ import annotations
+
+import difflib
+import subprocess
+from pathlib import Path
+
+from unidiff import PatchSet  # type: ignore[attr-defined]
+
+
+class DiffBaseError(Exception):
+    """git cannot tell what changed (not a repository, unknown revision): a usage error."""
+
+
+def _git(args: list[str], cwd: Path) -> str:
+    try:
+        completed = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, check=False, timeout=120
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        raise DiffBaseError(f"cannot run git: {error}") from error
+    if completed.returncode != 0:
+        message = completed.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise DiffBaseError(message[0] if message else f"git {args[0]} failed")
+    return completed.stdout.decode("utf-8", "surrogateescape")
+
+
+def changed_lines(revision: str, cwd: Path) -> dict[str, frozenset[int]]:
+    """Resolved path -> lines added or modified since `revision` (work tree against it).
+
+    Files git does not track yet are new code: every line of them counts.
+    """
+    top = Path(_git(["rev-parse", "--show-toplevel"], cwd).strip())
+    _git(["rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"], cwd)
+    diff = _git(
+        ["diff", "-U0", "--no-color", "--no-ext-diff", "--no-renames", revision, "--", "."], top
+    )
+    changed: dict[str, frozenset[int]] = {}
+    for patched in PatchSet(diff):
+        if patched.is_removed_file:
+            continue
+        lines = {
+            line.target_line_no
+            for hunk in patched
+            for line in hunk
+            if line.is_added and line.target_line_no is not None
+        }
+        changed[str((top / patched.path).resolve())] = frozenset(lines)
+    untracked = _git(["ls-files", "-z", "--others", "--exclude-standard", "--", "."], top)
+    for name in filter(None, untracked.split("\0")):
+        path = top / name
+        try:
+            count = path.read_bytes().count(b"\n") + 1
+        except OSError:
+            continue
+        changed[str(path.resolve())] = frozenset(range(1, count + 1))
+    return changed
+
+
+def carry_lines(before: bytes, after: bytes, lines: frozenset[int]) -> frozenset[int]:
+    """Map line numbers of `before` onto `after`; lines a rewrite touched are dropped."""
+    old = before.splitlines()
+    new = after.splitlines()
+    carried: set[int] = set()
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, old_start, old_end, new_start, _ in matcher.get_opcodes():
+        if tag != "equal":
+            continue
+        for offset in range(old_end - old_start):
+            if old_start + offset + 1 in lines:
+                carried.add(new_start + offset + 1)
+    return frozenset(carried)

@@ -1,0 +1,252 @@
+"""Interactive apply (`unleak fix -i`): hunk by hunk, like `git add -p`.
+
+`review_file` is a pure generator (as in Fixit): it yields each hunk as an `Offer` and is sent
+back an `Answer`; it returns the file's outcome. `InteractiveSink` is the terminal side: it
+shows offers, reads answers, runs $EDITOR, and writes each file once, atomically, after its
+last hunk, so an interrupt leaves every file untouched or fully written.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import subprocess
+import tempfile
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from codemod.edits import OverlappingEdits, conflicts
+from codemod.hunks import (
+    EditedHunkError,
+    FixesConflict,
+    edits_from_patch,
+    fix_diff,
+    rewrite_with,
+    with_edits,
+)
+from codemod.model import Edit, FileResult, Finding, Safety
+from codemod.parse import ParsedFile, parse_source
+from codemod.patch import display_path
+from codemod.sinks.terminal import colour_diff
+from codemod.sinks.write import ChangedUnderneath, write_atomically
+from codemod.verify import RewriteRejected
+
+
+class Choice(enum.Enum):
+    YES = "y"  # apply this hunk
+    NO = "n"  # skip it
+    ALL = "a"  # apply it and every later hunk of this file
+    DONE = "d"  # skip it and every later hunk of this file
+    QUIT = "q"  # skip it and everything after; keep what was accepted
+    EDIT = "e"  # apply a hand-edited version (Answer.edits)
+
+
+HELP = """y - apply this change
+n - do not apply this change
+a - apply this change and all later changes in this file
+d - do not apply this change or any later change in this file
+q - quit; do not apply this change or any later one (what was accepted is kept)
+e - edit this change in $EDITOR; used if it still parses and passes gofmt
+? - print help
+"""
+
+
+@dataclass(frozen=True)
+class Answer:
+    choice: Choice
+    edits: tuple[Edit, ...] = ()  # for EDIT: the edited change, as edits on the original
+
+
+@dataclass(frozen=True)
+class Offer:
+    finding: Finding
+    diff: str  # this fix alone, as a patch of the original file
+    number: int  # 1-based position among the file's hunks
+    total: int
+    note: str | None = None  # why the same hunk is offered again (a rejected edit)
+
+
+@dataclass
+class Outcome:
+    accepted: list[Finding] = field(default_factory=list)
+    content: bytes | None = None  # the file to write; None: leave it alone
+    quit: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def review_file(
+    path: Path, parsed: ParsedFile, candidates: list[Finding], use_gofmt: bool
+) -> Generator[Offer, Answer, Outcome]:
+    """Offer each candidate fix; the answers decide which are re-applied to the original."""
+    outcome = Outcome()
+    offers = [(f, d) for f in candidates if (d := fix_diff(path, parsed, f, use_gofmt))]
+    apply_rest = False
+    for number, (finding, diff) in enumerate(offers, start=1):
+        assert finding.fix is not None
+        taken = [e for f in outcome.accepted if f.fix for e in f.fix.edits]
+        if any(conflicts(mine, theirs) for mine in finding.fix.edits for theirs in taken):
+            outcome.notes.append(
+                f"line {finding.start.line}: overlaps an accepted change; run unleak again"
+            )
+            continue
+        if apply_rest:
+            outcome.accepted.append(finding)
+            continue
+        note = None
+        while True:
+            answer = yield Offer(finding, diff, number, len(offers), note)
+            if answer.choice is not Choice.EDIT:
+                break
+            edited = with_edits(finding, answer.edits)
+            try:
+                rewrite_with(parsed, [*outcome.accepted, edited], use_gofmt)
+            except (RewriteRejected, FixesConflict, OverlappingEdits, ValueError) as error:
+                note = f"edited change not used: {error}"
+                continue
+            outcome.accepted.append(edited)
+            break
+        if answer.choice in (Choice.YES, Choice.ALL):
+            outcome.accepted.append(finding)
+        apply_rest = answer.choice is Choice.ALL
+        if answer.choice is Choice.QUIT:
+            outcome.quit = True
+        if answer.choice in (Choice.DONE, Choice.QUIT):
+            break
+    if outcome.accepted:
+        try:
+            outcome.content = rewrite_with(parsed, outcome.accepted, use_gofmt)
+        except (RewriteRejected, FixesConflict, OverlappingEdits, ValueError) as error:
+            outcome.notes.append(f"accepted changes not written: {error}")
+            outcome.accepted = []
+    return outcome
+
+
+Ask = Callable[[str], str]  # input(): raises EOFError / KeyboardInterrupt
+
+
+class InteractiveSink:
+    """The terminal side of `review_file`; sets `stopped` once the user quits."""
+
+    def __init__(
+        self,
+        stream: TextIO,
+        colour: bool,
+        threshold: Safety,
+        use_gofmt: bool,
+        ask: Ask = input,
+        editor: Callable[[str], str] | None = None,
+    ) -> None:
+        self.stream = stream
+        self.colour = colour
+        self.threshold = threshold
+        self.use_gofmt = use_gofmt
+        self.ask = ask
+        self.editor = editor or run_editor
+        self.stopped = False
+        self.written: list[Path] = []
+        self.errors: list[str] = []
+        self.applied = 0
+
+    def accept(self, result: FileResult) -> None:
+        if self.stopped or result.original is None:
+            return
+        candidates = [
+            f for f in result.findings if f.fix is not None and f.safety >= self.threshold
+        ]
+        if not candidates:
+            return
+        parsed = parse_source(result.original)
+        session = review_file(result.path, parsed, candidates, self.use_gofmt)
+        try:
+            offer = next(session)
+            while True:
+                offer = session.send(self._answer(offer, result.original))
+        except StopIteration as stop:
+            outcome: Outcome = stop.value
+        for note in outcome.notes:
+            self.stream.write(f"unleak: {display_path(result.path)}: {note}\n")
+        self.stopped = outcome.quit
+        if outcome.content is not None and outcome.content != result.original:
+            self._write(result.path, result.original, outcome.content, len(outcome.accepted))
+
+    def _write(self, path: Path, original: bytes, content: bytes, count: int) -> None:
+        try:
+            write_atomically(path, original, content)
+        except ChangedUnderneath as error:
+            self.errors.append(str(error))
+        except OSError as error:
+            self.errors.append(f"{path}: cannot write: {error.strerror or error}")
+        else:
+            self.written.append(path)
+            self.applied += count
+            noun = "change" if count == 1 else "changes"
+            self.stream.write(f"unleak: wrote {display_path(path)} ({count} {noun})\n")
+
+    def _answer(self, offer: Offer, original: bytes) -> Answer:
+        self._show(offer)
+        while True:
+            try:
+                reply = self.ask(
+                    f"({offer.number}/{offer.total}) Apply this change [y,n,a,d,q,e,?]? "
+                )
+            except EOFError:
+                self.stream.write("\n")
+                return Answer(Choice.QUIT)  # end of input: stop, keep what was accepted
+            reply = reply.strip().lower()[:1]
+            if reply == "e":
+                try:
+                    edited = self.editor(offer.diff)
+                    return Answer(Choice.EDIT, edits_from_patch(original, edited))
+                except (EditedHunkError, UnicodeDecodeError, OSError) as error:
+                    self.stream.write(f"unleak: edited change not used: {error}\n")
+                    continue
+            try:
+                return Answer(Choice(reply))
+            except ValueError:
+                self.stream.write(HELP)
+
+    def _show(self, offer: Offer) -> None:
+        from transforms import transform_by_id
+
+        finding = offer.finding
+        transform = transform_by_id(finding.transform_id)
+        title = transform.title if transform else finding.transform_id
+        where = f"{display_path(finding.path)}:{finding.start.line}:{finding.start.column}"
+        bold, yellow, reset = ("\x1b[1m", "\x1b[33m", "\x1b[0m") if self.colour else ("",) * 3
+        self.stream.write(
+            f"{bold}{where}: {finding.transform_id} [{finding.safety.label}]{reset} {title}\n"
+            f"{yellow}why:{reset} {finding.message}\n"
+        )
+        self.stream.write(colour_diff(offer.diff) if self.colour else offer.diff)
+        if offer.note:
+            self.stream.write(f"unleak: {offer.note}\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.flush()
+
+
+EDIT_GUIDE = """# ---
+# To skip a '-' line, make it a ' ' line (context).
+# To skip a '+' line, delete it. Change '+' lines as you like.
+# Lines starting with # are removed. The edited change is used only if the
+# file still parses and gofmt accepts it; delete everything to abort.
+"""
+
+
+def run_editor(diff: str) -> str:
+    """Open the change in $VISUAL / $EDITOR (as git does, through the shell); return the text."""
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    handle, name = tempfile.mkstemp(prefix="unleak-", suffix=".diff")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write("# Manual hunk edit mode -- see the guide at the bottom.\n")
+            file.write(diff + EDIT_GUIDE)
+        completed = subprocess.run(["sh", "-c", f'{editor} "$@"', editor, name], check=False)
+        if completed.returncode != 0:
+            raise OSError(f"the editor ({editor}) exited with status {completed.returncode}")
+        return Path(name).read_text(encoding="utf-8")
+    finally:
+        Path(name).unlink(missing_ok=True)
