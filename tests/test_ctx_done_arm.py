@@ -1,0 +1,229 @@
+"""ctx-done-arm beyond its fixtures: the shapes it must leave alone or only report."""
+
+from __future__ import annotations
+
+import pytest
+
+from codemod.gomod import parse_gomod
+from codemod.model import FileResult, Safety
+from tests.conftest import run_codemod
+
+MODULE = parse_gomod("module example\n\ngo 1.22\n")
+
+
+def _run(body: str, imports: str = '"context"') -> FileResult:
+    source = f"package example\n\nimport ({imports})\n\n{body}"
+    return run_codemod(source.encode(), MODULE, select="ctx-done-arm", unsafe=True)
+
+
+def _fixed(result: FileResult) -> str:
+    assert result.rewritten is not None, [f.message for f in result.findings]
+    return result.rewritten.decode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # The function cancels its own context and then waits for the worker to stop.
+        """func Stop(ctx context.Context, work <-chan error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	_ = ctx
+	cancel()
+	err := <-work
+	return err
+}
+""",
+        # A callback is called again as soon as it returns: an early return would spin.
+        """func Pump(ctx context.Context, out chan<- int, each func(func())) {
+	each(func() {
+		out <- 1
+	})
+}
+""",
+        # A timer kept in a variable fires by itself.
+        """func Delay(ctx context.Context) {
+	tick := time.NewTicker(time.Second).C
+	<-tick
+	after := time.After(time.Second)
+	<-after
+}
+""",
+        # A context made for one call in this function says nothing about the channel's reader.
+        """func Send(ctx context.Context, out chan<- int) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	out <- 1
+	return nil
+}
+""",
+        # Buffer sized at run time for every send the loop makes.
+        """func All(ctx context.Context, items []int) error {
+	errc := make(chan error, len(items))
+	for range items {
+		go func() {
+			errc <- nil
+		}()
+	}
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}
+""",
+        # The function closes the channel it ranges over once its own workers are done.
+        """func Collect(ctx context.Context, produce func(context.Context, chan<- int)) []int {
+	ch := make(chan int)
+	go func() {
+		defer close(ch)
+		produce(ctx, ch)
+	}()
+	var got []int
+	for v := range ch {
+		got = append(got, v)
+	}
+	return got
+}
+""",
+        # Not a channel: ranging over a slice.
+        """func Sum(ctx context.Context, xs []int) int {
+	n := 0
+	for x := range xs {
+		n += x
+	}
+	return n
+}
+""",
+    ],
+    ids=[
+        "cancelled-then-wait",
+        "callback",
+        "timers",
+        "local-timeout",
+        "sized-buffer",
+        "closed-here",
+        "slice",
+    ],
+)
+def test_leaves_alone(body: str) -> None:
+    result = _run(body, '"context"; "time"')
+    assert result.findings == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # `break` would end the new select instead of the loop.
+        """func Drain(ctx context.Context, in <-chan int) {
+	for v := range in {
+		if v < 0 {
+			break
+		}
+	}
+}
+""",
+        # One-line goroutine body: the select would not fit the layout.
+        """func Start(ctx context.Context, out chan<- int) {
+	go func() { out <- 1 }()
+}
+""",
+        # No error result to carry ctx.Err().
+        """func Next(ctx context.Context, in <-chan int) int {
+	v := <-in
+	return v
+}
+""",
+        # An early return would skip the close after the receive.
+        """func Relay(ctx context.Context, in <-chan int, done chan struct{}) {
+	go func() {
+		<-in
+		close(done)
+	}()
+}
+""",
+    ],
+    ids=["break", "one-line", "no-error-result", "cleanup-after"],
+)
+def test_reports_without_fix(body: str) -> None:
+    result = _run(body)
+    assert len(result.findings) == 1
+    assert result.findings[0].safety is Safety.REPORT_ONLY
+    assert result.rewritten is None
+
+
+def test_range_picks_free_label_and_ok_names() -> None:
+    result = _run(
+        """func Copy(ctx context.Context, in <-chan int, out []int) ([]int, error) {
+	loop, ok := 0, true
+	for v := range in {
+		if ok {
+			out = append(out, v+loop)
+		}
+	}
+	return out, nil
+}
+"""
+    )
+    fixed = _fixed(result)
+    assert "recvLoop:\n\tfor {" in fixed
+    assert "case v, open := <-in:\n\t\t\tif !open {\n\t\t\t\tbreak recvLoop" in fixed
+    assert "case <-ctx.Done():\n\t\t\treturn nil, ctx.Err()" in fixed
+
+
+def test_receive_into_existing_variable_declares_only_the_new_one() -> None:
+    result = _run(
+        """func Get(ctx context.Context, in <-chan string) (string, error) {
+	ok := false
+	v, ok := <-in
+	if !ok {
+		return "", nil
+	}
+	return v, nil
+}
+"""
+    )
+    fixed = _fixed(result)
+    assert "var v string\n\tselect {\n\tcase v, ok = <-in:" in fixed
+    assert "var ok" not in fixed
+
+
+def test_foreign_result_type_needs_review() -> None:
+    result = _run(
+        """func Wait(ctx context.Context, in <-chan int) (time.Duration, error) {
+	<-in
+	return 0, nil
+}
+""",
+        '"context"; "time"',
+    )
+    assert [f.safety for f in result.findings] == [Safety.REVIEW]
+    assert "return *new(time.Duration), ctx.Err()" in _fixed(result)
+
+
+def test_request_context_of_http_handler() -> None:
+    result = _run(
+        """func Serve(w http.ResponseWriter, r *http.Request, jobs chan<- string) {
+	jobs <- r.URL.Path
+	w.WriteHeader(http.StatusAccepted)
+}
+""",
+        '"net/http"',
+    )
+    assert "case <-r.Context().Done():\n\t\treturn\n" in _fixed(result)
+
+
+def test_errgroup_goroutine_returns_the_error() -> None:
+    result = _run(
+        """type group interface{ Go(func() error) }
+
+func Feed(ctx context.Context, g group, out chan<- int) {
+	g.Go(func() error {
+		for i := 0; ; i++ {
+			out <- i
+		}
+	})
+}
+"""
+    )
+    assert "case <-ctx.Done():\n\t\t\t\treturn ctx.Err()" in _fixed(result)

@@ -1,0 +1,1344 @@
+"""ctx-done-arm: a channel operation that ignores the context.Context the function holds."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from tree_sitter import Node
+
+from codemod.model import Edit, Finding, Fix, Safety
+from codemod.syntax import (
+    FUNCTION_TYPES,
+    ancestors,
+    call_arguments,
+    call_name,
+    descendants,
+    line_indent,
+    text,
+)
+from codemod.transform import FileContext, Transform
+
+
+class ChannelOperationIgnoresContext(Transform):
+    """
+    ## What it does
+    Finds a bare channel send or receive (`ch <- v`, `v := <-ch`, `<-ch`, `for v := range ch`),
+    or a `select` with neither a `default` nor a cancellation arm, in a function or goroutine
+    that holds a `context.Context` (a parameter, a captured variable, or `r.Context()` of an
+    `*http.Request`), and wraps it in a `select` that also returns on `<-ctx.Done()`.
+
+    ## Why is this bad?
+    A send on an unbuffered (or full) channel blocks until a receiver takes the value, and a
+    receive blocks until a sender provides one or the channel is closed. When the other side
+    has stopped (typically because the same context was cancelled), the operation can never
+    complete. The Go runtime never collects a goroutine blocked on a channel operation, so the
+    goroutine, its stack and everything it references stay alive for the life of the process.
+    Selecting on `ctx.Done()` as well gives the operation a way out once the work is cancelled.
+
+    ## Example
+    ```go
+    import "context"
+
+    func produce(ctx context.Context, out chan<- int) error {
+        for i := 0; ; i++ {
+            out <- i
+        }
+    }
+    ```
+
+    ## Use instead
+    ```go
+    import "context"
+
+    func produce(ctx context.Context, out chan<- int) error {
+        for i := 0; ; i++ {
+            select {
+            case out <- i:
+            case <-ctx.Done():
+                return ctx.Err()
+            }
+        }
+    }
+    ```
+
+    ## Fix safety
+    Safe when the results have obvious zero values: none (bare `return`), or a last result
+    of type `error` after basic types (`0`, `""`, `false`), pointers, slices, maps, channels,
+    functions and interfaces (`nil`), struct types declared in the file (`T{}`) and type
+    parameters (`*new(T)`). The rewrite only changes what happens once the context is done:
+    the operation returns `ctx.Err()` instead of waiting. It needs review when a result type
+    is declared elsewhere (`*new(T)`), or when a send hands over a function's final result on
+    a channel from elsewhere: if that receiver waits without a context of its own, it is the
+    one left blocked. Reported without a fix: no `error` result to carry the cancellation,
+    `v := <-ch` where the element type is not written down, a `range` whose body breaks out,
+    one-line blocks, and operations followed by a `close`, `Done`, `Unlock` or `Close` that an
+    early return would skip. Left alone as unable to leak, or as deliberate waits: sends that
+    fit a local buffer, timers and tickers, `ctx.Done()`, receives from channels named like
+    `done` or `stop`, channels a call handed the context returns, waits for the function's
+    own goroutines, waits after calling the context's `cancel`, contexts made with a timeout
+    in the same function, callbacks that capture the context (returning early from
+    `wait.Until(func() {...})` makes it call again at once), `main`, `init` and test files.
+
+    ## Go versions
+    All (context.Context exists since Go 1.7).
+    """
+
+    id: ClassVar[str] = "ctx-done-arm"
+    title: ClassVar[str] = "Select on ctx.Done() around a channel operation that can block forever"
+    safety: ClassVar[Safety] = Safety.SAFE
+    tags: ClassVar[tuple[str, ...]] = ("channel", "context", "goroutine")
+    prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(rb"Context\b|http\.Request")
+
+    def find(self, ctx: FileContext) -> Iterator[Finding]:
+        if ctx.path.name.endswith("_test.go"):
+            return
+        names = _FileNames.of(ctx.parsed.root)
+        if names.context is None and names.http is None:
+            return
+        for declaration in ctx.parsed.clean_declarations:
+            if declaration.type not in ("function_declaration", "method_declaration"):
+                continue
+            name = declaration.child_by_field_name("name")
+            if declaration.type == "function_declaration" and _text(name) in ("main", "init"):
+                continue
+            for node in descendants(declaration):
+                finding = self._check(ctx, names, node)
+                if finding is not None:
+                    yield finding
+
+    def _check(self, ctx: FileContext, names: _FileNames, node: Node) -> Finding | None:
+        operation = _operation(node)
+        if operation is None:
+            return None
+        function = _enclosing_function(node)
+        if function is None or _is_deferred(function):
+            return None
+        cancel = _context_in_scope(node, names)
+        if cancel is None or cancel.deadline_of == function:
+            return None
+        safety = Safety.SAFE
+        if operation.kind == "select":
+            if not _select_needs_arm(node, cancel):
+                return None
+        else:
+            assert operation.channel is not None
+            channel = _classify_channel(operation.channel, cancel)
+            judged = None if channel is None else _judge(operation, channel, cancel)
+            if channel is None or judged is None:
+                return None
+            safety = min(safety, judged)
+            operation.element = channel.element
+        if _cancelled_before(node, function, cancel):
+            return None  # `cancel(); <-done`: waiting for shutdown after cancelling on purpose
+        if _cleanup_after(node, function):
+            safety = Safety.REPORT_ONLY  # an early return would skip the close or unlock
+        message = _message(operation, cancel)
+        returned = _return_statement(function, cancel, names)
+        if returned is None:
+            return self.finding(ctx, node, message, Safety.REPORT_ONLY)
+        edits = _rewrite(ctx.source, operation, cancel, returned, function)
+        if edits is None:
+            return self.finding(ctx, node, message, Safety.REPORT_ONLY)
+        fix = Fix(tuple(edits), f"also select on {cancel.done}")
+        safety = min(safety, returned.safety)
+        return self.finding(ctx, node, message, safety, fix if safety else None)
+
+
+# --- what the file calls its imports and types ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class _FileNames:
+    context: str | None  # the local name of package "context" (or x/net/context)
+    http: str | None  # the local name of package "net/http"
+    types: dict[str, Node]  # top-level type name -> its type_spec / type_alias
+
+    @staticmethod
+    def of(root: Node) -> _FileNames:
+        imports: dict[str, str] = {}
+        types: dict[str, Node] = {}
+        for declaration in root.named_children:
+            if declaration.type == "import_declaration":
+                for spec in descendants(declaration):
+                    if spec.type != "import_spec":
+                        continue
+                    path = _text(spec.child_by_field_name("path")).strip('"`')
+                    alias = spec.child_by_field_name("name")
+                    imports[path] = text(alias) if alias is not None else path.rsplit("/", 1)[-1]
+            elif declaration.type == "type_declaration":
+                for spec in declaration.named_children:
+                    name = spec.child_by_field_name("name")
+                    if spec.type in ("type_spec", "type_alias") and name is not None:
+                        types[text(name)] = spec
+        context = imports.get("context") or imports.get("golang.org/x/net/context")
+        usable = {n for n in (context, imports.get("net/http")) if n not in (None, "_", ".")}
+        return _FileNames(
+            context if context in usable else None,
+            imports.get("net/http") if imports.get("net/http") in usable else None,
+            types,
+        )
+
+
+# --- the operations this transform rewrites --------------------------------------------------
+
+
+@dataclass
+class _Operation:
+    kind: str  # send | receive | assign | declare | range | select
+    statement: Node  # the node replaced (the select for `select`, else the statement)
+    channel: Node | None
+    targets: list[Node] = field(default_factory=list)  # `v, ok` of a receive or range
+    element: str | None = None  # the channel's element type, when written down
+
+
+def _operation(node: Node) -> _Operation | None:
+    kind = node.type
+    if kind == "send_statement":
+        if node.parent is not None and node.parent.type == "communication_case":
+            return None
+        return _Operation("send", node, node.child_by_field_name("channel"))
+    if kind == "expression_statement":
+        receive = node.named_children[0] if node.named_child_count == 1 else None
+        operand = _receive_operand(receive)
+        return None if operand is None else _Operation("receive", node, operand)
+    if kind in ("short_var_declaration", "assignment_statement"):
+        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        if left is None or right is None or right.named_child_count != 1:
+            return None
+        operand = _receive_operand(right.named_children[0])
+        if operand is None or not 1 <= left.named_child_count <= 2:
+            return None
+        if kind == "assignment_statement":
+            operator = node.child_by_field_name("operator")
+            if operator is None or text(operator) != "=":
+                return None
+            return _Operation("assign", node, operand, list(left.named_children))
+        return _Operation("declare", node, operand, list(left.named_children))
+    if kind == "for_statement":
+        clause = next((c for c in node.named_children if c.type == "range_clause"), None)
+        if clause is None:
+            return None
+        left = clause.child_by_field_name("left")
+        targets = list(left.named_children) if left is not None else []
+        declares = any(c.type == ":=" for c in clause.children)
+        if len(targets) > 1 or (targets and not declares):
+            return None  # two variables: not a channel; `v = range ch`: not rewritten
+        return _Operation("range", node, clause.child_by_field_name("right"), targets)
+    if kind == "select_statement":
+        return _Operation("select", node, None)
+    return None
+
+
+def _receive_operand(node: Node | None) -> Node | None:
+    if node is None or node.type != "unary_expression":
+        return None
+    operator = node.child_by_field_name("operator")
+    if operator is None or operator.type != "<-":
+        return None
+    return node.child_by_field_name("operand")
+
+
+def _text(node: Node | None) -> str:
+    return text(node) if node is not None else ""
+
+
+def _enclosing_function(node: Node) -> Node | None:
+    return next((a for a in ancestors(node) if a.type in FUNCTION_TYPES), None)
+
+
+def _is_deferred(function: Node) -> bool:
+    """`defer func() { ... }()`: returning early from it changes nothing worth a fix."""
+    call = function.parent
+    return (
+        function.type == "func_literal"
+        and call is not None
+        and call.type == "call_expression"
+        and call.parent is not None
+        and call.parent.type == "defer_statement"
+    )
+
+
+# --- scopes: which declaration a name refers to at a point ------------------------------------
+
+
+@dataclass(frozen=True)
+class _Declaration:
+    name: str
+    identifier: Node
+    type: Node | None  # the written type, if any
+    value: Node | None  # the expression bound (a call for `a, b := f()`)
+    index: int  # which of the call's results, for multi-value calls
+    owner: Node  # the function whose body (or signature) declares it
+
+
+def _visible(node: Node) -> Iterator[_Declaration]:
+    """Declarations visible at node, innermost first; shadowed outer ones are yielded too."""
+    child = node
+    for ancestor in ancestors(node):
+        kind = ancestor.type
+        if kind == "statement_list":
+            preceding = []
+            for statement in ancestor.named_children:
+                if statement == child:
+                    break
+                preceding.append(statement)
+            for statement in reversed(preceding):
+                yield from _declared_by_statement(statement, ancestor)
+        elif kind in ("if_statement", "expression_switch_statement", "type_switch_statement"):
+            initializer = ancestor.child_by_field_name("initializer")
+            if initializer is not None and initializer != child:
+                yield from _declared_by_statement(initializer, ancestor)
+            alias = ancestor.child_by_field_name("alias")
+            if kind == "type_switch_statement" and alias is not None:
+                for name in alias.named_children:
+                    yield _Declaration(text(name), name, None, None, 0, ancestor)
+        elif kind == "for_statement":
+            for clause in ancestor.named_children:
+                if clause == child:
+                    continue
+                if clause.type == "for_clause":
+                    initializer = clause.child_by_field_name("initializer")
+                    if initializer is not None:
+                        yield from _declared_by_statement(initializer, ancestor)
+                elif clause.type == "range_clause":
+                    yield from _declared_by_range(clause, ancestor)
+        elif kind == "communication_case":
+            communication = ancestor.child_by_field_name("communication")
+            if communication is not None and communication != child:
+                yield from _declared_by_statement(communication, ancestor)
+        elif kind in FUNCTION_TYPES:
+            yield from _declared_by_signature(ancestor)
+            if kind != "func_literal":
+                return
+        child = ancestor
+
+
+def _declared_by_statement(statement: Node, owner: Node) -> Iterator[_Declaration]:
+    kind = statement.type
+    if kind in ("short_var_declaration", "receive_statement"):
+        if not any(c.type == ":=" for c in statement.children):
+            return
+        left, right = statement.child_by_field_name("left"), statement.child_by_field_name("right")
+        if left is None or right is None:
+            return
+        values = right.named_children if right.type == "expression_list" else [right]
+        names = left.named_children
+        for index, name in enumerate(names):
+            if name.type != "identifier":
+                continue
+            if len(values) == len(names):
+                yield _Declaration(text(name), name, None, values[index], 0, owner)
+            else:
+                yield _Declaration(
+                    text(name), name, None, values[0] if values else None, index, owner
+                )
+    elif kind in ("var_declaration", "const_declaration"):
+        for spec in descendants(statement):
+            if spec.type not in ("var_spec", "const_spec"):
+                continue
+            names = spec.children_by_field_name("name")
+            type_node = spec.child_by_field_name("type")
+            value = spec.child_by_field_name("value")
+            values = value.named_children if value is not None else []
+            for index, name in enumerate(names):
+                bound: Node | None = values[0] if values else None
+                if len(values) == len(names):
+                    bound = values[index]
+                position = 0 if len(values) == len(names) else index
+                yield _Declaration(text(name), name, type_node, bound, position, owner)
+    elif kind == "labeled_statement":
+        inner = statement.named_children[-1] if statement.named_child_count else None
+        if inner is not None and inner.type != "label_name":
+            yield from _declared_by_statement(inner, owner)
+
+
+def _declared_by_range(clause: Node, owner: Node) -> Iterator[_Declaration]:
+    left = clause.child_by_field_name("left")
+    if left is None or not any(c.type == ":=" for c in clause.children):
+        return
+    for name in left.named_children:
+        yield _Declaration(text(name), name, None, None, 0, owner)
+
+
+def _declared_by_signature(function: Node) -> Iterator[_Declaration]:
+    for field_name in ("parameters", "result", "receiver", "type_parameters"):
+        holder = function.child_by_field_name(field_name)
+        if holder is None or holder.type not in ("parameter_list", "type_parameter_list"):
+            continue
+        for declaration in holder.named_children:
+            type_node = declaration.child_by_field_name("type")
+            for name in declaration.children_by_field_name("name"):
+                yield _Declaration(text(name), name, type_node, None, 0, function)
+
+
+def _resolve(name: str, node: Node) -> _Declaration | None:
+    return next((d for d in _visible(node) if d.name == name), None)
+
+
+# --- the context in scope ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Cancel:
+    done: str  # `ctx.Done()`
+    err: str  # `ctx.Err()`
+    name: str  # `ctx`, or `r.Context()`
+    cancel_function: str | None = None  # `cancel` of `ctx, cancel := context.WithCancel(...)`
+    # The function that made it with WithTimeout/WithDeadline: there it bounds one call,
+    # and its expiry says nothing about whether the other side of a channel has gone.
+    deadline_of: Node | None = None
+
+
+_CONTEXT_CONSTRUCTORS = frozenset(
+    {
+        "WithCancel",
+        "WithCancelCause",
+        "WithTimeout",
+        "WithTimeoutCause",
+        "WithDeadline",
+        "WithDeadlineCause",
+        "WithValue",
+    }
+)
+
+
+def _context_in_scope(node: Node, names: _FileNames) -> _Cancel | None:
+    """The innermost context.Context visible at node, or `r.Context()` of an *http.Request.
+
+    A context captured from an enclosing function counts only through goroutines: returning
+    early from a callback (wait.Until, a visitor) makes its caller call it again at once.
+    """
+    seen: set[str] = set()
+    found: tuple[_Declaration, _Cancel] | None = None
+    for declaration in _visible(node):
+        if declaration.name in seen or declaration.name == "_":
+            continue
+        seen.add(declaration.name)
+        name = declaration.name
+        if _is_context(declaration, names):
+            cancel = _Cancel(
+                f"{name}.Done()",
+                f"{name}.Err()",
+                name,
+                _cancel_function(declaration),
+                _enclosing_function(declaration.identifier) if _has_deadline(declaration) else None,
+            )
+            found = (declaration, cancel)
+            break
+        if (
+            found is None
+            and names.http is not None
+            and _text(declaration.type).replace(" ", "") == f"*{names.http}.Request"
+        ):
+            context = f"{name}.Context()"
+            found = (declaration, _Cancel(f"{context}.Done()", f"{context}.Err()", context))
+    if found is None:
+        return None
+    declaration, cancel = found
+    owner = _enclosing_function(declaration.identifier)
+    for function in ancestors(node):
+        if function == owner:
+            return cancel
+        if function.type in FUNCTION_TYPES and not _runs_as_goroutine(function):
+            return None
+    return None
+
+
+# Calls that release or signal: code after the operation that a new `return` would skip.
+_CLEANUP_CALLS = frozenset({"close", "Done", "Close", "Stop", "Signal", "Broadcast"})
+
+
+def _cleanup_after(node: Node, function: Node) -> bool:
+    """Whether the function closes, unlocks or signals after node (outside a defer).
+
+    An unlock of a lock taken after node does not count: returning early skips both.
+    """
+    body = function.child_by_field_name("body")
+    if body is None:
+        return False
+    locked_after: set[str] = set()
+    for call in descendants(body):
+        if call.start_byte < node.end_byte or call.type != "call_expression":
+            continue
+        if (
+            call.parent is None
+            or call.parent.type != "expression_statement"
+            or _enclosing_function(call) != function
+            or any(a.type == "defer_statement" for a in ancestors(call))
+        ):
+            continue
+        holder, _, name = (call_name(call) or "").rpartition(".")
+        if name in ("Lock", "RLock"):
+            locked_after.add(holder)
+        elif name in ("Unlock", "RUnlock"):
+            if holder not in locked_after:
+                return True
+        elif name in _CLEANUP_CALLS:
+            return True
+    return False
+
+
+def _runs_as_goroutine(function: Node) -> bool:
+    """`go func() {...}()`, or `g.Go(func() error {...})` (errgroup, WaitGroup.Go)."""
+    parent = function.parent
+    if parent is None or function.type != "func_literal":
+        return False
+    if parent.type == "call_expression":
+        statement = parent.parent
+        return (
+            parent.child_by_field_name("function") == function
+            and statement is not None
+            and statement.type == "go_statement"
+        )
+    if parent.type == "argument_list" and parent.parent is not None:
+        return (call_name(parent.parent) or "").endswith(".Go")
+    return False
+
+
+def _has_deadline(declaration: _Declaration) -> bool:
+    value = declaration.value
+    callee = (call_name(value) or "") if value is not None else ""
+    return callee.rpartition(".")[2].startswith(("WithTimeout", "WithDeadline"))
+
+
+def _cancel_function(declaration: _Declaration) -> str | None:
+    """`cancel` in `ctx, cancel := context.WithCancel(parent)`."""
+    names = declaration.identifier.parent
+    if declaration.index != 0 or names is None or names.type != "expression_list":
+        return None
+    if names.named_child_count != 2 or names.named_children[1].type != "identifier":
+        return None
+    return text(names.named_children[1])
+
+
+def _cancelled_before(node: Node, function: Node, cancel: _Cancel) -> bool:
+    """Whether the function calls the context's cancel function before node."""
+    if cancel.cancel_function is None:
+        return False
+    body = function.child_by_field_name("body")
+    if body is None:
+        return False
+    for call in descendants(body):
+        if call.start_byte >= node.start_byte:
+            return False
+        if (
+            call.type == "call_expression"
+            and call_name(call) == cancel.cancel_function
+            and call.parent is not None
+            and call.parent.type == "expression_statement"
+            and _enclosing_function(call) == function
+        ):
+            return True
+    return False
+
+
+def _is_context(declaration: _Declaration, names: _FileNames) -> bool:
+    if declaration.type is not None:
+        return names.context is not None and text(declaration.type) == f"{names.context}.Context"
+    value = declaration.value
+    if value is None or value.type != "call_expression":
+        return False
+    callee = call_name(value) or ""
+    package, _, function = callee.rpartition(".")
+    if package == names.context and function in _CONTEXT_CONSTRUCTORS:
+        return declaration.index == 0
+    if function == "Context" and package and not call_arguments(value):
+        return declaration.index == 0  # r.Context(), stream.Context(), cmd.Context()
+    arguments = call_arguments(value)
+    if declaration.index == 0 and arguments and text(arguments[0]) == declaration.name:
+        return True  # ctx, span := tracer.Start(ctx, name): derived from itself, by convention
+    # g, ctx := errgroup.WithContext(ctx)
+    return function == "WithContext" and declaration.index == 1
+
+
+# --- the channel operated on -----------------------------------------------------------------
+
+# Receives from these are waits for a shutdown or completion signal, often the exit path itself.
+_SIGNAL_NAME = re.compile(r"(?i)done|quit|stop|clos|exit|shutdown|cancel|finish|dying|kill")
+# Channels made by these fire by themselves: time.After(d), clock.Tick(d).
+_TIMER_CALLS = frozenset({"After", "Tick"})
+
+
+@dataclass(frozen=True)
+class _Channel:
+    name: str  # the identifier or field name, for the signal heuristic
+    declaration: _Declaration | None
+    element: str | None  # the element type as written, when known
+    made: Node | None  # `make(chan T, ...)` in this function, when it is a local channel
+    known: bool = False  # written down as a channel (a `chan` type or a make)
+    producer_owns: bool = False  # returned by a call that was handed the context
+
+
+def _classify_channel(expression: Node, cancel: _Cancel | None) -> _Channel | None:
+    """What the operand of a channel operation is; None when it cannot block forever."""
+    while expression.type == "parenthesized_expression" and expression.named_child_count == 1:
+        expression = expression.named_children[0]
+    if expression.type == "selector_expression":
+        field_name = _text(expression.child_by_field_name("field"))
+        if field_name == "C":
+            return None  # a timer's or ticker's channel: it fires
+        return _Channel(field_name, None, None, None)
+    if expression.type == "index_expression":
+        operand = expression.child_by_field_name("operand")
+        return _Channel(_text(operand), None, None, None)
+    if expression.type != "identifier":
+        return None  # time.After(d), ctx.Done(), f(): the callee decides; leave them alone
+    name = text(expression)
+    declaration = _resolve(name, expression)
+    if declaration is None:
+        return _Channel(name, None, None, None)
+    value = declaration.value
+    if declaration.type is not None:
+        if declaration.type.type != "channel_type":
+            return None
+        element = declaration.type.child_by_field_name("value")
+        if _text(element) == "time.Time":
+            return None  # a timer's channel kept in a variable
+        argument = _argument_for(declaration)
+        if argument is not None and argument.type == "identifier":
+            # go func(c chan T) { ... }(ch): the goroutine works on the caller's channel.
+            outer = _classify_channel(argument, cancel)
+            if outer is None or outer.made is not None:
+                return outer
+        made = _assigned_make(declaration) if _is_local_variable(declaration) else None
+        return _Channel(name, declaration, _text(element) or None, made, known=True)
+    if value is None or declaration.index != 0:
+        return _Channel(name, declaration, None, None)
+    if _is_make_chan(value):
+        element = call_arguments(value)[0].child_by_field_name("value")
+        return _Channel(name, declaration, _text(element) or None, value, known=True)
+    if value.type == "selector_expression" and _text(value.child_by_field_name("field")) == "C":
+        return None  # ticker := time.NewTicker(d).C
+    if value.type == "call_expression":
+        if (call_name(value) or "").rpartition(".")[2] in _TIMER_CALLS:
+            return None
+        owned = _passes_context(value, cancel)
+        return _Channel(name, declaration, None, None, producer_owns=owned)
+    return _Channel(name, declaration, None, None)
+
+
+def _argument_for(declaration: _Declaration) -> Node | None:
+    """The argument bound to a parameter of a func literal called on the spot."""
+    literal = declaration.owner
+    call = literal.parent
+    if (
+        literal.type != "func_literal"
+        or call is None
+        or call.type != "call_expression"
+        or call.child_by_field_name("function") != literal
+    ):
+        return None
+    names = [d.identifier for d in _declared_by_signature(literal)]
+    parameters = literal.child_by_field_name("parameters")
+    if parameters is None or any(
+        p.type == "variadic_parameter_declaration" for p in parameters.named_children
+    ):
+        return None
+    arguments = call_arguments(call)
+    index = names.index(declaration.identifier) if declaration.identifier in names else -1
+    return arguments[index] if 0 <= index < len(arguments) else None
+
+
+def _parameter_for(argument: Node) -> _Declaration | None:
+    """The parameter that an argument of a func literal called on the spot is bound to."""
+    arguments = argument.parent
+    call = arguments.parent if arguments is not None else None
+    literal = call.child_by_field_name("function") if call is not None else None
+    if arguments is None or arguments.type != "argument_list" or literal is None:
+        return None
+    if literal.type != "func_literal":
+        return None
+    parameters = [d for d in _declared_by_signature(literal)]
+    return next(
+        (p for p in parameters if _argument_for(p) == argument and p.type is not None), None
+    )
+
+
+def _passes_context(call: Node, cancel: _Cancel | None) -> bool:
+    """Whether the call is handed the context: its producer can close the channel on cancel."""
+    return cancel is not None and any(text(a) == cancel.name for a in call_arguments(call))
+
+
+def _is_make_chan(node: Node) -> bool:
+    if node.type != "call_expression" or call_name(node) != "make":
+        return False
+    arguments = call_arguments(node)
+    return bool(arguments) and arguments[0].type == "channel_type"
+
+
+def _is_local_variable(declaration: _Declaration) -> bool:
+    parent = declaration.identifier.parent
+    return parent is not None and parent.type == "var_spec"
+
+
+def _assigned_make(declaration: _Declaration) -> Node | None:
+    """The make of `var ch chan T` ... `ch = make(chan T)`, when that is its only assignment."""
+    makes = [m for m in map(_make_assigned_to, _references(declaration)) if m is not None]
+    return makes[0] if len(makes) == 1 else None
+
+
+def _make_assigned_to(identifier: Node) -> Node | None:
+    """The make(chan T) in `identifier = make(chan T)`."""
+    names = identifier.parent
+    assignment = names.parent if names is not None else None
+    if names is None or assignment is None or assignment.type != "assignment_statement":
+        return None
+    right = assignment.child_by_field_name("right")
+    if (
+        assignment.child_by_field_name("left") != names
+        or names.named_child_count != 1
+        or right is None
+        or right.named_child_count != 1
+        or not _is_make_chan(right.named_children[0])
+    ):
+        return None
+    return right.named_children[0]
+
+
+def _references(declaration: _Declaration) -> Iterator[Node]:
+    """Every identifier in the declaration's scope that refers to it."""
+    body = declaration.owner.child_by_field_name("body")
+    scope = body if body is not None else declaration.owner
+    for node in descendants(scope):
+        if (
+            node.type == "identifier"
+            and node != declaration.identifier
+            and text(node) == declaration.name
+            and _resolve(declaration.name, node) == declaration
+        ):
+            yield node
+
+
+def _judge(operation: _Operation, channel: _Channel, cancel: _Cancel) -> Safety | None:
+    """How far a ctx.Done() arm on this operation can be trusted; None: it cannot leak."""
+    receives = operation.kind != "send"
+    if operation.kind == "range" and not channel.known:
+        return None  # perhaps a slice or a map
+    if receives and (_SIGNAL_NAME.search(channel.name) or channel.producer_owns):
+        return None
+    if not receives and _drained_before(operation.statement, operation.channel):
+        return None  # `select { case <-ch: default: }; ch <- v`: a one-slot mailbox
+    if not receives and _seeds_fresh_buffer(operation.statement, operation.channel):
+        return None  # `s := &T{ch: make(chan X, 1)}; s.ch <- x`: room for the one value
+    if channel.made is None or channel.declaration is None:
+        # A parameter, field or value from elsewhere: the other side is unknown. A lone
+        # result handed over at the end may have a receiver that waits for it regardless.
+        if not receives and _hands_over_result(operation.statement):
+            return Safety.REVIEW
+        return Safety.SAFE
+    uses = _local_uses(channel.declaration)
+    if not receives and _fits_buffer(channel.made, uses.sends, bool(uses.escapes)):
+        return None  # every send this function can make fits in the buffer
+    if receives and (uses.closed or not uses.escapes):
+        # This function closes it, or only its own goroutines send on it: they are the ones
+        # to fix, and waiting for them is the point.
+        return None
+    if uses.escapes:
+        # A receive waits for a worker it handed the channel to: only when the worker gets
+        # the context too do both sides give up together.
+        if receives and not all(_passed_with_context(use, cancel) for use in uses.escapes):
+            return None
+        return Safety.SAFE
+    # The receiver can walk away (select with another way out): the sender then blocks forever.
+    if uses.receives and all(_select_has_exit(s, None) for s in uses.receives):
+        return Safety.SAFE
+    return None
+
+
+def _drained_before(statement: Node, channel: Node | None) -> bool:
+    previous = statement.prev_named_sibling
+    while previous is not None and previous.type == "comment":
+        previous = previous.prev_named_sibling
+    if previous is None or previous.type != "select_statement" or channel is None:
+        return False
+    cases = _select_cases(previous)
+    if not any(c.type == "default_case" for c in cases):
+        return False
+    for case in cases:
+        communication = case.child_by_field_name("communication")
+        if communication is not None and communication.type == "receive_statement":
+            operand = _receive_operand(communication.child_by_field_name("right"))
+            if operand is not None and text(operand) == text(channel):
+                return True
+    return False
+
+
+def _seeds_fresh_buffer(send: Node, channel: Node | None) -> bool:
+    """`x.f <- v` once, where x was just built as `&T{f: make(chan E, n)}` in this function."""
+    if channel is None or channel.type != "selector_expression":
+        return False
+    operand, field_node = (
+        channel.child_by_field_name("operand"),
+        channel.child_by_field_name("field"),
+    )
+    if operand is None or field_node is None or operand.type != "identifier":
+        return False
+    declaration = _resolve(text(operand), operand)
+    literal = declaration.value if declaration is not None else None
+    if literal is not None and literal.type == "unary_expression":
+        literal = literal.child_by_field_name("operand")
+    if literal is None or literal.type != "composite_literal":
+        return False
+    make = next(
+        (
+            element.child_by_field_name("value")
+            for element in descendants(literal)
+            if element.type == "keyed_element"
+            and _text(element.child_by_field_name("key")) == text(field_node)
+        ),
+        None,
+    )
+    if make is None or make.type != "literal_element" or make.named_child_count != 1:
+        return False
+    make = make.named_children[0]
+    if not _is_make_chan(make) or _loops_between(send, make):
+        return False
+    sends = [
+        n
+        for n in descendants(_enclosing_function(send) or send)
+        if n.type == "send_statement" and _text(n.child_by_field_name("channel")) == text(channel)
+    ]
+    return len(sends) == 1 and _fits_buffer(make, sends, escapes=False)
+
+
+def _hands_over_result(send: Node) -> bool:
+    """The send is its function's last act and not repeated in a loop."""
+    for ancestor in ancestors(send):
+        if ancestor.type in FUNCTION_TYPES:
+            break
+        if ancestor.type == "for_statement":
+            return False
+    return _ends_path(send)
+
+
+def _passed_with_context(use: Node, cancel: _Cancel) -> bool:
+    arguments = use.parent
+    call = arguments.parent if arguments is not None else None
+    return (
+        arguments is not None
+        and arguments.type == "argument_list"
+        and call is not None
+        and any(text(a) == cancel.name for a in call_arguments(call))
+    )
+
+
+def _fits_buffer(made: Node, sends: list[Node], escapes: bool) -> bool:
+    """Whether the sends on a local channel can never exceed the capacity given to make."""
+    arguments = call_arguments(made)
+    if len(arguments) < 2 or text(arguments[1]) == "0":
+        return False
+    capacity = arguments[1]
+    if _sized_at_run_time(capacity):
+        # make(chan error, len(items)): sized by its author for every send to come.
+        return True
+    if escapes:
+        return False
+    by_function: dict[int, list[Node]] = {}
+    for send in sends:
+        function = _enclosing_function(send)
+        if _loops_between(send, made) or function is None or not _runs_once(function, made):
+            return False
+        by_function.setdefault(function.id, []).append(send)
+    bound = sum(1 if all(map(_ends_path, group)) else len(group) for group in by_function.values())
+    if capacity.type == "int_literal":
+        return bound <= int(text(capacity), 0)
+    return bound <= 1
+
+
+def _sized_at_run_time(capacity: Node) -> bool:
+    """len(xs), n, 2*len(xs): computed in the function, not a package constant."""
+    if capacity.type == "int_literal":
+        return False
+    for node in (capacity, *descendants(capacity)):
+        if node.type == "call_expression" and call_name(node) == "len":
+            return True
+        if node.type == "identifier":
+            declaration = _resolve(text(node), node)
+            holder = declaration.identifier.parent if declaration is not None else None
+            if holder is not None and holder.type != "const_spec":
+                return True
+    return False
+
+
+def _loops_between(node: Node, made: Node) -> list[Node]:
+    loops: list[Node] = []
+    for ancestor in ancestors(node):
+        if ancestor.start_byte <= made.start_byte < ancestor.end_byte:
+            break
+        if ancestor.type == "for_statement":
+            loops.append(ancestor)
+    return loops
+
+
+def _runs_once(function: Node, made: Node) -> bool:
+    """The function that makes the channel, or a literal started once by go or defer."""
+    if function.start_byte <= made.start_byte < function.end_byte:
+        return True
+    call = function.parent
+    return (
+        call is not None
+        and call.type == "call_expression"
+        and call.child_by_field_name("function") == function
+        and call.parent is not None
+        and call.parent.type in ("go_statement", "defer_statement")
+    )
+
+
+def _ends_path(send: Node) -> bool:
+    """The send is the last thing its function does: followed by return, or at the end."""
+    statements = send.parent
+    if statements is None or statements.type != "statement_list":
+        return False
+    following = send.next_named_sibling
+    while following is not None and following.type == "comment":
+        following = following.next_named_sibling
+    if following is not None:
+        return following.type == "return_statement"
+    block = statements.parent
+    return block is not None and block.parent is not None and block.parent.type in FUNCTION_TYPES
+
+
+@dataclass
+class _LocalUses:
+    sends: list[Node] = field(default_factory=list)
+    receives: list[Node | None] = field(default_factory=list)  # the select, None when bare
+    escapes: list[Node] = field(default_factory=list)  # passed, stored, returned, assigned
+    closed: bool = False
+
+
+def _local_uses(declaration: _Declaration) -> _LocalUses:
+    """How a channel declared in this function is used."""
+    uses = _LocalUses()
+    for node in _references(declaration):
+        parent = node.parent
+        assert parent is not None
+        if parent.type == "send_statement" and parent.child_by_field_name("channel") == node:
+            uses.sends.append(parent)
+        elif _receive_operand(parent) == node:
+            holder = parent.parent
+            if holder is not None and holder.type == "receive_statement":
+                case = holder.parent
+                uses.receives.append(case.parent if case is not None else None)
+            else:
+                uses.receives.append(None)
+        elif parent.type == "range_clause" and parent.child_by_field_name("right") == node:
+            uses.receives.append(None)
+        elif parent.type == "argument_list" and _call_of(parent) == "close":
+            uses.closed = True
+        elif (parameter := _parameter_for(node)) is not None:
+            inner = _local_uses(parameter)  # go func(c chan T) { ... }(ch)
+            uses.sends += inner.sends
+            uses.receives += inner.receives
+            uses.escapes += inner.escapes
+            uses.closed = uses.closed or inner.closed
+        elif not _neutral_use(node, parent):
+            uses.escapes.append(node)
+    return uses
+
+
+def _neutral_use(node: Node, parent: Node) -> bool:
+    """close(ch), len(ch), `ch != nil`, `ch = make(chan T)`: uses that hand it to no one."""
+    if parent.type == "argument_list":
+        return _call_of(parent) in ("close", "len", "cap")
+    if parent.type == "binary_expression":
+        operator = parent.child_by_field_name("operator")
+        return operator is not None and operator.type in ("==", "!=")
+    return _make_assigned_to(node) is not None
+
+
+def _call_of(arguments: Node) -> str | None:
+    call = arguments.parent
+    return call_name(call) if call is not None and call.type == "call_expression" else None
+
+
+# --- selects ---------------------------------------------------------------------------------
+
+
+def _select_cases(select: Node) -> list[Node]:
+    return [c for c in select.named_children if c.type in ("communication_case", "default_case")]
+
+
+def _select_has_exit(select: Node | None, cancel: _Cancel | None) -> bool:
+    """A select with a default, a timer, a Done() or a signal arm: it does not wait forever."""
+    if select is None:
+        return False
+    for case in _select_cases(select):
+        if case.type == "default_case":
+            return True
+        communication = case.child_by_field_name("communication")
+        if communication is None or communication.type != "receive_statement":
+            continue
+        operand = _receive_operand(communication.child_by_field_name("right"))
+        if operand is None:
+            continue
+        channel = _classify_channel(operand, cancel)
+        if channel is None or channel.producer_owns or _SIGNAL_NAME.search(channel.name):
+            return True
+    return False
+
+
+def _select_needs_arm(select: Node, cancel: _Cancel) -> bool:
+    cases = _select_cases(select)
+    if not cases or _select_has_exit(select, cancel):
+        return False
+    # Some arm must talk to code outside this function: a select over the function's own
+    # workers' channels waits for them, and they are the ones to fix.
+    for case in cases:
+        communication = case.child_by_field_name("communication")
+        if communication is None:
+            return False
+        if communication.type == "send_statement":
+            operand = communication.child_by_field_name("channel")
+        else:
+            operand = _receive_operand(communication.child_by_field_name("right"))
+        channel = _classify_channel(operand, cancel) if operand is not None else None
+        if channel is None:
+            continue
+        if channel.made is None or channel.declaration is None:
+            return True
+        if _local_uses(channel.declaration).escapes:
+            return True
+    return False
+
+
+# --- the return statement for the ctx.Done() arm ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Return:
+    statement: str
+    safety: Safety
+
+
+_ZERO_BASIC = {
+    **dict.fromkeys(
+        (
+            "int",
+            "int8",
+            "int16",
+            "int32",
+            "int64",
+            "uint",
+            "uint8",
+            "uint16",
+            "uint32",
+            "uint64",
+            "uintptr",
+            "float32",
+            "float64",
+            "complex64",
+            "complex128",
+            "byte",
+            "rune",
+        ),
+        "0",
+    ),
+    "string": '""',
+    "bool": "false",
+    "error": "nil",
+    "any": "nil",
+}
+_NIL_TYPES = frozenset(
+    {"pointer_type", "slice_type", "map_type", "channel_type", "function_type", "interface_type"}
+)
+
+
+def _return_statement(function: Node, cancel: _Cancel, names: _FileNames) -> _Return | None:
+    result = function.child_by_field_name("result")
+    if result is None:
+        return _Return("return", Safety.SAFE)
+    types: list[Node] = []
+    if result.type == "parameter_list":
+        for declaration in result.named_children:
+            type_node = declaration.child_by_field_name("type")
+            if type_node is None:
+                return None
+            types.extend([type_node] * max(1, len(declaration.children_by_field_name("name"))))
+    else:
+        types.append(result)
+    if not types or text(types[-1]) != "error":
+        return None  # no error result to carry the cancellation: a human must choose
+    type_parameters = _type_parameters(function)
+    values: list[str] = []
+    safety = Safety.SAFE
+    for type_node in types[:-1]:
+        zero = _zero_value(type_node, names, type_parameters, 0)
+        if zero is None:
+            zero, safety = f"*new({text(type_node)})", Safety.REVIEW
+        values.append(zero)
+    values.append(cancel.err)
+    return _Return("return " + ", ".join(values), safety)
+
+
+def _type_parameters(function: Node) -> set[str]:
+    """Type parameter names of the function and of every function around it."""
+    found: set[str] = set()
+    for holder in (function, *ancestors(function)):
+        if holder.type not in FUNCTION_TYPES:
+            continue
+        parameters = holder.child_by_field_name("type_parameters")
+        if parameters is not None:
+            for declaration in parameters.named_children:
+                found.update(text(n) for n in declaration.children_by_field_name("name"))
+        receiver = holder.child_by_field_name("receiver")
+        if receiver is not None:
+            # func (s *Set[T]) ...: T is a type parameter of the method.
+            for node in descendants(receiver):
+                if node.type == "type_arguments":
+                    found.update(text(a) for a in node.named_children)
+    return found
+
+
+def _zero_value(
+    type_node: Node, names: _FileNames, type_parameters: set[str], depth: int
+) -> str | None:
+    """A literal zero value for the type; None when the type is not declared in sight."""
+    kind = type_node.type
+    written = text(type_node)
+    if kind == "parenthesized_type" and type_node.named_child_count == 1:
+        return _zero_value(type_node.named_children[0], names, type_parameters, depth)
+    if kind in _NIL_TYPES or written == "interface{}":
+        return "nil"
+    if kind in ("struct_type", "array_type") and "\n" not in written:
+        return written + "{}"
+    if kind == "type_identifier" and written in type_parameters:
+        return f"*new({written})"
+    if kind == "generic_type":
+        base = type_node.child_by_field_name("type")
+        spec = names.types.get(text(base)) if base is not None else None
+        underlying = spec.child_by_field_name("type") if spec is not None else None
+        if underlying is not None and underlying.type == "struct_type":
+            return written + "{}"
+        return None
+    if kind != "type_identifier":
+        return None
+    if written in names.types and depth < 4:
+        spec = names.types[written]
+        underlying = spec.child_by_field_name("type")
+        if underlying is None or spec.child_by_field_name("type_parameters") is not None:
+            return None
+        if underlying.type in ("struct_type", "array_type"):
+            return written + "{}"
+        return _zero_value(underlying, names, set(), depth + 1)
+    return _ZERO_BASIC.get(written)
+
+
+# --- the rewrite -----------------------------------------------------------------------------
+
+
+def _message(operation: _Operation, cancel: _Cancel) -> str:
+    channel = text(operation.channel) if operation.channel is not None else ""
+    what = {
+        "send": f"send on `{channel}`",
+        "receive": f"receive from `{channel}`",
+        "assign": f"receive from `{channel}`",
+        "declare": f"receive from `{channel}`",
+        "range": f"range over `{channel}`",
+        "select": "select",
+    }[operation.kind]
+    return (
+        f"{what} blocks forever if the other side has gone, although {cancel.done} "
+        f"is in scope; select on it too"
+    )
+
+
+def _rewrite(
+    source: bytes, operation: _Operation, cancel: _Cancel, returned: _Return, function: Node
+) -> list[Edit] | None:
+    statement = operation.statement
+    if operation.kind == "select":
+        return _add_select_arm(source, statement, cancel, returned)
+    if not _alone_on_lines(source, statement):
+        return None
+    parent = statement.parent
+    if parent is None or parent.type != "statement_list":
+        return None  # a label, an if-initializer, a for post statement: leave it to a human
+    indent = line_indent(source, statement.start_byte)
+    arm = f"{indent}case <-{cancel.done}:\n{indent}\t{returned.statement}\n"
+    if operation.kind == "range":
+        return _rewrite_range(source, operation, cancel, returned, function, indent)
+    prefix = ""
+    if operation.kind in ("send", "receive", "assign"):
+        communication = text(statement)
+    else:  # v := <-ch  ->  var v T; select { case v = <-ch: ... }
+        declared = _declarations_for(operation, statement)
+        if declared is None:
+            return None
+        prefix = "".join(f"var {name} {type_}\n{indent}" for name, type_ in declared)
+        left = ", ".join(text(t) for t in operation.targets)
+        assert operation.channel is not None
+        communication = f"{left} = <-{text(operation.channel)}"
+    # A trailing comment stays with the operation it described: on the `case` line.
+    end, comment = _trailing_comment(source, statement)
+    replacement = f"{prefix}select {{\n{indent}case {communication}:{comment}\n{arm}{indent}}}"
+    return [Edit(statement.start_byte, end, replacement)]
+
+
+def _trailing_comment(source: bytes, node: Node) -> tuple[int, str]:
+    """(end of the replaced range, ` // comment`) for a line comment after node on its line."""
+    following = node.next_sibling
+    if (
+        following is not None
+        and following.type == "comment"
+        and following.start_point.row == node.end_point.row
+        and text(following).startswith("//")
+    ):
+        return following.end_byte, " " + text(following)
+    return node.end_byte, ""
+
+
+def _declarations_for(operation: _Operation, statement: Node) -> list[tuple[str, str]] | None:
+    """(name, type) for each variable `v, ok := <-ch` declares; None when unknowable."""
+    if operation.element is None:
+        return None
+    declared: list[tuple[str, str]] = []
+    for index, target in enumerate(operation.targets):
+        name = text(target)
+        if target.type != "identifier":
+            return None
+        if name == "_":
+            continue
+        if _same_block(name, statement):
+            continue  # `:=` assigns the variable already declared in this block
+        declared.append((name, operation.element if index == 0 else "bool"))
+    return declared
+
+
+def _same_block(name: str, statement: Node) -> bool:
+    """Whether a variable called name is declared earlier in statement's own block."""
+    block = statement.parent
+    declaration = _resolve(name, statement)
+    if declaration is None or block is None:
+        return False
+    owner_block = declaration.identifier
+    for ancestor in ancestors(owner_block):
+        if ancestor.type == "statement_list":
+            return ancestor == block
+        if ancestor.type in FUNCTION_TYPES:
+            # A parameter lives in the function body's block.
+            body = ancestor.child_by_field_name("body")
+            return body is not None and block.parent == body
+    return False
+
+
+def _alone_on_lines(source: bytes, node: Node) -> bool:
+    """The node starts its line and nothing but a line comment follows it on its last line."""
+    line_start = source.rfind(b"\n", 0, node.start_byte) + 1
+    if source[line_start : node.start_byte].strip():
+        return False
+    line_end = source.find(b"\n", node.end_byte)
+    rest = source[node.end_byte : line_end if line_end != -1 else len(source)].strip()
+    return not rest or rest.startswith(b"//")
+
+
+def _add_select_arm(
+    source: bytes, select: Node, cancel: _Cancel, returned: _Return
+) -> list[Edit] | None:
+    close_brace = select.end_byte - 1
+    line_start = source.rfind(b"\n", 0, close_brace) + 1
+    if source[line_start:close_brace].strip():
+        return None
+    indent = line_indent(source, close_brace)
+    arm = f"{indent}case <-{cancel.done}:\n{indent}\t{returned.statement}\n"
+    return [Edit(line_start, line_start, arm)]
+
+
+def _rewrite_range(
+    source: bytes,
+    operation: _Operation,
+    cancel: _Cancel,
+    returned: _Return,
+    function: Node,
+    indent: str,
+) -> list[Edit] | None:
+    loop = operation.statement
+    body = loop.child_by_field_name("body")
+    if body is None or _breaks_out(body) or _has_goto(function):
+        return None
+    if any(n.type == "raw_string_literal" and b"\n" in (n.text or b"") for n in descendants(body)):
+        return None  # re-indenting would change the string
+    if any(n.type == "comment" and b"\n" in (n.text or b"") for n in descendants(body)):
+        return None
+    open_line_end = source.find(b"\n", body.start_byte)
+    close_line_start = source.rfind(b"\n", 0, body.end_byte - 1) + 1
+    # A comment after the loop's `{` stays on the new loop's first line.
+    comment = source[body.start_byte + 1 : open_line_end].strip().decode("utf-8")
+    if (
+        open_line_end == -1
+        or (comment and not comment.startswith("//"))
+        or source[close_line_start : body.end_byte - 1].strip()
+        or close_line_start <= open_line_end
+    ):
+        return None  # `for v := range ch { f(v) }` on one line
+    inner = source[open_line_end + 1 : close_line_start].decode("utf-8")
+    lines = inner.split("\n")[:-1] if inner.endswith("\n") else inner.split("\n")
+    body_text = "".join(("\t\t" + line if line.strip() else "") + "\n" for line in lines)
+    used = {text(n) for n in descendants(function) if n.type in ("identifier", "label_name")}
+    ok = next(n for n in ("ok", "open", "more", "received", "recvOK") if n not in used)
+    if len(operation.targets) == 1 and text(operation.targets[0]) != "_":
+        value = text(operation.targets[0])
+    else:
+        value = "_"
+    label = ""
+    if _ends_function(loop, function) and function.child_by_field_name("result") is None:
+        exit_statement = "return"
+    else:
+        label = next(n for n in ("loop", "recvLoop", "rangeLoop", "chanLoop") if n not in used)
+        exit_statement = f"break {label}"
+    assert operation.channel is not None
+    head = f"{label}:\n{indent}" if label else ""
+    replacement = (
+        f"{head}for {{{' ' + comment if comment else ''}\n"
+        f"{indent}\tselect {{\n"
+        f"{indent}\tcase {value}, {ok} := <-{text(operation.channel)}:\n"
+        f"{indent}\t\tif !{ok} {{\n"
+        f"{indent}\t\t\t{exit_statement}\n"
+        f"{indent}\t\t}}\n"
+        f"{body_text}"
+        f"{indent}\tcase <-{cancel.done}:\n"
+        f"{indent}\t\t{returned.statement}\n"
+        f"{indent}\t}}\n"
+        f"{indent}}}"
+    )
+    return [Edit(loop.start_byte, loop.end_byte, replacement)]
+
+
+_BREAK_SCOPES = frozenset(
+    {
+        "for_statement",
+        "expression_switch_statement",
+        "type_switch_statement",
+        "select_statement",
+        "func_literal",
+    }
+)
+
+
+def _breaks_out(body: Node) -> bool:
+    """An unlabelled `break` of this loop: inside the new select it would only end the select."""
+    stack = list(body.named_children)
+    while stack:
+        node = stack.pop()
+        if node.type == "break_statement" and node.named_child_count == 0:
+            return True
+        if node.type not in _BREAK_SCOPES:
+            stack.extend(node.named_children)
+    return False
+
+
+def _has_goto(function: Node) -> bool:
+    return any(n.type == "goto_statement" for n in descendants(function))
+
+
+def _ends_function(loop: Node, function: Node) -> bool:
+    body = function.child_by_field_name("body")
+    statements = loop.parent
+    return (
+        body is not None
+        and statements is not None
+        and statements.parent == body
+        and statements.named_children[-1] == loop
+    )
