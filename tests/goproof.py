@@ -3,9 +3,14 @@
 For every case under ``fixtures/<transform>/<case>/`` the harness builds two packages in a
 throwaway module: ``<transform>__<case>__before`` (before.go as code.go) and
 ``<transform>__<case>__after`` (after.go as code.go), each with the case's leak_test.go and
-the shared ``fixtures/_leakcheck/leakcheck_test.go``. Cases are grouped into one module per
-``go`` language version (from the case's go.mod, default 1.22). The go command inherits
-GOTOOLCHAIN from the environment, so CI picks the toolchain, not this file.
+every shared ``fixtures/_leakcheck/*_test.go`` (the witnesses: VerifyNoLeaks for goroutines,
+VerifyNoTimerBuildup for timers). Cases are grouped into one module per ``go`` language
+version (from the case's go.mod, default 1.22). The go command inherits GOTOOLCHAIN from the
+environment, so CI picks the toolchain, not this file, with one exception: Go 1.27 removed
+GODEBUG asynctimerchan, so no newer runtime keeps the pre-1.23 timers a module below go 1.23
+leaks. Cases whose leak_test.go uses the timers witness run on ``$UNLEAK_TIMER_TOOLCHAIN``
+(default: the last Go release line that still has the setting; ``inherit`` keeps
+GOTOOLCHAIN), in modules of their own.
 
 The expected output of a case (after.go, or before.go when the case must not change) must
 pass ``go vet`` and ``gofmt -l``.
@@ -25,16 +30,26 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from codemod.gomod import required_modules
+
 DEFAULT_GO_VERSION = "1.22"
-LEAKCHECK_HELPER = Path("_leakcheck") / "leakcheck_test.go"
+LEAKCHECK_DIR = Path("_leakcheck")
 MODULE_PATH = "unleakproof"
 GOLEAK = "go.uber.org/goleak v1.3.0"
 TEST_TIMEOUT = "60s"
 # Generous: only a wedged toolchain (or a cold module download) gets near it.
 COMMAND_TIMEOUT_S = 600
 
-LEAK_LINE = re.compile(r"UNLEAK-LEAK: (goroutineleak profile|goleak):")
+LEAK_LINE = re.compile(r"UNLEAK-LEAK: (goroutineleak profile|goleak|timers):")
 WITNESS_LINE = re.compile(r"UNLEAK-WITNESS: runtime=(\S+) goroutineleak=(true|false)")
+TIMER_WITNESS_LINE = re.compile(
+    r"UNLEAK-WITNESS: runtime=(\S+) timers asynctimerchan=(\S*) "
+    r"unreferenced-timers-retained=(true|false)"
+)
+TIMER_WITNESS_CALL = "VerifyNoTimerBuildup("
+TIMER_TOOLCHAIN_ENV = "UNLEAK_TIMER_TOOLCHAIN"
+# The last release line with GODEBUG asynctimerchan (removed in Go 1.27).
+DEFAULT_TIMER_TOOLCHAIN = "go1.26.8"
 GO_DIRECTIVE = re.compile(r"^go\s+(\d+\.\d+(?:\.\d+)?)\s*$", re.MULTILINE)
 
 
@@ -58,6 +73,12 @@ class Case:
     @property
     def has_leak_test(self) -> bool:
         return (self.path / "leak_test.go").is_file()
+
+    @property
+    def uses_timer_witness(self) -> bool:
+        """Its leak_test.go calls VerifyNoTimerBuildup: it must run where old timers exist."""
+        test = self.path / "leak_test.go"
+        return test.is_file() and TIMER_WITNESS_CALL in test.read_text()
 
     @property
     def expected_output(self) -> Path:
@@ -92,8 +113,20 @@ class PackageRun:
 
     @property
     def runtime(self) -> str | None:
-        m = WITNESS_LINE.search(self.output)
+        m = WITNESS_LINE.search(self.output) or TIMER_WITNESS_LINE.search(self.output)
         return m.group(1) if m else None
+
+    @property
+    def witness_ran(self) -> bool:
+        """Some witness (goroutines or timers) ran and said which runtime it was on."""
+        return self.runtime is not None
+
+    @property
+    def unreferenced_timers_retained(self) -> bool | None:
+        """Whether the runtime kept timers nothing referenced (pre-1.23 timers); None if the
+        timers witness never ran."""
+        m = TIMER_WITNESS_LINE.search(self.output)
+        return m.group(3) == "true" if m else None
 
     @property
     def profile_available(self) -> bool | None:
@@ -167,10 +200,13 @@ def prove(fixtures_root: Path) -> dict[str, CaseProof]:
     if go is None:
         raise RuntimeError("go is not on PATH")
     fixtures_root = fixtures_root.resolve()  # the go commands run from the temp module
-    helper = fixtures_root / LEAKCHECK_HELPER
-    by_version: dict[str, list[Case]] = defaultdict(list)
+    helpers = sorted((fixtures_root / LEAKCHECK_DIR).glob("*_test.go"))
+    timer_toolchain = timer_toolchain_from_env()
+    # (go version, toolchain override) -> cases; None keeps the environment's GOTOOLCHAIN.
+    by_module: dict[tuple[str, str | None], list[Case]] = defaultdict(list)
     for case in find_cases(fixtures_root):
-        by_version[case.go_version].append(case)
+        toolchain = timer_toolchain if case.uses_timer_witness else None
+        by_module[(case.go_version, toolchain)].append(case)
 
     proofs: dict[str, CaseProof] = {}
     with (
@@ -178,28 +214,53 @@ def prove(fixtures_root: Path) -> dict[str, CaseProof]:
         ThreadPoolExecutor() as pool,
     ):
         runs = [
-            pool.submit(_prove_module, go, Path(tmp) / f"go{version}", version, cases, helper)
-            for version, cases in sorted(by_version.items())
+            pool.submit(
+                _prove_module,
+                go,
+                Path(tmp) / (f"go{version}" + (f"-on-{toolchain}" if toolchain else "")),
+                version,
+                cases,
+                helpers,
+                toolchain,
+            )
+            for (version, toolchain), cases in sorted(
+                by_module.items(), key=lambda item: (item[0][0], item[0][1] or "")
+            )
         ]
         for run in runs:
             proofs.update(run.result())
     return proofs
 
 
+def timer_toolchain_from_env() -> str | None:
+    """The GOTOOLCHAIN for timers-witness cases; None (`inherit`) keeps the environment's."""
+    value = os.environ.get(TIMER_TOOLCHAIN_ENV, DEFAULT_TIMER_TOOLCHAIN).strip()
+    return None if value in ("", "inherit") else value
+
+
 def _prove_module(
-    go: str, root: Path, go_version: str, cases: list[Case], helper: Path
+    go: str,
+    root: Path,
+    go_version: str,
+    cases: list[Case],
+    helpers: list[Path],
+    toolchain_override: str | None = None,
 ) -> dict[str, CaseProof]:
-    _write_module(root, go_version, cases, helper)
-    toolchain = _run([go, "env", "GOVERSION"], root).stdout.strip()
-    tidy = _run([go, "mod", "tidy"], root)
+    _write_module(root, go_version, cases, helpers)
+
+    def run(argv: list[str]) -> subprocess.CompletedProcess[str]:
+        return _run(argv, root, toolchain_override)
+
+    toolchain = run([go, "env", "GOVERSION"]).stdout.strip()
+    tidy = run([go, "mod", "tidy"])
     setup_output = "" if tidy.returncode == 0 else tidy.stdout + tidy.stderr
 
     expected_dirs = {c.id: c.package_dir("after" if c.positive else "before") for c in cases}
-    vet = _run([go, "vet", *(f"./{d}" for d in expected_dirs.values())], root)
-    gofmt = _gofmt(go, root)
-    listed = _run([gofmt, "-l", *(str(c.expected_output) for c in cases)], root)
+    vet = run([go, "vet", *(f"./{d}" for d in expected_dirs.values())])
+    gofmt = _gofmt(go, root, toolchain_override)
+    listed = run([gofmt, "-l", *(str(c.expected_output) for c in cases)])
     unformatted = set(listed.stdout.splitlines())
-    test = _run([go, "test", "-json", "-count=1", f"-timeout={TEST_TIMEOUT}", "./..."], root)
+    test = run([go, "test", "-json", "-count=1", f"-timeout={TEST_TIMEOUT}", "./..."])
     packages = _parse_test_json(test.stdout.splitlines())
 
     def package_run(case: Case, side: str) -> PackageRun | None:
@@ -227,9 +288,18 @@ def _prove_module(
     return proofs
 
 
-def _write_module(root: Path, go_version: str, cases: Iterable[Case], helper: Path) -> None:
+def _write_module(root: Path, go_version: str, cases: Iterable[Case], helpers: list[Path]) -> None:
     root.mkdir(parents=True)
-    (root / "go.mod").write_text(f"module {MODULE_PATH}\n\ngo {go_version}\n\nrequire {GOLEAK}\n")
+    cases = list(cases)
+    # A case's go.mod may require modules its after.go imports (e.g. golang.org/x/sync).
+    requires = {GOLEAK} | {
+        f"{module} {version}"
+        for case in cases
+        if (case.path / "go.mod").is_file()
+        for module, version in required_modules((case.path / "go.mod").read_text()).items()
+    }
+    require_lines = "".join(f"require {line}\n" for line in sorted(requires))
+    (root / "go.mod").write_text(f"module {MODULE_PATH}\n\ngo {go_version}\n\n{require_lines}")
     for case in cases:
         sides = {"before": case.path / "before.go"}
         if case.positive:
@@ -240,12 +310,13 @@ def _write_module(root: Path, go_version: str, cases: Iterable[Case], helper: Pa
             shutil.copyfile(code, pkg / "code.go")
             if case.has_leak_test:
                 shutil.copyfile(case.path / "leak_test.go", pkg / "leak_test.go")
-                shutil.copyfile(helper, pkg / helper.name)
+                for helper in helpers:
+                    shutil.copyfile(helper, pkg / helper.name)
 
 
-def _gofmt(go: str, root: Path) -> str:
+def _gofmt(go: str, root: Path, toolchain_override: str | None = None) -> str:
     """The gofmt of the toolchain GOTOOLCHAIN selected, not whichever is first on PATH."""
-    goroot = _run([go, "env", "GOROOT"], root).stdout.strip()
+    goroot = _run([go, "env", "GOROOT"], root, toolchain_override).stdout.strip()
     candidate = Path(goroot) / "bin" / "gofmt"
     return str(candidate) if candidate.is_file() else "gofmt"
 
@@ -259,8 +330,12 @@ def _gofmt_complaint(
     return listed.stderr if listed.returncode != 0 else ""
 
 
-def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def _run(
+    argv: list[str], cwd: Path, toolchain_override: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
+    if toolchain_override is not None:
+        env["GOTOOLCHAIN"] = toolchain_override
     # tidy may need to write go.sum; a go.work above the temp dir must not capture the module.
     env["GOFLAGS"] = f"{env.get('GOFLAGS', '')} -mod=mod".strip()
     env["GOWORK"] = "off"

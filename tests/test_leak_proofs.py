@@ -2,6 +2,8 @@
 
 Positive cases: before.go leaks, after.go does not, and after.go is vet- and gofmt-clean.
 Must-not-change cases: before.go is vet- and gofmt-clean, and passes its leak_test if any.
+A leak counts only when a runtime witness reports it: the goroutineleak profile or goleak
+(goroutines), or the timers witness (heap the runtime keeps for unstopped timers).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 CASES = goproof.find_cases(FIXTURES)
 POSITIVE = [c for c in CASES if c.positive]
 NEGATIVE_WITH_TEST = [c for c in CASES if not c.positive and c.has_leak_test]
+TIMER_CASES = [c for c in CASES if c.uses_timer_witness]
 
 
 def case_id(case: Case) -> str:
@@ -53,8 +56,13 @@ def test_before_leaks(proofs: dict[str, CaseProof], case: Case) -> None:
     assert proof.before_leaked, (
         f"{case.id}: before.go did not leak by any runtime witness "
         f"(test {'passed' if proof.before.passed else 'failed without an UNLEAK-LEAK line'})"
-        f"\n{proof.output}"
+        f"{_timer_toolchain_hint(case, proof)}\n{proof.output}"
     )
+    if case.uses_timer_witness:
+        assert "timers" in proof.before.leak_witnesses, (
+            f"{case.id}: only {proof.before.leak_witnesses} fired, not the timers witness "
+            f"its leak_test.go calls\n{proof.output}"
+        )
     if proof.before.profile_available:
         # goleak only sees goroutines still alive; the profile proves them blocked forever.
         assert "goroutineleak profile" in proof.before.leak_witnesses, (
@@ -88,8 +96,44 @@ def test_expected_output_is_gofmt_clean(proofs: dict[str, CaseProof], case: Case
 def test_unchanged_case_does_not_leak(proofs: dict[str, CaseProof], case: Case) -> None:
     proof = proof_of(proofs, case)
     assert proof.before_passed, f"{case.id}: before.go failed its leak_test\n{proof.output}"
-    assert proof.before is not None and proof.before.profile_available is not None, (
-        f"{case.id}: leak_test.go never called VerifyNoLeaks\n{proof.output}"
+    assert proof.before is not None and proof.before.witness_ran, (
+        f"{case.id}: leak_test.go never called VerifyNoLeaks or VerifyNoTimerBuildup"
+        f"\n{proof.output}"
+    )
+
+
+@pytest.mark.parametrize("case", TIMER_CASES, ids=case_id)
+def test_timers_witness_runs_with_the_timers_of_the_module_go_version(
+    proofs: dict[str, CaseProof], case: Case
+) -> None:
+    """Below go 1.23 the runtime must keep unreferenced timers (else no leak can show, and a
+    clean after.go proves nothing); from go 1.23 it must collect them (the version rule)."""
+    proof = proof_of(proofs, case)
+    old_timers = _go_minor_of_module(case.go_version) < 23
+    for side, run in (("before", proof.before), ("after", proof.after)):
+        if run is None:
+            continue
+        assert run.unreferenced_timers_retained is not None, (
+            f"{case.id} ({side}): the timers witness never ran\n{proof.output}"
+        )
+        assert run.unreferenced_timers_retained == old_timers, (
+            f"{case.id} ({side}): with `go {case.go_version}` in go.mod the runtime should "
+            f"{'keep' if old_timers else 'collect'} unreferenced timers, but it did not"
+            f"{_timer_toolchain_hint(case, proof)}\n{proof.output}"
+        )
+
+
+def _go_minor_of_module(version: str) -> int:
+    """1.22 or 1.22.3 -> 22."""
+    return int(version.split(".")[1])
+
+
+def _timer_toolchain_hint(case: Case, proof: CaseProof) -> str:
+    if not case.uses_timer_witness or _go_minor_of_module(case.go_version) >= 23:
+        return ""
+    return (
+        f"\nthe timers witness ran on {proof.toolchain}; pre-1.23 timers need a Go 1.23-1.26 "
+        f"toolchain (asynctimerchan) or older: set {goproof.TIMER_TOOLCHAIN_ENV}"
     )
 
 

@@ -1,0 +1,202 @@
+"""buffer-orphaned-result beyond the fixtures: fix safety per sender shape, and its silences."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from codemod.gomod import parse_gomod
+from codemod.model import Safety
+from tests.conftest import run_codemod
+
+GO_122 = parse_gomod("module example\n\ngo 1.22\n", Path("go.mod"))
+ID = "buffer-orphaned-result"
+
+SELECT = """func Get(ctx context.Context, fetch func() int) (int, error) {
+	ch := make(chan int)
+	go func() {
+		SENDER
+	}()
+	select {
+	case v := <-ch:
+		return v, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+"""
+
+
+def _file(body: str) -> bytes:
+    return f'package example\n\nimport (\n\t"context"\n\t"testing"\n)\n\n{body}'.encode()
+
+
+def _safeties(source: bytes) -> list[Safety]:
+    return [f.safety for f in run_codemod(source, GO_122, select=ID).findings]
+
+
+def _sender(code: str) -> bytes:
+    return _file(SELECT.replace("SENDER", code.replace("\n", "\n\t\t")))
+
+
+def test_send_then_more_work_needs_review() -> None:
+    """Buffered, the work after the send runs before the receiver has the value."""
+    source = _sender("ch <- fetch()\nlog()")
+    assert _safeties(source) == [Safety.REVIEW]
+    assert run_codemod(source, GO_122, select=ID).rewritten is None
+    fixed = run_codemod(source, GO_122, select=ID, unsafe=True).rewritten
+    assert fixed is not None and "make(chan int, 1)" in fixed.decode()
+
+
+def test_sends_that_each_end_the_goroutine_are_safe() -> None:
+    source = _sender("v := fetch()\nif v < 0 {\n\tch <- 0\n\treturn\n}\nch <- v")
+    assert _safeties(source) == [Safety.SAFE]
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "ch <- 1\nch <- 2",  # two values: one slot does not free it
+        "for i := 0; i < 3; i++ {\n\tch <- i\n\tlog()\n}",
+        "select {\ncase ch <- fetch():\ncase <-ctx.Done():\n}",  # already has a way out
+        "defer close(ch)\nch <- fetch()",
+        "keep(ch)",
+    ],
+)
+def test_senders_it_does_not_touch(sender: str) -> None:
+    assert _safeties(_sender(sender)) == []
+
+
+def test_explicit_zero_capacity_is_left_alone() -> None:
+    source = _sender("ch <- fetch()").replace(b"make(chan int)", b"make(chan int, 0)")
+    assert _safeties(source) == []
+
+
+def test_default_case_gives_up_without_waiting() -> None:
+    body = """func Poll(fetch func() int) int {
+	ch := make(chan int)
+	go func() { ch <- fetch() }()
+	select {
+	case v := <-ch:
+		return v
+	default:
+	}
+	return -1
+}
+"""
+    assert _safeties(_file(body)) == [Safety.SAFE]
+
+
+def test_receive_in_an_if_header_comes_before_its_return() -> None:
+    body = """func Start(start func() error) error {
+	started := make(chan error)
+	go func() { started <- start() }()
+	if err := <-started; err != nil {
+		return err
+	}
+	return nil
+}
+"""
+    assert _safeties(_file(body)) == []
+
+
+def test_fatal_in_a_test_abandons_the_sender() -> None:
+    body = """func TestStop(t *testing.T) {
+	done := make(chan struct{})
+	go func() {
+		stop()
+		done <- struct{}{}
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+		t.Fatal("stop hung")
+	}
+}
+"""
+    assert _safeties(_file(body)) == [Safety.SAFE]
+
+
+def test_channel_made_on_every_iteration() -> None:
+    body = """func Retry(try func() error) {
+	for {
+		errc := make(chan error)
+		go func() { errc <- try() }()
+		select {
+		case err := <-errc:
+			if err == nil {
+				return
+			}
+		case <-time.After(time.Second):
+		}
+	}
+}
+"""
+    assert _safeties(_file(body)) == [Safety.SAFE]
+
+
+def test_goto_keeps_it_silent() -> None:
+    body = SELECT.replace("SENDER", "ch <- fetch()").replace(
+        "\tselect {", "\tgoto wait\nwait:\n\tselect {"
+    )
+    assert _safeties(_file(body)) == []
+
+
+PER_ITEM = """func Check(ITEMS_DECL, check func(string) error) error {
+	errs := make(chan error)
+	for _, item := range items {
+		go func() { errs <- check(item) }()
+	}
+	for range items {
+		if err := <-errs; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("declaration", "safety"),
+    [
+        ("items []string", Safety.SAFE),
+        ("items ...string", Safety.SAFE),
+        ("items map[string]bool", Safety.SAFE),
+        ("items Names", Safety.SAFE),  # a slice type of this file
+        ("items chan string", Safety.REPORT_ONLY),  # len of a channel is not its count
+        ("items Other", Safety.REPORT_ONLY),  # a type declared elsewhere
+    ],
+)
+def test_per_item_buffer_needs_a_collection_type(declaration: str, safety: Safety) -> None:
+    body = "type Names []string\n\n" + PER_ITEM.replace("ITEMS_DECL", declaration)
+    assert _safeties(_file(body)) == [safety]
+
+
+def test_per_item_count_from_a_function_of_this_file() -> None:
+    body = PER_ITEM.replace("ITEMS_DECL", "key string").replace(
+        "\terrs := make", "\titems := split(key)\n\terrs := make"
+    )
+    body += "\nfunc split(key string) []string { return []string{key} }\n"
+    fixed = run_codemod(_file(body), GO_122, select=ID).rewritten
+    assert fixed is not None and "make(chan error, len(items))" in fixed.decode()
+
+
+def test_per_item_collection_declared_after_the_channel_is_only_reported() -> None:
+    body = PER_ITEM.replace("ITEMS_DECL", "key string").replace(
+        "\tfor _, item", "\titems := []string{key}\n\tfor _, item"
+    )
+    assert _safeties(_file(body)) == [Safety.REPORT_ONLY]
+
+
+def test_per_item_collection_changed_before_the_loop_is_only_reported() -> None:
+    body = PER_ITEM.replace("ITEMS_DECL", "items []string").replace(
+        "\tfor _, item", '\titems = append(items, "x")\n\tfor _, item'
+    )
+    assert _safeties(_file(body)) == [Safety.REPORT_ONLY]
+
+
+def test_every_value_received_is_not_a_leak() -> None:
+    body = PER_ITEM.replace("ITEMS_DECL", "items []string").replace("return err\n", "_ = err\n")
+    assert _safeties(_file(body)) == []

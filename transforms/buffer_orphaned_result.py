@@ -1,0 +1,761 @@
+"""buffer-orphaned-result: a result channel whose receiver can stop waiting before the send."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from tree_sitter import Node
+
+from codemod.model import Edit, Finding, Fix, Safety
+from codemod.syntax import (
+    FUNCTION_TYPES,
+    ancestors,
+    call_arguments,
+    call_name,
+    descendants,
+    descendants_outside_functions,
+    enclosing_function,
+    function_parameters,
+    text,
+)
+from codemod.transform import FileContext, Transform
+
+# Statements a `break` without a label leaves: the innermost of these around it.
+_BREAKABLE = frozenset(
+    {"for_statement", "expression_switch_statement", "type_switch_statement", "select_statement"}
+)
+# Calls whose result is known to be a slice, so `len` of it counts its range iterations.
+_SLICE_CALLS = frozenset({"append", "strings.Split", "strings.SplitN", "strings.Fields"})
+
+
+class BufferOrphanedResult(Transform):
+    """
+    ## What it does
+    Finds an unbuffered channel that one goroutine sends a single result on (or that each
+    goroutine started by a `for ... range` loop sends one result on), while the function that
+    made it can stop receiving first: a `select` whose other case returns (a timeout,
+    `ctx.Done()`), a `return` before the receive, or a receive loop that returns on the first
+    error. It gives the channel a buffer big enough for every send.
+
+    ## Why is this bad?
+    A send on an unbuffered channel completes only when a receiver takes the value. Once the
+    function has returned, nothing will ever receive from the channel, so the goroutine stays
+    blocked in `ch <- v` forever. The Go runtime never collects a goroutine blocked on a channel
+    operation: each abandoned call leaks a goroutine, its stack and everything it references.
+
+    ## Example
+    ```go
+    func Fetch(ctx context.Context, url string) (string, error) {
+        ch := make(chan string)
+        go func() {
+            ch <- download(url)
+        }()
+        select {
+        case body := <-ch:
+            return body, nil
+        case <-ctx.Done():
+            return "", ctx.Err()
+        }
+    }
+    ```
+
+    ## Use instead
+    ```go
+    func Fetch(ctx context.Context, url string) (string, error) {
+        ch := make(chan string, 1)
+        go func() {
+            ch <- download(url)
+        }()
+        select {
+        case body := <-ch:
+            return body, nil
+        case <-ctx.Done():
+            return "", ctx.Err()
+        }
+    }
+    ```
+
+    ## Fix safety
+    Safe when each goroutine sends at most once, with nothing after the send but its return
+    (so it never waits for the receiver to act), the sends happen in goroutines started by this
+    function only, and the channel is not closed, ranged over, returned, stored or passed to
+    other code: with one buffer slot per send no send can block, and a receiver that does wait
+    gets the same value. A send followed by more work in the goroutine loses the guarantee that
+    the receiver already has the value when that work runs: that fix is offered for review.
+    For senders started in a loop the buffer is `len(items)` of the ranged collection; when its
+    type cannot be read from the function (a field, a function result) the finding is reported
+    without a fix.
+
+    ## Go versions
+    All. Channel semantics have not changed since Go 1.0.
+    """
+
+    id: ClassVar[str] = "buffer-orphaned-result"
+    title: ClassVar[str] = "Buffer a result channel whose receiver may stop waiting first"
+    safety: ClassVar[Safety] = Safety.SAFE
+    tags: ClassVar[tuple[str, ...]] = ("channel", "goroutine")
+    prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(rb"make\(\s*chan\b")
+
+    def find(self, ctx: FileContext) -> Iterator[Finding]:
+        for declaration in ctx.parsed.clean_declarations:
+            for made in _unbuffered_makes(declaration):
+                finding = self._check_channel(ctx, made)
+                if finding is not None:
+                    yield finding
+
+    def _check_channel(self, ctx: FileContext, made: _Made) -> Finding | None:
+        function = enclosing_function(made.statement)
+        body = function.child_by_field_name("body") if function is not None else None
+        if function is None or body is None or _has_goto(body):
+            return None
+        uses = _classify_uses(made, function)
+        if uses is None or len(uses.senders) != 1 or not uses.receives:
+            return None
+        sender = uses.senders[0]
+        loops = _loops_between(sender.go_statement, made.scope)
+        if len(loops) > 1 or not sender.at_most_one_send():
+            return None
+        start = loops[0] if loops else sender.go_statement
+        if start.parent is None or start.parent.type != "statement_list":
+            return None
+        plan = _Plan(made, start, start.parent, uses.receives, several=bool(loops))
+        if not _abandoned(plan, body):
+            return None
+        name = text(made.name)
+        if loops:
+            return self._per_item_finding(ctx, made, loops[0], sender, function)
+        message = (
+            f"the goroutine's send on unbuffered `{name}` blocks forever once the receiver "
+            f"stops waiting (another select case or an early return); buffer it for the one send"
+        )
+        safety = Safety.SAFE if sender.tail_sends() else Safety.REVIEW
+        fix = Fix((_capacity_edit(made, "1"),), f"make `{name}` buffered with capacity 1")
+        return self.finding(ctx, made.call, message, safety, fix)
+
+    def _per_item_finding(
+        self, ctx: FileContext, made: _Made, loop: Node, sender: _Sender, function: Node
+    ) -> Finding | None:
+        name = text(made.name)
+        capacity = _loop_count(loop, made, function, ctx.parsed.root)
+        message = (
+            f"each goroutine started in the loop sends once on unbuffered `{name}`, but the "
+            f"receiver can stop before taking every value: the rest block forever"
+        )
+        if capacity is None:
+            message += " (buffer one slot per goroutine; the count is not known where it is made)"
+            return self.finding(ctx, made.call, message, Safety.REPORT_ONLY)
+        safety = Safety.SAFE if sender.tail_sends() else Safety.REVIEW
+        fix = Fix(
+            (_capacity_edit(made, capacity),),
+            f"make `{name}` buffered with one slot per goroutine ({capacity})",
+        )
+        return self.finding(ctx, made.call, message, safety, fix)
+
+
+@dataclass(frozen=True)
+class _Made:
+    """`name := make(chan T)`: the statement, the name, the call, and the list it lives in."""
+
+    statement: Node
+    name: Node
+    call: Node
+    scope: Node  # the statement_list holding `statement`: the channel's scope ends with it
+
+
+@dataclass
+class _Sender:
+    go_statement: Node
+    literal: Node
+    sends: list[Node] = field(default_factory=list)
+
+    def at_most_one_send(self) -> bool:
+        """Each send ends the goroutine, or there is one send and it is not repeated."""
+        if self.tail_sends():
+            return True
+        return len(self.sends) == 1 and not _loops_between(self.sends[0], self.literal)
+
+    def tail_sends(self) -> bool:
+        return all(_ends_goroutine(send, self.literal) for send in self.sends)
+
+
+@dataclass
+class _Uses:
+    senders: list[_Sender] = field(default_factory=list)
+    receives: list[Node] = field(default_factory=list)  # `<-ch` expressions in the function
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the receiver-side analysis needs: where the senders start and what receives."""
+
+    made: _Made
+    start: Node  # the go statement, or the loop that starts one goroutine per item
+    start_list: Node
+    receives: list[Node]
+    several: bool  # one goroutine per item: receiving once is not enough
+
+    def receives_within(self, node: Node) -> bool:
+        return any(
+            node.start_byte <= r.start_byte and r.end_byte <= node.end_byte for r in self.receives
+        )
+
+
+def _unbuffered_makes(declaration: Node) -> Iterator[_Made]:
+    for node in descendants(declaration):
+        statement: Node | None
+        if node.type == "short_var_declaration":
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+            names = left.named_children if left is not None else []
+            statement = node
+        elif node.type == "var_spec":
+            right = node.child_by_field_name("value")
+            names = node.children_by_field_name("name")
+            statement = node.parent
+            if statement is not None and statement.type == "var_spec_list":
+                if statement.named_child_count != 1:
+                    continue
+                statement = statement.parent
+        else:
+            continue
+        if right is None or statement is None or len(names) != 1 or right.named_child_count != 1:
+            continue
+        call = right.named_children[0]
+        scope = statement.parent
+        if (
+            names[0].type == "identifier"
+            and _is_unbuffered_make(call)
+            and scope is not None
+            and scope.type == "statement_list"
+        ):
+            yield _Made(statement, names[0], call, scope)
+
+
+def _is_unbuffered_make(node: Node) -> bool:
+    if node.type != "call_expression" or call_name(node) != "make":
+        return False
+    arguments = call_arguments(node)
+    argument_list = node.child_by_field_name("arguments")
+    return (
+        len(arguments) == 1
+        and arguments[0].type == "channel_type"
+        and re.match(r"chan\b(?!\s*<-)", text(arguments[0])) is not None
+        and argument_list is not None
+        and not any(c.type == "," for c in argument_list.children)
+    )
+
+
+def _has_goto(body: Node) -> bool:
+    return any(n.type == "goto_statement" for n in descendants_outside_functions(body))
+
+
+def _is_declaration(identifier: Node) -> bool:
+    parent = identifier.parent
+    if parent is None:
+        return False
+    if parent.type in ("parameter_declaration", "variadic_parameter_declaration", "var_spec"):
+        return any(n == identifier for n in parent.children_by_field_name("name"))
+    if parent.type == "expression_list" and parent.parent is not None:
+        holder = parent.parent
+        if holder.type in ("short_var_declaration", "range_clause", "receive_statement"):
+            operator = next((c for c in holder.children if c.type in (":=", "=")), None)
+            return (
+                operator is not None
+                and operator.type == ":="
+                and holder.child_by_field_name("left") == parent
+            )
+    return False
+
+
+def _uses_in_scope(made: _Made) -> Iterator[Node]:
+    """Every identifier spelled like the channel from its declaration to the end of its block."""
+    name = text(made.name)
+    after = False
+    for statement in made.scope.named_children:
+        if statement == made.statement:
+            after = True
+        elif after:
+            for node in descendants(statement):
+                if node.type == "identifier" and text(node) == name:
+                    yield node
+
+
+def _classify_uses(made: _Made, function: Node) -> _Uses | None:
+    """Receives in the function and sends in its goroutines; None for any other use."""
+    name = text(made.name)
+    uses = _Uses()
+    goroutines: dict[int, _Sender | None] = {}
+    for node in _uses_in_scope(made):
+        go_statement = _goroutine_of(node, function)
+        if go_statement is not None:
+            if go_statement.id not in goroutines:
+                goroutines[go_statement.id] = _goroutine_sender(go_statement, name)
+            if goroutines[go_statement.id] is None:
+                return None
+            continue
+        if _is_declaration(node) or enclosing_function(node) != function:
+            return None  # shadowed, or a closure that may receive, send or close at any time
+        parent = node.parent
+        assert parent is not None
+        if _is_receive(parent, node):
+            uses.receives.append(parent)
+        elif not _is_len_or_cap(parent):
+            return None  # sent, closed, ranged, returned, stored or passed on
+    uses.senders = [g for g in goroutines.values() if g is not None and g.sends]
+    return uses
+
+
+def _goroutine_sender(go_statement: Node, name: str) -> _Sender | None:
+    """The goroutine with its sends on the channel; None when it uses the channel otherwise."""
+    call = go_statement.named_children[0] if go_statement.named_child_count else None
+    literal = call.child_by_field_name("function") if call is not None else None
+    if call is None or literal is None or literal.type != "func_literal":
+        return None  # `go worker(ch)`: unknown code may close or keep the channel
+    arguments = call_arguments(call)
+    parameters = function_parameters(literal)
+    passed = [i for i, a in enumerate(arguments) if a.type == "identifier" and text(a) == name]
+    if sum(1 for a in arguments if _mentions(a, name)) != len(passed) or len(passed) > 1:
+        return None  # passed twice, or inside an expression
+    shadowed = any(parameter == name for parameter, _ in parameters)
+    locals_ = []
+    if passed:
+        if len(parameters) != len(arguments):
+            return None  # grouped or variadic parameters: do not guess
+        locals_.append(parameters[passed[0]][0])
+    body = literal.child_by_field_name("body")
+    if not shadowed and body is not None and _mentions(body, name):
+        locals_.append(name)  # captured
+    if len(locals_) != 1:
+        return _Sender(go_statement, literal) if not locals_ else None
+    return _scan_sender(go_statement, literal, locals_[0])
+
+
+def _mentions(node: Node, name: str) -> bool:
+    if node.type == "identifier":
+        return text(node) == name
+    return any(n.type == "identifier" and text(n) == name for n in descendants(node))
+
+
+def _scan_sender(go_statement: Node, literal: Node, local: str) -> _Sender | None:
+    body = literal.child_by_field_name("body")
+    if body is None:
+        return None
+    sender = _Sender(go_statement, literal)
+    for node in descendants(body):
+        if node.type != "identifier" or text(node) != local:
+            continue
+        if _is_declaration(node) or enclosing_function(node) != literal:
+            return None
+        parent = node.parent
+        assert parent is not None
+        if (
+            parent.type == "send_statement"
+            and parent.child_by_field_name("channel") == node
+            and parent.parent is not None
+            and parent.parent.type == "statement_list"
+        ):
+            sender.sends.append(parent)
+        elif not _is_len_or_cap(parent):
+            return None  # a select send already has a way out; anything else is unknown
+    return sender
+
+
+def _is_receive(parent: Node, node: Node) -> bool:
+    operator = parent.child_by_field_name("operator")
+    return (
+        parent.type == "unary_expression"
+        and operator is not None
+        and operator.type == "<-"
+        and parent.child_by_field_name("operand") == node
+    )
+
+
+def _is_len_or_cap(parent: Node) -> bool:
+    call = parent.parent
+    return (
+        parent.type == "argument_list"
+        and call is not None
+        and call.type == "call_expression"
+        and call_name(call) in ("len", "cap")
+    )
+
+
+def _goroutine_of(node: Node, function: Node) -> Node | None:
+    """The `go` statement of `function` whose call holds node (in its literal or arguments)."""
+    for ancestor in ancestors(node):
+        if ancestor == function:
+            return None
+        if ancestor.type == "go_statement" and enclosing_function(ancestor) == function:
+            return ancestor
+    return None
+
+
+def _loops_between(node: Node, outer: Node) -> list[Node]:
+    """The for statements around `node` below `outer`, innermost first."""
+    loops: list[Node] = []
+    for ancestor in ancestors(node):
+        if ancestor == outer:
+            return loops
+        if ancestor.type in FUNCTION_TYPES:
+            break
+        if ancestor.type == "for_statement":
+            loops.append(ancestor)
+    return loops
+
+
+def _ends_goroutine(send: Node, literal: Node) -> bool:
+    """Nothing but the goroutine's return can run after `send`: it never waits on the receiver."""
+    node = send
+    for parent in ancestors(send):
+        if parent == literal:
+            return True
+        if parent.type == "for_statement":
+            return False  # the loop comes round to another statement
+        if parent.type == "statement_list":
+            following = _named_after(parent, node)
+            if following:
+                return len(following) == 1 and following[0].type == "return_statement"
+        node = parent
+    return False
+
+
+def _named_after(statements: Node, node: Node) -> list[Node]:
+    children = [c for c in statements.named_children if c.type != "comment"]
+    return children[children.index(node) + 1 :] if node in children else []
+
+
+def _named_before(statements: Node, node: Node) -> list[Node]:
+    children = [c for c in statements.named_children if c.type != "comment"]
+    return children[: children.index(node)] if node in children else []
+
+
+def _abandoned(plan: _Plan, body: Node) -> bool:
+    """Whether the function can leave the channel's scope with a send still unreceived."""
+    for node in descendants_outside_functions(plan.start_list):
+        if node.start_byte < plan.start.end_byte:
+            continue
+        if node.type == "return_statement" or _ends_goroutine_call(node):
+            if _pending(node, plan):
+                return True
+        elif node.type == "break_statement":
+            target = _break_target(node, body)
+            if target is not None and _pending(node, plan) and _leaves_quietly(target, plan):
+                return True
+        elif node.type == "select_statement" and any(
+            _receives_in_communication(case, plan) for case in node.named_children
+        ):
+            for case in node.named_children:
+                if (
+                    case.type in ("communication_case", "default_case")
+                    and not plan.receives_within(case)
+                    and _pending(case, plan)
+                    and _leaves_quietly(node, plan)
+                ):
+                    return True
+    return False
+
+
+def _ends_goroutine_call(statement: Node) -> bool:
+    """`t.Fatal(...)`, `t.FailNow()`, `runtime.Goexit()`: the function stops right there."""
+    call = statement.named_children[0] if statement.named_child_count else None
+    if statement.type != "expression_statement" or call is None or call.type != "call_expression":
+        return False
+    name = call_name(call) or ""
+    # t.Fatal ends the test's goroutine; log.Fatal ends the process, and a leak with it.
+    return name == "runtime.Goexit" or (
+        re.fullmatch(r"\w+\.(?:Fatalf?|FailNow)", name) is not None and "log" not in name.lower()
+    )
+
+
+def _receives_in_communication(case: Node, plan: _Plan) -> bool:
+    communication = case.child_by_field_name("communication")
+    return (
+        case.type == "communication_case"
+        and communication is not None
+        and plan.receives_within(communication)
+    )
+
+
+def _pending(point: Node, plan: _Plan) -> bool:
+    """At `point`, the senders have started and some send may not have been received yet."""
+    chain = []
+    for parent in ancestors(point):
+        if parent.type in FUNCTION_TYPES:
+            return False
+        chain.append(parent)
+        if parent == plan.start_list:
+            break
+    else:
+        return False
+    if plan.several and any(
+        p.type == "for_statement" and p.start_byte > plan.start.end_byte and plan.receives_within(p)
+        for p in chain
+    ):
+        return True  # leaving the receive loop early: some values are never taken
+    if plan.receives_within(point):
+        return False  # `return <-ch`
+    node = point
+    for parent in chain:
+        if (
+            not plan.several
+            and parent.type == "communication_case"
+            and _receives_in_communication(parent, plan)
+        ):
+            return False  # the select took the value
+        if any(plan.receives_within(h) for h in _headers(parent, node)):
+            return False  # `if v := <-ch; ... { return }`: received on the way in
+        if parent.type == "statement_list" and any(
+            earlier.start_byte > plan.start.end_byte and plan.receives_within(earlier)
+            for earlier in _named_before(parent, node)
+        ):
+            return False  # may have received already: not provably abandoned
+        node = parent
+    return True
+
+
+def _headers(statement: Node, inside: Node) -> list[Node]:
+    """The parts of `statement` evaluated before its child `inside` (a branch or body) runs."""
+    if statement.type not in (
+        "if_statement",
+        "expression_switch_statement",
+        "type_switch_statement",
+        "for_statement",
+    ):
+        return []
+    fields = ("initializer", "condition", "value", "alias")
+    headers = [c for f in fields if (c := statement.child_by_field_name(f)) is not None]
+    headers += [c for c in statement.named_children if c.type in ("for_clause", "range_clause")]
+    return [h for h in headers if h != inside and h.end_byte <= inside.start_byte]
+
+
+def _leaves_quietly(construct: Node, plan: _Plan) -> bool:
+    """After `construct` ends, the channel's scope can end without another receive."""
+    node = construct
+    for parent in ancestors(construct):
+        if parent.type in FUNCTION_TYPES:
+            return False
+        if parent.type == "for_statement":
+            return False  # the loop comes round to a receive again
+        if parent.type == "statement_list":
+            if any(plan.receives_within(later) for later in _named_after(parent, node)):
+                return False
+            if parent == plan.made.scope:
+                return True
+        node = parent
+    return False
+
+
+def _break_target(statement: Node, body: Node) -> Node | None:
+    """The statement a `break` leaves; None when it cannot be told."""
+    label = next((c for c in statement.named_children if c.type == "label_name"), None)
+    for ancestor in ancestors(statement):
+        if ancestor == body or ancestor.type in FUNCTION_TYPES:
+            return None
+        if label is None and ancestor.type in _BREAKABLE:
+            return ancestor
+        if ancestor.type == "labeled_statement":
+            name = ancestor.child_by_field_name("label")
+            if label is not None and name is not None and text(name) == text(label):
+                return ancestor
+    return None
+
+
+def _capacity_edit(made: _Made, capacity: str) -> Edit:
+    channel_type = call_arguments(made.call)[0]
+    return Edit(channel_type.end_byte, channel_type.end_byte, f", {capacity}")
+
+
+def _loop_count(loop: Node, made: _Made, function: Node, root: Node) -> str | None:
+    """An expression, valid where the channel is made, at least the number of iterations."""
+    clause = next(
+        (c for c in loop.named_children if c.type in ("range_clause", "for_clause")), None
+    )
+    if clause is None:
+        return None
+    if clause.type == "range_clause":
+        collection = clause.child_by_field_name("right")
+        if collection is None or collection.type != "identifier":
+            return None
+        if not _has_length(collection, made, function, root):
+            return None
+        subject: Node | None = collection
+    else:
+        subject = _counted_by_len(clause)
+    if subject is None:
+        return None
+    count = f"len({text(subject)})"
+    if _changed_between(text(subject), made.statement.end_byte, loop.end_byte, function):
+        return None
+    return count
+
+
+def _counted_by_len(clause: Node) -> Node | None:
+    """`i := 0; i < len(xs); i++` -> xs (an identifier), when i only counts up by one."""
+    initializer = clause.child_by_field_name("initializer")
+    condition = clause.child_by_field_name("condition")
+    update = clause.child_by_field_name("update")
+    if initializer is None or condition is None or update is None:
+        return None
+    if not re.fullmatch(r"(\w+) := 0", text(initializer)) or update.type != "inc_statement":
+        return None
+    counter = text(initializer).split(" ")[0]
+    if text(update) != f"{counter}++" or condition.type != "binary_expression":
+        return None
+    left, right = condition.child_by_field_name("left"), condition.child_by_field_name("right")
+    operator = condition.child_by_field_name("operator")
+    if left is None or right is None or operator is None or text(operator) != "<":
+        return None
+    if text(left) != counter or right.type != "call_expression" or call_name(right) != "len":
+        return None
+    arguments = call_arguments(right)
+    if len(arguments) != 1 or arguments[0].type != "identifier":
+        return None
+    loop = clause.parent
+    body = loop.child_by_field_name("body") if loop is not None else None
+    if body is not None and _changed_between(counter, body.start_byte, body.end_byte, body):
+        return None
+    return arguments[0]
+
+
+def _changed_between(name: str, start: int, end: int, within: Node) -> bool:
+    """Whether `name` is assigned, incremented, address-taken or deleted from in [start, end)."""
+    for node in descendants(within):
+        if node.start_byte < start or node.end_byte > end:
+            continue
+        if node.type in ("assignment_statement", "short_var_declaration"):
+            left = node.child_by_field_name("left")
+            if left is not None and _mentions(left, name):
+                return True
+        elif node.type in ("inc_statement", "dec_statement") or (
+            node.type == "call_expression" and call_name(node) in ("delete", "clear")
+        ):
+            if _mentions(node, name):
+                return True
+        elif node.type == "unary_expression":
+            operator = node.child_by_field_name("operator")
+            operand = node.child_by_field_name("operand")
+            if (
+                operator is not None
+                and operator.type == "&"
+                and operand is not None
+                and _mentions(operand, name)
+            ):
+                return True
+    return False
+
+
+def _has_length(collection: Node, made: _Made, function: Node, root: Node) -> bool:
+    """Whether `len(collection)` counts its range loop's iterations, readable from the code."""
+    name = text(collection)
+    declarations = [
+        n
+        for n in descendants(function)
+        if n.type == "identifier" and text(n) == name and _is_declaration(n)
+    ]
+    if len(declarations) != 1 or declarations[0].end_byte > made.statement.start_byte:
+        return False
+    declared = declarations[0]
+    parent = declared.parent
+    assert parent is not None
+    if parent.type == "variadic_parameter_declaration":
+        return True
+    if parent.type in ("parameter_declaration", "var_spec"):
+        type_node = parent.child_by_field_name("type")
+        if type_node is not None:
+            return _is_sized_type(type_node, root)
+        value = parent.child_by_field_name("value")
+        return (
+            value is not None
+            and value.named_child_count == 1
+            and _is_sized_value(value.named_children[0], root)
+        )
+    holder = parent.parent
+    if parent.type == "expression_list" and holder is not None:
+        if holder.type != "short_var_declaration" or parent.named_child_count != 1:
+            return False
+        right = holder.child_by_field_name("right")
+        return (
+            right is not None
+            and right.named_child_count == 1
+            and _is_sized_value(right.named_children[0], root)
+        )
+    return False
+
+
+def _is_sized_value(value: Node, root: Node) -> bool:
+    if value.type == "composite_literal":
+        type_node = value.child_by_field_name("type")
+        return type_node is not None and _is_sized_type(type_node, root)
+    if value.type != "call_expression":
+        return False
+    name = call_name(value)
+    if name == "make":
+        arguments = call_arguments(value)
+        return bool(arguments) and arguments[0].type in ("slice_type", "map_type")
+    if name is None or name in _SLICE_CALLS:
+        return name is not None
+    result = _declared_result(name, root)
+    return result is not None and _is_sized_type(result, root)
+
+
+def _declared_result(name: str, root: Node) -> Node | None:
+    """The one result type of the function (or method, for `x.m`) of that name in this file."""
+    receiver, _, method = name.rpartition(".")
+    if receiver and ("." in receiver or receiver in _imported_names(root)):
+        return None  # a function of another package
+    wanted = "method_declaration" if receiver else "function_declaration"
+    found = [
+        d
+        for d in root.named_children
+        if d.type == wanted
+        and (n := d.child_by_field_name("name")) is not None
+        and text(n) == (method if receiver else name)
+    ]
+    result = found[0].child_by_field_name("result") if len(found) == 1 else None
+    if result is None or result.type != "parameter_list":
+        return result
+    declarations = result.named_children
+    if len(declarations) != 1 or len(declarations[0].children_by_field_name("name")) > 1:
+        return None
+    return declarations[0].child_by_field_name("type")
+
+
+def _imported_names(root: Node) -> set[str]:
+    names = set()
+    for node in descendants(root):
+        if node.type == "import_spec":
+            alias, path = node.child_by_field_name("name"), node.child_by_field_name("path")
+            if alias is not None:
+                names.add(text(alias))
+            if path is not None:
+                # Any word of the path: `.../bar/v2` and `gopkg.in/yaml.v3` name bar and yaml.
+                names.update(re.split(r"[/.\-]", text(path).strip('"`')))
+        elif node.type in ("function_declaration", "method_declaration"):
+            break
+    return names
+
+
+def _is_sized_type(type_node: Node, root: Node) -> bool:
+    """A slice, array, map or string type, or a type of this file defined as one."""
+    if type_node.type in ("slice_type", "array_type", "map_type", "implicit_length_array_type"):
+        return True
+    if type_node.type != "type_identifier":
+        return False
+    if text(type_node) == "string":
+        return True
+    for declaration in root.named_children:
+        if declaration.type != "type_declaration":
+            continue
+        for spec in declaration.named_children:
+            name, underlying = spec.child_by_field_name("name"), spec.child_by_field_name("type")
+            if (
+                spec.type == "type_spec"
+                and name is not None
+                and underlying is not None
+                and text(name) == text(type_node)
+                and spec.child_by_field_name("type_parameters") is None
+            ):
+                return underlying.type in ("slice_type", "array_type", "map_type")
+    return False
