@@ -1,0 +1,590 @@
+"""time-after-in-loop: `case <-time.After(d):` in a select that a loop runs again and again."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import ClassVar
+
+from tree_sitter import Node
+
+from codemod.model import Edit, Finding, Fix, Safety
+from codemod.syntax import (
+    FUNCTION_TYPES,
+    ancestors,
+    call_arguments,
+    call_name,
+    descendants,
+    descendants_outside_functions,
+    enclosing_function,
+    line_indent,
+    statement_list,
+    text,
+)
+from codemod.transform import FileContext, Transform
+
+
+class TimeAfterInLoop(Transform):
+    """
+    ## What it does
+    Finds `case <-time.After(d):` in a `select` that a `for` loop runs on every iteration,
+    where another case can complete first and let the loop go round again (a `continue`, or
+    falling out of the `select` into more of the loop; `case <-ctx.Done():`, closed once,
+    does not count). It creates one timer before the loop, stops it when the function
+    returns, and resets it before each `select`.
+
+    ## Why is this bad?
+    `time.After(d)` is `time.NewTimer(d).C`: every evaluation starts a new runtime timer.
+    Before Go 1.23 the runtime keeps every started timer in its timer heap until it fires,
+    whether or not anything still references its channel, so the garbage collector cannot
+    free it. When another case wins, the loop goes round and starts one more timer while the
+    previous ones are still pending: a busy loop with a long `d` piles up timers (and their
+    channels) by the thousands, held until each one fires `d` later.
+
+    ## Example
+    ```go
+    func Drain(jobs <-chan func(), idle time.Duration) {
+        for {
+            select {
+            case job, ok := <-jobs:
+                if !ok {
+                    return
+                }
+                job()
+            case <-time.After(idle):
+                return
+            }
+        }
+    }
+    ```
+
+    ## Use instead
+    ```go
+    func Drain(jobs <-chan func(), idle time.Duration) {
+        timer := time.NewTimer(idle)
+        defer timer.Stop()
+        for {
+            if !timer.Stop() {
+                select {
+                case <-timer.C:
+                default:
+                }
+            }
+            timer.Reset(idle)
+            select {
+            case job, ok := <-jobs:
+                if !ok {
+                    return
+                }
+                job()
+            case <-timer.C:
+                return
+            }
+        }
+    }
+    ```
+
+    ## Fix safety
+    Safe: the timer is reset right before the `select`, to the same duration evaluated at
+    the same point of each iteration, so every `select` waits exactly as long as before.
+    The stop-and-drain before `Reset` is the pattern Go before 1.23 needs: a timer that fired
+    while another case won holds a stale value that would otherwise end the next wait at
+    once; the drain never blocks. The fix is only offered when the `select` sits directly in
+    the loop body, the loop is not inside another loop (the `defer` runs once per call),
+    and `d` means the same before the loop as inside it: literals, constants, and
+    parameters, locals or their fields that the loop neither declares nor assigns (a field
+    read through a nil pointer now panics before a loop that would have run zero times).
+    Otherwise, or when the function uses `goto` (which may not jump over the new variable),
+    the finding is reported without a fix.
+
+    ## Go versions
+    Before Go 1.23, and in modules whose `go` line is below 1.23 (they keep
+    `GODEBUG=asynctimerchan=1`, the old timers, on Go 1.23 to 1.26). From Go 1.23 an
+    unreferenced timer is collected even if it has not fired, so modules at `go 1.23` or
+    later get no finding. Go 1.27 removed `asynctimerchan`; a module below 1.23 still leaks
+    when built with the older toolchains its `go` line allows.
+    """
+
+    id: ClassVar[str] = "time-after-in-loop"
+    title: ClassVar[str] = "Reuse one timer instead of time.After in a looping select"
+    safety: ClassVar[Safety] = Safety.SAFE
+    max_go: ClassVar[tuple[int, int] | None] = (1, 23)
+    tags: ClassVar[tuple[str, ...]] = ("timer", "select")
+    prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(rb"time\.After\(")
+
+    def find(self, ctx: FileContext) -> Iterator[Finding]:
+        if not imports_time(ctx.parsed.root):
+            return
+        for declaration in ctx.parsed.clean_declarations:
+            if time_is_shadowed(declaration):
+                continue
+            taken = identifier_names(declaration)  # fixes of this pass reserve their names here
+            for node in descendants(declaration):
+                if node.type == "call_expression" and call_name(node) == "time.After":
+                    finding = self._check(ctx, node, taken)
+                    if finding is not None:
+                        yield finding
+
+    def _check(self, ctx: FileContext, call: Node, taken: set[str]) -> Finding | None:
+        case = _receive_case(call)
+        select = case.parent if case is not None else None
+        function = enclosing_function(call)
+        if case is None or select is None or select.type != "select_statement":
+            return None
+        if function is None:
+            return None
+        loop = enclosing_loop(select, function)
+        if loop is None or not _another_case_continues(select, case, loop):
+            return None
+        message = (
+            "`time.After` in a select inside a loop starts a new timer on every iteration; "
+            "before Go 1.23 each one stays in the runtime until it fires"
+        )
+        arguments = call_arguments(call)
+        if (
+            len(arguments) != 1
+            or not _directly_in_body(select, loop)
+            or enclosing_loop(loop, function) is not None
+            or sum(1 for c in _cases(select) if _after_call(c) is not None) != 1
+            or not hoistable(arguments[0], loop)
+            or has_goto(function)
+        ):
+            return self.finding(ctx, call, message, Safety.REPORT_ONLY)
+        loop_anchor = statement_anchor(ctx.source, loop)
+        select_anchor = statement_anchor(ctx.source, select)
+        if loop_anchor is None or select_anchor is None:
+            return self.finding(ctx, call, message, Safety.REPORT_ONLY)
+        name = free_name("timer", taken)
+        taken.add(name)
+        duration = text(arguments[0])
+        outer = line_indent(ctx.source, loop.start_byte)
+        inner = line_indent(ctx.source, select.start_byte)
+        reset = "".join(
+            f"{inner}{line}\n"
+            for line in (
+                f"if !{name}.Stop() {{",
+                "\tselect {",
+                f"\tcase <-{name}.C:",
+                "\tdefault:",
+                "\t}",
+                "}",
+                f"{name}.Reset({duration})",
+            )
+        )
+        edits = (
+            Edit(
+                loop_anchor,
+                loop_anchor,
+                f"{outer}{name} := time.NewTimer({duration})\n{outer}defer {name}.Stop()\n",
+            ),
+            Edit(select_anchor, select_anchor, reset),
+            Edit(call.start_byte, call.end_byte, f"{name}.C"),
+        )
+        fix = Fix(edits, f"one timer `{name}` for the loop, reset before each select")
+        return self.finding(ctx, call, message, Safety.SAFE, fix)
+
+
+# --- helpers shared with time_tick_leak -------------------------------------------------------
+
+# Calls after which control never comes back to the statement that follows.
+NO_RETURN_CALLS = frozenset(
+    {"panic", "os.Exit", "log.Fatal", "log.Fatalf", "log.Fatalln", "runtime.Goexit"}
+)
+_BREAKABLE = frozenset(
+    {
+        "for_statement",
+        "expression_switch_statement",
+        "type_switch_statement",
+        "select_statement",
+    }
+)
+
+
+def imports_time(root: Node) -> bool:
+    """`time` in this file can only be the standard package: no other import answers to the
+    name, and "time" is not imported under another one (a file without the import does not
+    compile, which gofmt cannot tell: it is taken as written)."""
+    plain, renamed = False, False
+    for declaration in root.named_children:
+        if declaration.type != "import_declaration":
+            continue
+        for spec in descendants(declaration):
+            if spec.type != "import_spec":
+                continue
+            path = spec.child_by_field_name("path")
+            name = spec.child_by_field_name("name")
+            name_text = text(name) if name is not None else None
+            if path is not None and text(path).strip('"`') == "time":
+                plain = plain or name_text in (None, "time")
+                renamed = renamed or name_text not in (None, "time")
+            elif name_text == "time":
+                return False  # another package answers to `time`
+    return plain or not renamed
+
+
+def time_is_shadowed(declaration: Node) -> bool:
+    """Some `time` in the declaration is not the package (a parameter, a local...)."""
+    for node in descendants(declaration):
+        if node.type == "identifier" and text(node) == "time":
+            parent = node.parent
+            if parent is None or parent.type != "selector_expression":
+                return True
+            if parent.child_by_field_name("operand") != node:
+                return True
+    return False
+
+
+def identifier_names(declaration: Node) -> set[str]:
+    return {
+        text(node)
+        for node in descendants(declaration)
+        if node.type in ("identifier", "type_identifier", "package_identifier")
+    }
+
+
+def free_name(base: str, taken: set[str]) -> str:
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}{number}" in taken:
+        number += 1
+    return f"{base}{number}"
+
+
+def has_goto(function: Node) -> bool:
+    """A goto may jump over a declaration we insert, which Go rejects."""
+    return any(n.type == "goto_statement" for n in descendants_outside_functions(function))
+
+
+def enclosing_loop(node: Node, function: Node) -> Node | None:
+    """The innermost for statement around node inside function (not across a func literal)."""
+    for ancestor in ancestors(node):
+        if ancestor == function or ancestor.type in FUNCTION_TYPES:
+            return None
+        if ancestor.type == "for_statement":
+            return ancestor
+    return None
+
+
+def statement_anchor(source: bytes, statement: Node) -> int | None:
+    """Where to insert statements that must run just before `statement`: the start of its
+    line, above its label and the comments directly above it; None if it shares its line."""
+    target = statement
+    if target.parent is not None and target.parent.type == "labeled_statement":
+        target = target.parent
+    if target.parent is None or target.parent.type != "statement_list":
+        return None
+    line_start = source.rfind(b"\n", 0, target.start_byte) + 1
+    if source[line_start : target.start_byte].strip():
+        return None
+    previous = _previous_node(target)
+    while (
+        previous is not None
+        and previous.type == "comment"
+        and previous.end_point.row + 1 == target.start_point.row
+    ):
+        start = source.rfind(b"\n", 0, previous.start_byte) + 1
+        if source[start : previous.start_byte].strip():
+            break  # a trailing comment of the statement before
+        target, line_start = previous, start
+        previous = _previous_node(target)
+    return line_start
+
+
+def _previous_node(node: Node) -> Node | None:
+    """The node just before, looking out of a statement list to the comments that open its
+    block (tree-sitter leaves those outside the list)."""
+    if node.prev_sibling is not None:
+        return node.prev_sibling
+    parent = node.parent
+    return parent.prev_sibling if parent is not None and parent.type == "statement_list" else None
+
+
+def loop_label(loop: Node) -> str | None:
+    parent = loop.parent
+    if parent is not None and parent.type == "labeled_statement":
+        label = parent.child_by_field_name("label")
+        return text(label) if label is not None else None
+    return None
+
+
+def always_leaves(statement: Node, label: str | None, bare_break: bool = False) -> bool:
+    """Running `statement` never lets the loop labelled `label` (the innermost) go round;
+    `bare_break`: an unlabelled break there would end that loop (no switch or select between)."""
+    kind = statement.type
+    if kind in ("return_statement", "goto_statement"):
+        return True
+    if kind == "break_statement":
+        target = _jump_label(statement)
+        return target == label if target is not None else bare_break
+    if kind == "continue_statement":
+        target = _jump_label(statement)
+        return target is not None and target != label  # continues an outer loop
+    if kind == "expression_statement":
+        call = statement.named_children[0] if statement.named_child_count else None
+        return (
+            call is not None
+            and call.type == "call_expression"
+            and (call_name(call) in NO_RETURN_CALLS)
+        )
+    if kind == "block":
+        statements = statement_list(statement)
+        return statements is not None and ends_leaving(statements, label, bare_break)
+    if kind == "if_statement":
+        consequence = statement.child_by_field_name("consequence")
+        alternative = statement.child_by_field_name("alternative")
+        return (
+            consequence is not None
+            and alternative is not None
+            and always_leaves(consequence, label, bare_break)
+            and always_leaves(alternative, label, bare_break)
+        )
+    return False
+
+
+def ends_leaving(statements: Node, label: str | None, bare_break: bool = False) -> bool:
+    named = [s for s in statements.named_children if s.type != "comment"]
+    return bool(named) and always_leaves(named[-1], label, bare_break)
+
+
+def _jump_label(statement: Node) -> str | None:
+    label = next((c for c in statement.named_children if c.type == "label_name"), None)
+    return text(label) if label is not None else None
+
+
+def loop_can_exit(loop: Node) -> bool:
+    """Whether control can leave `loop` other than by panicking or ending the process."""
+    for clause in loop.named_children:
+        if clause.type == "for_clause":
+            if clause.child_by_field_name("condition") is not None:
+                return True
+        elif clause.type == "range_clause":
+            right = clause.child_by_field_name("right")
+            # Ranging over a ticker's channel never ends; over anything else it may.
+            if right is None or not (
+                right.type == "call_expression" and call_name(right) == "time.Tick"
+            ):
+                return True
+        elif clause.type not in ("block", "comment"):
+            return True  # `for condition {`
+    body = loop.child_by_field_name("body")
+    if body is None:
+        return False
+    enclosing_labels = {
+        text(label)
+        for ancestor in [loop, *ancestors(loop)]
+        if ancestor.type == "labeled_statement"
+        and (label := ancestor.child_by_field_name("label")) is not None
+    }
+    own = loop_label(loop)
+    for node in descendants_outside_functions(body):
+        if node.type in ("return_statement", "goto_statement"):
+            return True
+        if node.type in ("break_statement", "continue_statement"):
+            target = _jump_label(node)
+            if target is None:
+                if node.type == "break_statement" and _innermost_breakable(node) == loop:
+                    return True
+            elif target in enclosing_labels and (node.type == "break_statement" or target != own):
+                return True
+    return False
+
+
+def _innermost_breakable(node: Node) -> Node | None:
+    for ancestor in ancestors(node):
+        if ancestor.type in _BREAKABLE:
+            return ancestor
+    return None
+
+
+def hoistable(expression: Node, loop: Node) -> bool:
+    """`expression` has no side effects and means the same just before `loop` as in it."""
+    paths: list[str] = []
+    if not _stable_shape(expression, paths):
+        return False
+    written = _written_paths(loop)
+    return not any(
+        path == target or path.startswith(target + ".") for path in paths for target in written
+    )
+
+
+def _stable_shape(node: Node, paths: list[str]) -> bool:
+    kind = node.type
+    if kind in ("int_literal", "float_literal"):
+        return True
+    if kind == "identifier":
+        paths.append(text(node))
+        return True
+    if kind == "selector_expression":
+        operand = node.child_by_field_name("operand")
+        if operand is None or operand.type not in ("identifier", "selector_expression"):
+            return False
+        paths.append(text(node))
+        return _stable_shape(operand, paths)
+    if kind == "parenthesized_expression":
+        return all(_stable_shape(c, paths) for c in node.named_children)
+    if kind == "unary_expression":
+        operator = node.child_by_field_name("operator")
+        operand = node.child_by_field_name("operand")
+        return (
+            operator is not None
+            and text(operator) in ("-", "+")
+            and operand is not None
+            and _stable_shape(operand, paths)
+        )
+    if kind == "binary_expression":
+        operator = node.child_by_field_name("operator")
+        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        return (
+            operator is not None
+            and text(operator) in ("+", "-", "*", "/")
+            and left is not None
+            and right is not None
+            and _stable_shape(left, paths)
+            and _stable_shape(right, paths)
+        )
+    if kind == "call_expression" and call_name(node) == "time.Duration":
+        arguments = call_arguments(node)
+        return len(arguments) == 1 and _stable_shape(arguments[0], paths)
+    return False
+
+
+def _written_paths(scope: Node) -> set[str]:
+    """Names and field paths that `scope` declares, assigns, increments or takes the address of
+    (nested func literals included: they may run inside the loop)."""
+    written: set[str] = set()
+    for node in descendants(scope):
+        kind = node.type
+        if kind in (
+            "short_var_declaration",
+            "assignment_statement",
+            "range_clause",
+            "receive_statement",
+        ):
+            left = node.child_by_field_name("left")
+            if left is not None:
+                written.update(text(target) for target in left.named_children)
+        elif kind == "inc_dec_statement" and node.named_child_count:
+            written.add(text(node.named_children[0]))
+        elif kind in (
+            "var_spec",
+            "const_spec",
+            "parameter_declaration",
+            "variadic_parameter_declaration",
+        ):
+            written.update(text(name) for name in node.children_by_field_name("name"))
+        elif kind == "unary_expression":
+            operator = node.child_by_field_name("operator")
+            operand = node.child_by_field_name("operand")
+            if operator is not None and text(operator) == "&" and operand is not None:
+                written.add(text(operand))
+    return written
+
+
+# --- private helpers ---------------------------------------------------------------------------
+
+
+def _receive_case(call: Node) -> Node | None:
+    """The communication case whose receive is `<-call` (with or without `v :=` / `v =`)."""
+    receive = call.parent
+    if receive is None or receive.type != "unary_expression":
+        return None
+    operator = receive.child_by_field_name("operator")
+    if operator is None or text(operator) != "<-":
+        return None
+    holder = receive.parent
+    if holder is not None and holder.type == "receive_statement":
+        if holder.child_by_field_name("right") != receive:
+            return None
+        holder = holder.parent
+    if holder is None or holder.type != "communication_case":
+        return None
+    return holder
+
+
+def _cases(select: Node) -> list[Node]:
+    return [c for c in select.named_children if c.type in ("communication_case", "default_case")]
+
+
+def _after_call(case: Node) -> Node | None:
+    if case.type != "communication_case":
+        return None
+    for node in descendants(case):
+        if (
+            node.type == "call_expression"
+            and call_name(node) == "time.After"
+            and _receive_case(node) == case
+        ):
+            return node
+    return None
+
+
+def _another_case_continues(select: Node, after_case: Node, loop: Node) -> bool:
+    """Some other case (or default) can finish and let the loop start another iteration."""
+    label = loop_label(loop)
+    then_leaves = _followed_by_leaving(select, loop)
+    for case in _cases(select):
+        if case == after_case or _receives_from_done(case):
+            continue
+        statements = statement_list(case)
+        if statements is not None and _continues(statements, loop):
+            return True
+        if not then_leaves and (statements is None or not ends_leaving(statements, label)):
+            return True
+    return False
+
+
+def _continues(statements: Node, loop: Node) -> bool:
+    """Some `continue` in these statements starts the loop's next iteration."""
+    label = loop_label(loop)
+    for node in descendants_outside_functions(statements):
+        if node.type != "continue_statement":
+            continue
+        target = _jump_label(node)
+        if target == label if target is not None else _innermost_loop(node) == loop:
+            return True
+    return False
+
+
+def _innermost_loop(node: Node) -> Node | None:
+    return next((a for a in ancestors(node) if a.type == "for_statement"), None)
+
+
+def _followed_by_leaving(select: Node, loop: Node) -> bool:
+    """The statements after the select, in its own block, end by leaving the loop: whichever
+    case wins, this iteration is the last one to reach the select."""
+    holder = select.parent
+    if holder is None or holder.type != "statement_list":
+        return False
+    following = [s for s in holder.named_children if s.start_byte > select.start_byte]
+    following = [s for s in following if s.type != "comment"]
+    bare_break = _innermost_breakable(holder) == loop
+    return bool(following) and always_leaves(following[-1], loop_label(loop), bare_break)
+
+
+def _receives_from_done(case: Node) -> bool:
+    """`case <-ctx.Done():`: a channel closed once, for good. Code that does not leave the loop
+    on it re-checks the context in the loop condition, or it would spin: either way it can win
+    a bounded number of times, not pile timers up."""
+    communication = case.child_by_field_name("communication")
+    if communication is not None and communication.type == "receive_statement":
+        communication = communication.child_by_field_name("right")
+    if communication is None or communication.type != "unary_expression":
+        return False
+    operand = communication.child_by_field_name("operand")
+    if operand is None or operand.type != "call_expression" or call_arguments(operand):
+        return False
+    function = operand.child_by_field_name("function")
+    field = function.child_by_field_name("field") if function is not None else None
+    return field is not None and text(field) == "Done"
+
+
+def _directly_in_body(statement: Node, loop: Node) -> bool:
+    holder = statement.parent
+    block = holder.parent if holder is not None else None
+    return (
+        holder is not None
+        and holder.type == "statement_list"
+        and block is not None
+        and block == loop.child_by_field_name("body")
+    )
