@@ -1,0 +1,232 @@
+"""lost-cancel beyond the fixtures: how far the context flows decides the fix's safety, and
+where the analysis stays silent. (Review and report-only findings cannot be fixture cases
+whose before.go must pass `go vet`, which already rejects most of them.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from codemod.gomod import parse_gomod
+from codemod.model import Safety
+from tests.conftest import run_codemod
+
+GO_122 = parse_gomod("module example\n\ngo 1.22\n", Path("go.mod"))
+ID = "lost-cancel"
+
+
+def _file(body: str, context_path: str = "context") -> bytes:
+    header = f'package example\n\nimport (\n\t"{context_path}"\n\t"net/http"\n\t"time"\n)\n\n'
+    return (header + body).encode()
+
+
+def _findings(body: str, context_path: str = "context") -> list[tuple[int, Safety]]:
+    result = run_codemod(_file(body, context_path), GO_122, select=ID, unsafe=True)
+    return [(f.start.line, f.safety) for f in result.findings]
+
+
+def _safeties(body: str) -> list[Safety]:
+    return [safety for _, safety in _findings(body)]
+
+
+SAFETY_CASES = {
+    "plain result returned": (
+        """func Get(ctx context.Context, db DB, k string) (string, error) {
+	ctx, _ := context.WithTimeout(ctx, time.Second)
+	v, err := db.Get(ctx, k)
+	return v, err
+}
+""",
+        Safety.SAFE,
+    ),
+    "stream returned": (
+        """func Watch(ctx context.Context, c Client) (Stream, error) {
+	ctx, _ := context.WithTimeout(ctx, time.Second)
+	return c.Watch(ctx)
+}
+""",
+        Safety.REVIEW,
+    ),
+    "request made from it returned": (
+        """func NewReq(parent context.Context) (*http.Request, error) {
+	ctx, _ := context.WithTimeout(parent, time.Second)
+	req, err := http.NewRequestWithContext(ctx, "GET", "/", nil)
+	return req, err
+}
+""",
+        Safety.REPORT_ONLY,
+    ),
+    "context returned": (
+        """func Derive(parent context.Context) context.Context {
+	ctx, _ := context.WithTimeout(parent, time.Second)
+	return ctx
+}
+""",
+        Safety.REPORT_ONLY,
+    ),
+    "context stored in a field": (
+        """func (s *S) Init(parent context.Context) {
+	ctx, _ := context.WithCancel(parent)
+	s.ctx = ctx
+}
+""",
+        Safety.REPORT_ONLY,
+    ),
+    "goroutine that the function waits for": (
+        """func Run(parent context.Context, wg *sync.WaitGroup) {
+	ctx, _ := context.WithCancel(parent)
+	go work(ctx, wg)
+	wg.Wait()
+}
+""",
+        Safety.REVIEW,
+    ),
+    "goroutine started just before returning": (
+        """func Start(parent context.Context) {
+	ctx, _ := context.WithCancel(parent)
+	go loop(ctx)
+}
+""",
+        Safety.REPORT_ONLY,
+    ),
+    "package variable assigned": (
+        """var Ctx context.Context
+
+func Init() {
+	Ctx, _ = context.WithTimeout(context.Background(), time.Second)
+	connect(Ctx)
+}
+""",
+        Safety.REPORT_ONLY,
+    ),
+    "named result": (
+        """func Derive(parent context.Context) (ctx context.Context) {
+	ctx, _ = context.WithTimeout(parent, time.Second)
+	return
+}
+""",
+        Safety.REPORT_ONLY,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", SAFETY_CASES, ids=list(SAFETY_CASES))
+def test_safety_follows_where_the_context_flows(case: str) -> None:
+    body, expected = SAFETY_CASES[case]
+    assert _safeties(body) == [expected], body
+
+
+SILENT = {
+    "deferred in a closure": """func F(parent context.Context) {
+	ctx, cancel := context.WithCancel(parent)
+	defer func() { cancel() }()
+	use(ctx)
+}
+""",
+    "handed to a cleanup": """func F(t T, parent context.Context) {
+	ctx, cancel := context.WithCancel(parent)
+	t.Cleanup(cancel)
+	use(ctx)
+}
+""",
+    "called by a goroutine": """func F(parent context.Context, stop chan struct{}) {
+	ctx, cancel := context.WithCancel(parent)
+	go func() { <-stop; cancel() }()
+	use(ctx)
+}
+""",
+    "called before every return": """func F(parent context.Context) error {
+	ctx, cancel := context.WithCancel(parent)
+	if err := use(ctx); err != nil {
+		cancel()
+		return err
+	}
+	cancel()
+	return nil
+}
+""",
+    "endless loop left only after cancel": """func F(parent context.Context) {
+	ctx, cancel := context.WithCancel(parent)
+	for {
+		if use(ctx) != nil {
+			cancel()
+			break
+		}
+	}
+}
+""",
+    "goto": """func F(parent context.Context) {
+	ctx, cancel := context.WithCancel(parent)
+	if use(ctx) != nil {
+		goto out
+	}
+	cancel()
+out:
+}
+""",
+    "panic instead of return": """func F(parent context.Context) {
+	ctx, cancel := context.WithCancel(parent)
+	if use(ctx) != nil {
+		panic("unreachable")
+	}
+	cancel()
+}
+""",
+}
+
+
+@pytest.mark.parametrize("case", SILENT, ids=list(SILENT))
+def test_no_finding_when_cancel_is_handled_or_owned_elsewhere(case: str) -> None:
+    assert _findings(SILENT[case]) == [], SILENT[case]
+
+
+def test_two_discarded_cancels_in_one_function_get_distinct_names() -> None:
+    body = """func F(a, b context.Context) error {
+	x, _ := context.WithTimeout(a, time.Second)
+	if err := use(x); err != nil {
+		return err
+	}
+	b, _ = context.WithTimeout(b, time.Second)
+	return use(b)
+}
+"""
+    result = run_codemod(_file(body), GO_122, select=ID)
+    assert result.rewritten is not None
+    rewritten = result.rewritten.decode()
+    assert "x, cancel := context.WithTimeout(a, time.Second)\n\tdefer cancel()\n" in rewritten
+    assert "var cancel2 context.CancelFunc\n\tb, cancel2 = " in rewritten
+    assert "defer cancel2()" in rewritten
+
+
+def test_cancel_cause_is_deferred_with_a_nil_cause() -> None:
+    body = """func F(parent context.Context) {
+	ctx, _ := context.WithCancelCause(parent)
+	use(ctx)
+}
+"""
+    result = run_codemod(_file(body), GO_122, select=ID)
+    assert result.rewritten is not None
+    assert "ctx, cancel := context.WithCancelCause(parent)\n\tdefer cancel(nil)\n" in (
+        result.rewritten.decode()
+    )
+
+
+def test_declaration_in_a_loop_is_only_reported() -> None:
+    body = """func F(parent context.Context, xs []int) {
+	for range xs {
+		ctx, _ := context.WithTimeout(parent, time.Second)
+		use(ctx)
+	}
+}
+"""
+    assert _safeties(body) == [Safety.REPORT_ONLY]
+
+
+def test_pre_go17_context_package_is_recognised() -> None:
+    body = """func F(parent context.Context) {
+	ctx, _ := context.WithTimeout(parent, time.Second)
+	use(ctx)
+}
+"""
+    assert _findings(body, "golang.org/x/net/context") == [(10, Safety.SAFE)]

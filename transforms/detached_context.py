@@ -1,0 +1,515 @@
+"""detached-context: context.Background()/TODO() where the caller's context is in scope."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+from tree_sitter import Node
+
+from codemod.model import Edit, Finding, Fix, Safety
+from codemod.syntax import FUNCTION_TYPES, ancestors, descendants, text
+from codemod.transform import FileContext, Transform
+from transforms.lost_cancel import CONTEXT_PATHS, imported_name
+
+# Entry points and tests own their lifetime: a fresh context is their job.
+ROOT_FUNCTION = re.compile(r"^(?:main|init|(?:Test|Benchmark|Fuzz)(?:$|[^a-z].*))$")
+DETACHED = frozenset({"Background", "TODO"})
+# Cleanup must run even when the caller's context is already done: only report there.
+CLEANUP_WORDS = frozenset(
+    {
+        *("clean", "cleanup", "close", "shutdown", "stop", "tear", "teardown", "release"),
+        *("unlock", "destroy", "dispose", "finalize", "terminate", "rollback", "abort"),
+    }
+)
+TRAILING_COMMENT = re.compile(r"//\s*(.*)$")
+# What a declaration is scoped to: the rest of its block, or the statement it initialises.
+SCOPES = frozenset(
+    {
+        "statement_list",
+        "if_statement",
+        "for_statement",
+        "expression_switch_statement",
+        "type_switch_statement",
+        *FUNCTION_TYPES,
+    }
+)
+
+
+class DetachedContext(Transform):
+    """
+    ## What it does
+    Finds `context.Background()` and `context.TODO()` inside a function that already
+    receives a `context.Context` (or an `*http.Request`), and passes the context in scope
+    instead: the parameter, or `r.Context()`.
+
+    ## Why is this bad?
+    Cancellation flows down the tree of contexts: when a caller gives up (a client
+    disconnects, a deadline passes, a server shuts down), only work running under a context
+    derived from the caller's sees `ctx.Done()` close. A call made with
+    `context.Background()` is cut off from that tree. A goroutine it starts that waits on
+    `<-ctx.Done()`, or one that blocks sending results nobody reads any more, is never woken:
+    the Go runtime does not collect a goroutine blocked on a channel, so it and everything it
+    references stay alive for the life of the process.
+
+    ## Example
+    ```go
+    import (
+        "context"
+        "net"
+        "time"
+    )
+
+    func Lookup(ctx context.Context, r *net.Resolver, host string) ([]string, error) {
+        tctx, cancel := context.WithTimeout(context.Background(), time.Second)
+        defer cancel()
+        return r.LookupHost(tctx, host)
+    }
+    ```
+
+    ## Use instead
+    ```go
+    import (
+        "context"
+        "net"
+        "time"
+    )
+
+    func Lookup(ctx context.Context, r *net.Resolver, host string) ([]string, error) {
+        tctx, cancel := context.WithTimeout(ctx, time.Second)
+        defer cancel()
+        return r.LookupHost(tctx, host)
+    }
+    ```
+
+    ## Fix safety
+    Needs review: the work now stops when the caller's context is cancelled, and it sees the
+    caller's deadline and values. That is the point, unless the work was meant to outlive
+    the call (an audit record written after the client left, a cache refresh); say so with
+    `context.WithoutCancel(ctx)` (Go 1.21). Only reported, without a fix, where the code
+    looks deliberate: the context is stored in a field or package variable (or derived
+    with a cancel that is not simply deferred), a comment sits on or above the statement or
+    its `go` statement, the parameter is reassigned or shadowed, the parameter is `_`, the
+    function is a cleanup (`Close`, `Stop`, `release`...), or a goroutine is started from an
+    HTTP handler (net/http cancels `r.Context()` as soon as the handler returns). Silent
+    inside `defer`, after `<-ctx.Done()`, for `ctx = context.Background()` defaults, for
+    comparisons such as `ctx != context.Background()`, and in `main`, `init` and test
+    functions.
+
+    ## Go versions
+    All. `context.WithoutCancel`, the explicit way to detach, needs Go 1.21.
+    """
+
+    id: ClassVar[str] = "detached-context"
+    title: ClassVar[str] = "Pass the caller's context instead of context.Background()"
+    safety: ClassVar[Safety] = Safety.REVIEW
+    tags: ClassVar[tuple[str, ...]] = ("context", "goroutine")
+    prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(rb"\.(?:Background|TODO)\(\)")
+
+    def find(self, ctx: FileContext) -> Iterator[Finding]:
+        root = ctx.parsed.root
+        package = next(
+            (n for p in CONTEXT_PATHS if (n := imported_name(root, p)) is not None), None
+        )
+        if package is None:
+            return
+        http = imported_name(root, "net/http")
+        # A fix to `r.Context()` may drop the last use of the context package.
+        other_uses = _uses_package_otherwise(root, package)
+        for declaration in ctx.parsed.clean_declarations:
+            if declaration.type not in ("function_declaration", "method_declaration"):
+                continue
+            name = declaration.child_by_field_name("name")
+            if name is not None and ROOT_FUNCTION.match(text(name)):
+                continue
+            for node in descendants(declaration):
+                if node.type == "call_expression" and _is_detached_call(node, package):
+                    finding = self._check(ctx, node, package, http, other_uses)
+                    if finding is not None:
+                        yield finding
+
+    def _check(
+        self, ctx: FileContext, call: Node, package: str, http: str | None, other_uses: bool
+    ) -> Finding | None:
+        scope = _scope_of(call, package, http)
+        if scope is None or _exempt(call, scope):
+            return None
+        called = text(call)
+        if scope.request:
+            message = (
+                f"{called} ignores the request's context: when the client goes away or the "
+                f"handler returns, this work is not cancelled"
+            )
+        else:
+            received = f"`{scope.name}`" if scope.name not in ("", "_") else "the context"
+            message = (
+                f"{called} ignores {received} this function receives: cancelling the caller "
+                "no longer stops this work"
+            )
+        if (
+            scope.name in ("", "_")
+            or _reassigned(scope, call)
+            or _stored(call, scope.function, package)
+        ):
+            return self.finding(ctx, call, message, Safety.REPORT_ONLY)
+        go_statement = _goroutine_of(call, scope.function)
+        if go_statement is not None and scope.request:
+            return self.finding(ctx, call, message, Safety.REPORT_ONLY)
+        # A comment at the statement (or its goroutine) usually explains why it detaches.
+        explained = _statements_of(call, scope.function)
+        if go_statement is not None:
+            explained.append(go_statement)
+        if any(_commented(ctx.source, n) for n in explained):
+            return self.finding(ctx, call, message, Safety.REPORT_ONLY)
+        if CLEANUP_WORDS.intersection(_words(_top_level_name(call))):
+            return self.finding(ctx, call, message, Safety.REPORT_ONLY)
+        if scope.request and not other_uses:
+            return self.finding(ctx, call, message, Safety.REPORT_ONLY)
+        replacement = f"{scope.name}.Context()" if scope.request else scope.name
+        fix = Fix((Edit(call.start_byte, call.end_byte, replacement),), f"use {replacement}")
+        return self.finding(ctx, call, message, Safety.REVIEW, fix)
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """The nearest enclosing function that receives a context (or a request)."""
+
+    function: Node
+    name: str  # the parameter's name; "" when unnamed
+    request: bool  # an *http.Request: its context is name.Context()
+
+
+def _is_detached_call(call: Node, package: str) -> bool:
+    function = call.child_by_field_name("function")
+    arguments = call.child_by_field_name("arguments")
+    if function is None or function.type != "selector_expression" or arguments is None:
+        return False
+    operand, field = function.child_by_field_name("operand"), function.child_by_field_name("field")
+    return (
+        operand is not None
+        and field is not None
+        and text(operand) == package
+        and text(field) in DETACHED
+        and arguments.named_child_count == 0
+    )
+
+
+def _uses_package_otherwise(root: Node, package: str) -> bool:
+    for node in descendants(root):
+        if node.type == "selector_expression":
+            operand, field = node.child_by_field_name("operand"), node.child_by_field_name("field")
+            if (
+                operand is not None
+                and text(operand) == package
+                and text(field or node) not in DETACHED
+            ):
+                return True
+        elif node.type == "qualified_type":
+            owner = node.child_by_field_name("package")
+            if owner is not None and text(owner) == package:
+                return True
+    return False
+
+
+def _scope_of(call: Node, package: str, http: str | None) -> _Scope | None:
+    for ancestor in ancestors(call):
+        if ancestor.type not in FUNCTION_TYPES:
+            continue
+        request: _Scope | None = None
+        for declaration in _parameters(ancestor):
+            kind = declaration.child_by_field_name("type")
+            names = declaration.children_by_field_name("name")
+            name = text(names[0]) if len(names) == 1 else ""
+            if kind is None or len(names) > 1:
+                continue
+            if text(kind) == f"{package}.Context":
+                return _Scope(ancestor, name, request=False)
+            if http is not None and _is_request_type(kind, http) and request is None:
+                request = _Scope(ancestor, name, request=True)
+        if request is not None:
+            return request
+    return None
+
+
+def _parameters(function: Node) -> list[Node]:
+    parameters = function.child_by_field_name("parameters")
+    if parameters is None:
+        return []
+    return [p for p in parameters.named_children if p.type == "parameter_declaration"]
+
+
+def _is_request_type(kind: Node, http: str) -> bool:
+    return kind.type == "pointer_type" and re.sub(r"\s", "", text(kind)) == f"*{http}.Request"
+
+
+def _exempt(call: Node, scope: _Scope) -> bool:
+    """Places where a fresh context is the point: cleanup, after the context is done, defaults."""
+    name = scope.name
+    value = call
+    while value.parent is not None and value.parent.type == "parenthesized_expression":
+        value = value.parent
+    if value.parent is not None and value.parent.type == "binary_expression":
+        return True  # `ctx != context.Background()`: a sentinel compared, not a context used
+    child = call
+    for ancestor in ancestors(call):
+        if ancestor == scope.function:
+            return False
+        if ancestor.type == "defer_statement":
+            return True  # cleanup must run even though the context is done
+        if name and ancestor.type == "communication_case":
+            communication = ancestor.child_by_field_name("communication")
+            if communication is not None and _waits_for_done(communication, scope):
+                return True
+        if name and ancestor.type == "if_statement":
+            condition = ancestor.child_by_field_name("condition")
+            consequence = ancestor.child_by_field_name("consequence")
+            if condition is not None and child == consequence and _tests_context(condition, scope):
+                return True  # `if ctx.Err() != nil { ... }`, `if ctx == nil { ... }`
+        if name and ancestor.type == "statement_list" and _done_before(child, scope):
+            return True
+        if (
+            ancestor.type == "assignment_statement"
+            and not scope.request
+            and _assigns_name(ancestor, name)
+        ):
+            return True  # `ctx = context.Background()`: a default for a nil context
+        child = ancestor
+    return False
+
+
+def _context_expression(scope: _Scope) -> str:
+    return f"{scope.name}.Context()" if scope.request else scope.name
+
+
+def _waits_for_done(node: Node, scope: _Scope) -> bool:
+    done = f"<-{_context_expression(scope)}.Done()"
+    return done in re.sub(r"\s", "", text(node))
+
+
+def _tests_context(condition: Node, scope: _Scope) -> bool:
+    compact = re.sub(r"\s", "", text(condition))
+    expression = _context_expression(scope)
+    return f"{expression}.Err()" in compact or f"{scope.name}==nil" in compact
+
+
+def _done_before(statement: Node, scope: _Scope) -> bool:
+    """An earlier statement of the same list waited for the context to be done."""
+    sibling = statement.prev_named_sibling
+    while sibling is not None:
+        waits = sibling.type == "expression_statement" or (
+            sibling.type == "select_statement" and _only_done(sibling, scope)
+        )
+        if waits and _waits_for_done(sibling, scope):
+            return True
+        sibling = sibling.prev_named_sibling
+    return False
+
+
+def _only_done(select: Node, scope: _Scope) -> bool:
+    """A select that only falls through once the context is done: every other case returns."""
+    cases = [c for c in select.named_children if c.type in ("communication_case", "default_case")]
+    waits = False
+    for case in cases:
+        communication = case.child_by_field_name("communication")
+        if communication is not None and _waits_for_done(communication, scope):
+            waits = True
+        elif not _returns(case):
+            return False
+    return waits
+
+
+def _returns(case: Node) -> bool:
+    statements = next((c for c in case.named_children if c.type == "statement_list"), None)
+    last = statements.named_children[-1] if statements and statements.named_child_count else None
+    return last is not None and last.type == "return_statement"
+
+
+def _assigns_name(assignment: Node, name: str) -> bool:
+    left = assignment.child_by_field_name("left")
+    return left is not None and any(
+        c.type == "identifier" and text(c) == name for c in left.named_children
+    )
+
+
+def _reassigned(scope: _Scope, call: Node) -> bool:
+    """The parameter is reassigned in its function, or shadowed where the call is."""
+    body = scope.function.child_by_field_name("body")
+    if body is None:
+        return True
+    for node in descendants(body):
+        if node.type == "assignment_statement" and _assigns_name(node, scope.name):
+            return True
+        if node.start_byte > call.start_byte:
+            continue  # a later declaration cannot shadow the call
+        declares = (
+            node.type in ("short_var_declaration", "range_clause")
+            and _assigns_name(node, scope.name)
+        ) or (
+            node.type == "var_spec"
+            and any(text(n) == scope.name for n in node.children_by_field_name("name"))
+        )
+        if declares and _shadows(node, call):
+            return True
+        if node.type in FUNCTION_TYPES and _contains(node, call):
+            parameters = [n for p in _parameters(node) for n in p.children_by_field_name("name")]
+            if any(text(n) == scope.name for n in parameters):
+                return True
+    return False
+
+
+def _shadows(declaration: Node, call: Node) -> bool:
+    """Whether a declaration's scope (the rest of its block, or its statement) holds call."""
+    holder: Node | None = declaration.parent
+    while holder is not None and holder.type not in SCOPES:
+        holder = holder.parent
+    return holder is not None and _contains(holder, call)
+
+
+def _contains(node: Node, inner: Node) -> bool:
+    return node.start_byte <= inner.start_byte and inner.end_byte <= node.end_byte
+
+
+def _stored(call: Node, function: Node, package: str) -> bool:
+    """The context (or one derived from it) goes into a field, a composite literal, or a
+    package variable: it is meant to live on after this call."""
+    value = call
+    parent = value.parent
+    derived = True  # only context.WithX calls wrap it: the result is a context
+    # Up through the calls that wrap it: context.WithCancel(context.Background()), (...).
+    while parent is not None and parent.type in ("argument_list", "parenthesized_expression"):
+        wrapper = parent.parent if parent.type == "argument_list" else parent
+        if wrapper is None:
+            return False
+        if wrapper.type == "call_expression":
+            callee = wrapper.child_by_field_name("function")
+            operand = callee.child_by_field_name("operand") if callee is not None else None
+            derived = derived and operand is not None and text(operand) == package
+        value, parent = wrapper, wrapper.parent
+    if parent is None:
+        return False
+    if parent.type in ("literal_element", "keyed_element"):
+        return True
+    if parent.type == "expression_list" and parent.parent is not None:
+        holder = parent.parent
+        left = holder.child_by_field_name("left")
+        if holder.type == "assignment_statement" and left is not None and left != parent:
+            return any(
+                target.type != "identifier" or not _declared_locally(target)
+                for target in left.named_children
+            )
+        if holder.type == "short_var_declaration" and left is not None and left != parent:
+            return derived and value != call and _derived_outlives(holder, left, function)
+    return False
+
+
+def _derived_outlives(declaration: Node, left: Node, function: Node) -> bool:
+    """`c, cancel := context.WithCancel(context.Background())` given a life of its own: the
+    context or its cancel is stored or returned, or cancel is not simply deferred."""
+    names = [text(n) for n in left.named_children if n.type == "identifier" and text(n) != "_"]
+    cancel = names[1] if len(names) == 2 else None
+    deferred = False
+    body = function.child_by_field_name("body")
+    for node in descendants(body) if body is not None else ():
+        if (
+            node.type != "identifier"
+            or text(node) not in names
+            or node.start_byte < declaration.end_byte
+        ):
+            continue
+        parent = node.parent
+        if parent is None:
+            continue
+        if (
+            text(node) == cancel
+            and parent.type == "call_expression"
+            and parent.parent is not None
+            and parent.parent.type == "defer_statement"
+        ):
+            deferred = True
+        elif parent.type in ("literal_element", "keyed_element"):
+            return True
+        elif parent.type == "expression_list" and parent.parent is not None:
+            holder = parent.parent
+            if holder.type == "return_statement":
+                return True
+            target = holder.child_by_field_name("left")
+            if holder.type == "assignment_statement" and target is not None and target != parent:
+                return True  # assigned on: to a field or a variable declared elsewhere
+    return cancel is not None and not deferred
+
+
+def _declared_locally(identifier: Node) -> bool:
+    """Whether a name is a variable of the top-level function it is used in."""
+    name = text(identifier)
+    top = identifier
+    for ancestor in ancestors(identifier):
+        top = ancestor
+        if ancestor.type in ("function_declaration", "method_declaration"):
+            break
+    if top.type not in ("function_declaration", "method_declaration"):
+        return False
+    for node in descendants(top):
+        if node.type in ("parameter_declaration", "var_spec"):
+            if any(text(n) == name for n in node.children_by_field_name("name")):
+                return True
+        elif node.type in ("short_var_declaration", "range_clause"):
+            left = node.child_by_field_name("left")
+            if left is not None and any(text(n) == name for n in left.named_children):
+                return True
+    receiver = top.child_by_field_name("receiver")
+    return receiver is not None and any(
+        text(n) == name for p in _parameters(receiver) for n in p.children_by_field_name("name")
+    )
+
+
+def _statements_of(call: Node, function: Node) -> list[Node]:
+    """The statement that holds the call, and the one holding each func literal around it."""
+    statements: list[Node] = []
+    inner = True
+    for ancestor in ancestors(call):
+        if ancestor == function:
+            break
+        if ancestor.type == "func_literal":
+            inner = True
+        elif inner and ancestor.parent is not None and ancestor.parent.type == "statement_list":
+            statements.append(ancestor)
+            inner = False
+    return statements
+
+
+def _words(name: str) -> set[str]:
+    """`sendRelease` -> {"send", "release"}; `HTTPClose` -> {"http", "close"}."""
+    return {w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)}
+
+
+def _top_level_name(node: Node) -> str:
+    for ancestor in ancestors(node):
+        if ancestor.type in ("function_declaration", "method_declaration"):
+            name = ancestor.child_by_field_name("name")
+            return text(name) if name is not None else ""
+    return ""
+
+
+def _goroutine_of(call: Node, function: Node) -> Node | None:
+    for ancestor in ancestors(call):
+        if ancestor == function:
+            return None
+        if ancestor.type == "go_statement":
+            return ancestor
+    return None
+
+
+def _commented(source: bytes, node: Node) -> bool:
+    """A comment after the node on its first line, or a comment line right above it."""
+    line_start = source.rfind(b"\n", 0, node.start_byte) + 1
+    line_end = source.find(b"\n", node.start_byte)
+    rest = source[node.start_byte : line_end if line_end >= 0 else len(source)]
+    previous_start = source.rfind(b"\n", 0, max(line_start - 1, 0)) + 1
+    previous = source[previous_start : max(line_start - 1, previous_start)].strip()
+    if previous.startswith((b"//", b"/*")):
+        return True
+    # analysistest's `// want "..."` markers annotate test data; they explain nothing.
+    trailing = TRAILING_COMMENT.search(rest.decode("utf-8", "replace"))
+    return trailing is not None and not trailing.group(1).startswith('want "')

@@ -1,0 +1,761 @@
+"""lost-cancel: a derived context whose cancel function is not called on every path."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from tree_sitter import Node
+
+from codemod.model import Edit, Finding, Fix, Safety
+from codemod.syntax import (
+    FUNCTION_TYPES,
+    ancestors,
+    descendants,
+    descendants_outside_functions,
+    enclosing_function,
+    line_indent,
+    statement_list,
+    text,
+)
+from codemod.transform import FileContext, Transform
+
+# The constructors that return (ctx, cancel); the Cause variant's cancel takes the cause.
+CONSTRUCTORS = frozenset(
+    {
+        "WithCancel",
+        "WithTimeout",
+        "WithDeadline",
+        "WithCancelCause",
+        "WithTimeoutCause",
+        "WithDeadlineCause",
+    }
+)
+# The standard package, and the pre-Go 1.7 one that now aliases it.
+CONTEXT_PATHS = ("context", "golang.org/x/net/context")
+CAUSE_CANCEL = frozenset({"WithCancelCause"})
+# Calls after which control never comes back: a path ending in one needs no cancel.
+NO_RETURN_METHODS = frozenset(
+    {"Fatal", "Fatalf", "Fatalln", "FailNow", "Panic", "Panicf", "Panicln", "SkipNow", "Skip"}
+)
+PLAIN_TYPES = frozenset(
+    {
+        *("bool", "string", "byte", "rune", "error", "uintptr"),
+        *("int", "int8", "int16", "int32", "int64"),
+        *("uint", "uint8", "uint16", "uint32", "uint64"),
+        *("float32", "float64", "complex64", "complex128"),
+    }
+)
+PLAIN_QUALIFIED_TYPES = frozenset({"time.Duration", "time.Time"})
+# Values named like errors carry no context; every other result of a call given ctx might.
+CASE_CLAUSES = frozenset({"expression_case", "type_case", "communication_case", "default_case"})
+ERROR_NAME = re.compile(r"^(?:err|.*Err(?:or)?)$")
+
+
+class LostCancel(Transform):
+    """
+    ## What it does
+    Finds `ctx, cancel := context.WithCancel(parent)` (or `WithTimeout`, `WithDeadline` and
+    their `Cause` variants) where `cancel` is not called on some path out of the enclosing
+    block and nothing defers it, or where the cancel function is discarded with `_`, and
+    inserts `defer cancel()` right after the declaration.
+
+    ## Why is this bad?
+    A derived context holds resources until it is cancelled: it is registered in its
+    parent's `children` map, a `WithTimeout`/`WithDeadline` context keeps its timer armed,
+    and when the parent is a `Context` implementation the `context` package cannot see into,
+    `propagateCancel` starts a goroutine that waits on `<-parent.Done()` and
+    `<-child.Done()`. If `cancel` is never called and the parent is never cancelled, that
+    goroutine stays blocked forever, and so does every goroutine of yours that waits on
+    `<-ctx.Done()`. `go vet`'s `lostcancel` check reports the same mistake.
+
+    ## Example
+    ```go
+    import (
+        "context"
+        "time"
+    )
+
+    func Lookup(ctx context.Context, db *DB, key string) (string, error) {
+        ctx, cancel := context.WithTimeout(ctx, time.Second)
+        v, err := db.Get(ctx, key)
+        if err != nil {
+            cancel()
+            return "", err
+        }
+        return v, nil
+    }
+    ```
+
+    ## Use instead
+    ```go
+    import (
+        "context"
+        "time"
+    )
+
+    func Lookup(ctx context.Context, db *DB, key string) (string, error) {
+        ctx, cancel := context.WithTimeout(ctx, time.Second)
+        defer cancel()
+        v, err := db.Get(ctx, key)
+        if err != nil {
+            cancel()
+            return "", err
+        }
+        return v, nil
+    }
+    ```
+
+    ## Fix safety
+    Safe when the derived context only flows into calls that finish before the function
+    returns: calling `cancel` twice is harmless, and a deferred cancel only ends the context
+    once nothing in the function can use it. Results of those calls may be returned when
+    the function's result types are plain data (strings, numbers, errors). When the context,
+    or a value made from it (a request, a stream, rows), is returned, stored, or used by a
+    goroutine or closure that may outlive the function, cancelling on return would cut that
+    work short: the fix is marked for review, and only reported when the context itself
+    (or a `...Context` value made from it) is returned or stored, when a goroutine using it
+    is started just before returning, or when `ctx, _ = ...` assigns a variable that is not
+    the function's own. A declaration inside a loop body is only reported, since `defer`
+    would pile up until the function returns. When `cancel` itself is returned, stored,
+    passed on or called from a closure, someone else owns it and nothing is reported.
+
+    ## Go versions
+    All. `WithCancelCause` needs Go 1.20, `WithTimeoutCause`/`WithDeadlineCause` Go 1.21.
+    """
+
+    id: ClassVar[str] = "lost-cancel"
+    title: ClassVar[str] = "Call the cancel function of a derived context on every path"
+    safety: ClassVar[Safety] = Safety.SAFE
+    tags: ClassVar[tuple[str, ...]] = ("context", "goroutine")
+    prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(
+        rb"\.With(?:Cancel|Timeout|Deadline)"
+    )
+
+    def find(self, ctx: FileContext) -> Iterator[Finding]:
+        package = next(
+            (n for p in CONTEXT_PATHS if (n := imported_name(ctx.parsed.root, p)) is not None),
+            None,
+        )
+        if package is None:
+            return
+        for declaration in ctx.parsed.clean_declarations:
+            if declaration.type not in ("function_declaration", "method_declaration"):
+                continue
+            names = _Names(declaration)
+            for node in descendants(declaration):
+                if node.type in ("short_var_declaration", "assignment_statement"):
+                    constructor = _derived_context(node, package)
+                    if constructor is not None:
+                        finding = self._check(ctx, names, node, constructor, package)
+                        if finding is not None:
+                            yield finding
+
+    def _check(
+        self, ctx: FileContext, names: _Names, statement: Node, constructor: str, package: str
+    ) -> Finding | None:
+        left = statement.child_by_field_name("left")
+        assert left is not None
+        context_node, cancel_node = left.named_children
+        statements = statement.parent
+        function = enclosing_function(statement)
+        if statements is None or statements.type != "statement_list" or function is None:
+            return None  # an `if` or `for` initializer: no line to put a defer on
+        following = _following(statement)
+        discarded = text(cancel_node) == "_"
+        declares = statement.type == "short_var_declaration"
+        if discarded:
+            name = names.fresh()
+            message = (
+                f"the cancel function of context.{constructor} is discarded: the context is "
+                "released only when its parent is done"
+            )
+        elif not declares:
+            return None  # `cancel = ...`: its declaration (and any defer) may be elsewhere
+        else:
+            name = text(cancel_node)
+            uses = _cancel_uses(name, following, function)
+            if uses is None or uses.deferred or _Flow(name).leaves_live(following) is not True:
+                return None
+            message = (
+                f"`{name}` from context.{constructor} is not called on every path: the "
+                "context is released only when its parent is done"
+            )
+        # `ctx, _ = ...` assigns a variable declared further out: it lives past this block.
+        scope = following if declares else _rest_of_function(statement, function)
+        safety = _context_safety(text(context_node), scope, function, package)
+        if text(context_node) in _named_results(function):
+            safety = Safety.REPORT_ONLY  # a bare return hands the context to the caller
+        if not declares and not _local_to(text(context_node), function, statement):
+            safety = Safety.REPORT_ONLY  # a package or captured variable outlives this call
+        if _inside_loop(statement, function):
+            safety = Safety.REPORT_ONLY  # a defer per iteration would pile up
+        takes_cause = constructor in CAUSE_CANCEL
+        edits = _defer_edits(ctx.source, statement, name, takes_cause)
+        if safety is Safety.REPORT_ONLY or edits is None:
+            return self.finding(ctx, statement, message, Safety.REPORT_ONLY)
+        if discarded:
+            edits.append(Edit(cancel_node.start_byte, cancel_node.end_byte, name))
+        if discarded and not declares:
+            # `ctx, _ = ...` declares nothing: the cancel function needs a variable first.
+            line_start = ctx.source.rfind(b"\n", 0, statement.start_byte) + 1
+            if ctx.source[line_start : statement.start_byte].strip():
+                return self.finding(ctx, statement, message, Safety.REPORT_ONLY)
+            kind = "CancelCauseFunc" if takes_cause else "CancelFunc"
+            indent = line_indent(ctx.source, statement.start_byte)
+            declaration_text = f"var {name} {package}.{kind}\n{indent}"
+            edits.append(Edit(statement.start_byte, statement.start_byte, declaration_text))
+        fix = Fix(tuple(edits), f"defer {name}() right after the context is derived")
+        return self.finding(ctx, statement, message, safety, fix)
+
+
+def _local_to(name: str, function: Node, before: Node) -> bool:
+    """Whether name is a parameter of function or declared in its own body before `before`."""
+    if name == "_":
+        return True
+    parameters = function.child_by_field_name("parameters")
+    for declaration in parameters.named_children if parameters is not None else []:
+        if any(text(n) == name for n in declaration.children_by_field_name("name")):
+            return True
+    body = function.child_by_field_name("body")
+    for node in descendants_outside_functions(body) if body is not None else ():
+        if node.start_byte >= before.start_byte:
+            break
+        if node.type == "var_spec":
+            names = node.children_by_field_name("name")
+        elif node.type in ("short_var_declaration", "range_clause"):
+            left = node.child_by_field_name("left")
+            names = left.named_children if left is not None else []
+        else:
+            continue
+        if any(n.type == "identifier" and text(n) == name for n in names):
+            return True
+    return False
+
+
+def _named_results(function: Node) -> set[str]:
+    result = function.child_by_field_name("result")
+    if result is None or result.type != "parameter_list":
+        return set()
+    return {
+        text(name)
+        for declaration in result.named_children
+        for name in declaration.children_by_field_name("name")
+    }
+
+
+def imported_name(root: Node, path: str) -> str | None:
+    """The name a file refers to an imported package by; None if not imported or `_`/`.`."""
+    for declaration in root.named_children:
+        if declaration.type != "import_declaration":
+            continue
+        for spec in descendants(declaration):
+            if spec.type != "import_spec":
+                continue
+            path_node = spec.child_by_field_name("path")
+            if path_node is None or text(path_node).strip('"`') != path:
+                continue
+            alias = spec.child_by_field_name("name")
+            name = text(alias) if alias is not None else path.rsplit("/", 1)[-1]
+            return None if name in ("_", ".") else name
+    return None
+
+
+def _derived_context(statement: Node, package: str) -> str | None:
+    """The constructor name when statement is `a, b := <package>.WithX(...)` (or `=`)."""
+    left, right = statement.child_by_field_name("left"), statement.child_by_field_name("right")
+    if left is None or right is None or right.named_child_count != 1:
+        return None
+    if left.named_child_count != 2 or any(n.type != "identifier" for n in left.named_children):
+        return None
+    operator = statement.child_by_field_name("operator")
+    if statement.type == "assignment_statement" and (operator is None or text(operator) != "="):
+        return None
+    call = right.named_children[0]
+    function = call.child_by_field_name("function") if call.type == "call_expression" else None
+    if function is None or function.type != "selector_expression":
+        return None
+    operand, name = function.child_by_field_name("operand"), function.child_by_field_name("field")
+    if operand is None or name is None or text(operand) != package:
+        return None
+    return text(name) if text(name) in CONSTRUCTORS else None
+
+
+def _following(statement: Node) -> list[Node]:
+    """The statements after `statement` in its list: where the variables it declares live."""
+    result = []
+    sibling = statement.next_named_sibling
+    while sibling is not None:
+        result.append(sibling)
+        sibling = sibling.next_named_sibling
+    return result
+
+
+def _rest_of_function(statement: Node, function: Node) -> list[Node]:
+    """The statements that can run after `statement`, up to the end of its function."""
+    body = function.child_by_field_name("body")
+    result = []
+    node: Node | None = statement
+    while node is not None and node != body:
+        if node.parent is not None and node.parent.type == "statement_list":
+            result.extend(_following(node))
+        node = node.parent
+    return result
+
+
+def _identifiers(nodes: list[Node], name: str) -> Iterator[Node]:
+    for node in nodes:
+        if node.type == "identifier" and text(node) == name:
+            yield node
+        for below in descendants(node):
+            if below.type == "identifier" and text(below) == name:
+                yield below
+
+
+@dataclass
+class _CancelUses:
+    deferred: bool = False
+
+
+def _cancel_uses(name: str, following: list[Node], function: Node) -> _CancelUses | None:
+    """How the cancel function is used; None when it escapes (someone else may call it)."""
+    uses = _CancelUses()
+    for identifier in _identifiers(following, name):
+        call = identifier.parent
+        if call is None or call.type != "call_expression":
+            return None
+        if call.child_by_field_name("function") != identifier:
+            return None  # passed as an argument: the callee owns it now
+        holder = call.parent
+        owner = enclosing_function(call)
+        if holder is not None and holder.type == "defer_statement":
+            uses.deferred = True
+        elif owner != function:
+            if owner is None or not _is_deferred_literal(owner):
+                return None  # a closure or goroutine calls it, at a time we cannot see
+            uses.deferred = True
+        elif holder is None or holder.type != "expression_statement":
+            return None
+    return uses
+
+
+def _is_deferred_literal(literal: Node) -> bool:
+    call = literal.parent
+    return (
+        call is not None
+        and call.type == "call_expression"
+        and call.child_by_field_name("function") == literal
+        and call.parent is not None
+        and call.parent.type == "defer_statement"
+    )
+
+
+class _Unsure(Exception):
+    """Control flow the analysis does not model (goto): stay silent."""
+
+
+@dataclass
+class _Flow:
+    """Whether control can leave the declaring block with cancel still uncalled.
+
+    States: True = cancel may still be uncalled, False = it has been called, None = the
+    point is unreachable. Leaving the block while True is a leak: cancel is then out of
+    scope and no one can call it any more.
+    """
+
+    name: str
+    leaked: bool = False
+    # The states at the breaks of each breakable statement inside the block, innermost last.
+    breaks: list[list[bool]] = field(default_factory=list)
+    loops: int = 0
+    labelled: dict[str, list[bool]] = field(default_factory=dict)
+    pending_label: str | None = None
+
+    def leaves_live(self, following: list[Node]) -> bool | None:
+        """True when some path leaves the block with cancel uncalled; None when unsure."""
+        try:
+            end = self._sequence(following, True)
+        except _Unsure:
+            return None
+        return self.leaked or end is True
+
+    def _exit(self, state: bool) -> None:
+        if state:
+            self.leaked = True
+
+    def _sequence(self, statements: list[Node], state: bool | None) -> bool | None:
+        for statement in statements:
+            if state is None:
+                return None  # unreachable code
+            if statement.type != "comment":
+                state = self._statement(statement, state)
+        return state
+
+    def _block(self, block: Node | None, state: bool) -> bool | None:
+        if block is None:
+            return state
+        if block.type == "if_statement":
+            return self._statement(block, state)
+        statements = statement_list(block)
+        return state if statements is None else self._sequence(statements.named_children, state)
+
+    def _statement(self, node: Node, state: bool) -> bool | None:
+        kind = node.type
+        label, self.pending_label = self.pending_label, None
+        if kind == "expression_statement":
+            return self._expression_statement(node, state)
+        if kind == "return_statement":
+            self._exit(state)
+            return None
+        if kind == "block":
+            return self._block(node, state)
+        if kind == "if_statement":
+            then = self._block(node.child_by_field_name("consequence"), state)
+            alternative = node.child_by_field_name("alternative")
+            otherwise = self._block(alternative, state) if alternative is not None else state
+            return _merge(then, otherwise)
+        if kind == "for_statement":
+            return self._for(node, state, label)
+        if kind in ("expression_switch_statement", "type_switch_statement", "select_statement"):
+            return self._cases(node, state, label)
+        if kind == "labeled_statement":
+            name = node.child_by_field_name("label")
+            inner = [c for c in node.named_children if c.type not in ("label_name", "comment")]
+            self.pending_label = text(name) if name is not None else None
+            return self._sequence(inner, state)
+        if kind in ("goto_statement", "fallthrough_statement"):
+            raise _Unsure()
+        if kind in ("break_statement", "continue_statement"):
+            return self._jump(node, state)
+        return state
+
+    def _expression_statement(self, node: Node, state: bool) -> bool | None:
+        call = node.named_children[0] if node.named_child_count else None
+        function = call.child_by_field_name("function") if call is not None else None
+        if call is None or call.type != "call_expression" or function is None:
+            return state
+        if function.type == "identifier":
+            if text(function) == self.name:
+                return False
+            if text(function) == "panic":
+                return None
+        if function.type == "selector_expression":
+            method = function.child_by_field_name("field")
+            if text(function) == "os.Exit" or (
+                method is not None and text(method) in NO_RETURN_METHODS
+            ):
+                return None
+        return state
+
+    def _open(self, label: str | None) -> list[bool]:
+        broken: list[bool] = []
+        self.breaks.append(broken)
+        if label is not None:
+            self.labelled[label] = broken
+        return broken
+
+    def _for(self, node: Node, state: bool, label: str | None) -> bool | None:
+        broken = self._open(label)
+        body = node.child_by_field_name("body")
+        self.loops += 1
+        self._block(body, state)
+        self.loops -= 1
+        self.breaks.pop()
+        endless = all(c == body or c.type == "comment" for c in node.named_children)
+        # A loop body may run zero times: only an endless loop is left by its breaks alone.
+        after: bool | None = None if endless else state
+        for broken_state in broken:
+            after = _merge(after, broken_state)
+        return after
+
+    def _cases(self, node: Node, state: bool, label: str | None) -> bool | None:
+        broken = self._open(label)
+        after: bool | None = None
+        has_default = False
+        for clause in node.named_children:
+            if clause.type not in CASE_CLAUSES:
+                continue
+            has_default = has_default or clause.type == "default_case"
+            statements = statement_list(clause)
+            body = [] if statements is None else statements.named_children
+            after = _merge(after, self._sequence(body, state))
+        self.breaks.pop()
+        for broken_state in broken:
+            after = _merge(after, broken_state)
+        if node.type != "select_statement" and not has_default:
+            after = _merge(after, state)  # no case matched
+        return after
+
+    def _jump(self, node: Node, state: bool) -> bool | None:
+        label = next((c for c in node.named_children if c.type == "label_name"), None)
+        is_break = node.type == "break_statement"
+        if label is not None:
+            target = self.labelled.get(text(label))
+            if target is None:
+                self._exit(state)  # jumps to a statement outside the block
+            elif is_break:
+                target.append(state)
+            return None  # a labelled continue goes back to a loop head inside the block
+        if is_break and self.breaks:
+            self.breaks[-1].append(state)
+        elif is_break or not self.loops:
+            self._exit(state)  # break/continue of a loop outside the block
+        return None
+
+
+def _merge(a: bool | None, b: bool | None) -> bool | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a or b
+
+
+def _context_safety(name: str, following: list[Node], function: Node, package: str) -> Safety:
+    """How far a deferred cancel is safe, from where the derived context flows.
+
+    A name is tainted strongly when it holds the context itself (the context, or what a
+    `...Context` call made from it: a request, a command), weakly when it is some other
+    result of a call given the context (rows, a stream, or a plain value).
+    """
+    if name == "_":
+        return Safety.SAFE
+    safety = Safety.SAFE
+    tainted: list[tuple[str, bool]] = [(name, True)]
+    seen = {name}
+    while tainted:
+        current, strong = tainted.pop()
+        for identifier in _identifiers(following, current):
+            verdict, results = _classify_use(identifier, function, strong, package)
+            safety = min(safety, verdict)
+            for result, result_strong in results:
+                if result not in seen:
+                    seen.add(result)
+                    tainted.append((result, result_strong))
+    return safety
+
+
+_Use = tuple[Safety, list[tuple[str, bool]]]
+
+
+def _classify_use(identifier: Node, function: Node, strong: bool, package: str) -> _Use:
+    """The safety of one use of the context (or of a value made from it) and what it taints."""
+    escape = Safety.REPORT_ONLY if strong else Safety.REVIEW
+    statement = None
+    for ancestor in ancestors(identifier):
+        if ancestor == function:
+            break
+        if ancestor.type == "go_statement":
+            return _goroutine_safety(ancestor, function) if strong else Safety.REVIEW, []
+        if ancestor.type == "func_literal" and not _is_deferred_literal(ancestor):
+            return Safety.REVIEW, []  # a closure may run after the function returned
+        if statement is None and _is_statement(ancestor):
+            statement = ancestor
+    value = identifier
+    while value.parent is not None and value.parent.type == "parenthesized_expression":
+        value = value.parent
+    parent = value.parent
+    if parent is None:
+        return Safety.REVIEW, []
+    if parent.type == "call_expression" and parent.child_by_field_name("function") == value:
+        return Safety.SAFE, []  # a function made from the context (a cancel), called
+    if statement is not None and _written_through(identifier, statement):
+        return Safety.SAFE, []  # `req.Host = ...`: writes into the value, not the value
+    if parent.type in ("argument_list", "selector_expression"):
+        call = parent.parent
+        carries = (
+            strong
+            and call is not None
+            and call.type == "call_expression"
+            and _makes_context(call, package)
+        )
+        return _call_result_safety(identifier, statement, function, carries)
+    if parent.type == "expression_list" and parent.parent is not None:
+        holder = parent.parent
+        if holder.type in ("short_var_declaration", "assignment_statement"):
+            if holder.child_by_field_name("left") == parent:
+                return Safety.SAFE, []  # assigned to: the name now holds something else
+            return escape, []  # aliased or stored
+        if holder.type == "return_statement":
+            return (escape if strong else _returned_safety(identifier, holder, function)), []
+        return Safety.REVIEW, []
+    if parent.type in ("literal_element", "keyed_element", "send_statement", "var_spec"):
+        return escape, []
+    if parent.type == "unary_expression" and text(parent).startswith("&"):
+        return escape, []  # its address outlives the expression
+    return Safety.SAFE, []  # read, compared, tested: the value goes nowhere
+
+
+def _written_through(identifier: Node, statement: Node) -> bool:
+    if statement.type not in ("assignment_statement", "inc_statement", "dec_statement"):
+        return False
+    left = statement.child_by_field_name("left") or statement.named_children[0]
+    return left != identifier.parent and _contains(left, identifier)
+
+
+def _makes_context(call: Node, package: str) -> bool:
+    """`req.WithContext(ctx)`, `exec.CommandContext(ctx, ...)`, `context.WithValue(ctx, ...)`."""
+    function = call.child_by_field_name("function")
+    if function is None:
+        return False
+    if function.type == "selector_expression":
+        operand = function.child_by_field_name("operand")
+        if operand is not None and text(operand) == package:
+            return True
+        function = function.child_by_field_name("field") or function
+    return "Context" in text(function) or "Ctx" in text(function)
+
+
+def _is_statement(node: Node) -> bool:
+    """A statement of a list, or an `if`/`switch` initializer that declares names."""
+    parent = node.parent
+    return parent is not None and (
+        parent.type == "statement_list"
+        or node.type in ("short_var_declaration", "assignment_statement")
+    )
+
+
+def _call_result_safety(
+    identifier: Node, statement: Node | None, function: Node, carries: bool
+) -> _Use:
+    """A call given the context: its results may hold it (a request, a stream, rows)."""
+    escape = Safety.REPORT_ONLY if carries else Safety.REVIEW
+    if statement is None:
+        return Safety.REVIEW, []
+    for ancestor in ancestors(identifier):
+        if ancestor == statement:
+            break
+        if ancestor.type == "literal_value":
+            return escape, []  # a call result stored in a composite literal
+    if statement.type == "return_statement":
+        return (escape if carries else _returned_safety(identifier, statement, function)), []
+    if statement.type in ("short_var_declaration", "assignment_statement"):
+        left = statement.child_by_field_name("left")
+        names: list[tuple[str, bool]] = []
+        for target in left.named_children if left is not None else []:
+            if target.type != "identifier":
+                return escape, []  # stored in a field, map or slice, or through a pointer
+            if text(target) != "_" and not ERROR_NAME.match(text(target)):
+                names.append((text(target), carries))
+        return Safety.SAFE, names
+    if statement.type == "var_declaration":
+        names = [
+            (text(n), carries)
+            for spec in statement.named_children
+            for n in spec.children_by_field_name("name")
+            if text(n) != "_" and not ERROR_NAME.match(text(n))
+        ]
+        return Safety.SAFE, names
+    return Safety.SAFE, []
+
+
+def _returned_safety(identifier: Node, statement: Node, function: Node) -> Safety:
+    """A value made from the context is returned: safe only when its result type is plain
+    data (a string, a number, an error...), which cannot hold on to the context."""
+    values = statement.named_children[0] if statement.named_child_count else None
+    if values is None:
+        return Safety.SAFE
+    items = values.named_children if values.type == "expression_list" else [values]
+    types = _result_types(function)
+    if len(items) == len(types):
+        index = next((i for i, item in enumerate(items) if _contains(item, identifier)), None)
+        if index is None:
+            return Safety.REVIEW
+        return Safety.SAFE if _is_plain(types[index]) else Safety.REVIEW
+    if len(items) == 1 and all(_is_plain(t) for t in types):
+        return Safety.SAFE  # `return f(ctx)` spreading plain results
+    return Safety.REVIEW
+
+
+def _contains(node: Node, inner: Node) -> bool:
+    return node.start_byte <= inner.start_byte and inner.end_byte <= node.end_byte
+
+
+def _result_types(function: Node) -> list[Node]:
+    result = function.child_by_field_name("result")
+    if result is None:
+        return []
+    if result.type != "parameter_list":
+        return [result]
+    types = []
+    for declaration in result.named_children:
+        kind = declaration.child_by_field_name("type")
+        if kind is not None:
+            types.extend([kind] * max(1, len(declaration.children_by_field_name("name"))))
+    return types
+
+
+def _is_plain(kind: Node) -> bool:
+    """Types whose values are plain data: they cannot carry a context or a live handle."""
+    if kind.type == "type_identifier":
+        return text(kind) in PLAIN_TYPES
+    if kind.type == "qualified_type":
+        return text(kind) in PLAIN_QUALIFIED_TYPES
+    if kind.type in ("slice_type", "array_type"):
+        element = kind.child_by_field_name("element")
+        return element is not None and _is_plain(element)
+    if kind.type == "map_type":
+        key, value = kind.child_by_field_name("key"), kind.child_by_field_name("value")
+        return key is not None and value is not None and _is_plain(key) and _is_plain(value)
+    if kind.type == "parenthesized_type":
+        return all(_is_plain(c) for c in kind.named_children)
+    return False
+
+
+def _goroutine_safety(go_statement: Node, function: Node) -> Safety:
+    """A goroutine using the context: started just before returning, it is meant to outlive."""
+    after = go_statement.next_named_sibling
+    while after is not None and after.type == "comment":
+        after = after.next_named_sibling
+    body = function.child_by_field_name("body")
+    at_end = (
+        after is None and go_statement.parent is not None and go_statement.parent.parent == body
+    )
+    bare_return = (
+        after is not None
+        and after.type == "return_statement"
+        and not any(n.type == "call_expression" for n in descendants(after))
+    )
+    return Safety.REPORT_ONLY if at_end or bare_return else Safety.REVIEW
+
+
+def _inside_loop(node: Node, function: Node) -> bool:
+    for ancestor in ancestors(node):
+        if ancestor == function or ancestor.type in FUNCTION_TYPES:
+            return False
+        if ancestor.type == "for_statement":
+            return True
+    return False
+
+
+@dataclass
+class _Names:
+    """The identifiers of one top-level declaration, plus those its fixes have taken."""
+
+    declaration: Node
+    used: set[str] | None = None
+
+    def fresh(self) -> str:
+        """`cancel`, or `cancel2`... when the declaration (or another fix) already has it."""
+        if self.used is None:
+            self.used = {text(n) for n in descendants(self.declaration) if n.type == "identifier"}
+        name, number = "cancel", 2
+        while name in self.used:
+            name, number = f"cancel{number}", number + 1
+        self.used.add(name)
+        return name
+
+
+def _defer_edits(source: bytes, statement: Node, name: str, takes_cause: bool) -> list[Edit] | None:
+    """Insert `defer name()` on the line after the statement; None if the line holds more."""
+    end_of_line = source.find(b"\n", statement.end_byte)
+    if end_of_line < 0:
+        return None
+    rest = source[statement.end_byte : end_of_line].strip()
+    if rest and not rest.startswith(b"//"):
+        return None  # another statement or a block comment shares the line
+    indent = line_indent(source, statement.start_byte)
+    call = f"{name}(nil)" if takes_cause else f"{name}()"
+    return [Edit(end_of_line, end_of_line, f"\n{indent}defer {call}")]
