@@ -102,3 +102,82 @@ def function_parameters(function: Node) -> list[tuple[str, Node]]:
         for child in declaration.children_by_field_name("name"):
             result.append((text(child), declaration))
     return result
+
+
+def is_declaration(identifier: Node) -> bool:
+    """Whether this identifier declares a name (parameter, var, `:=`), rather than uses one."""
+    parent = identifier.parent
+    if parent is None:
+        return False
+    if parent.type in ("parameter_declaration", "variadic_parameter_declaration", "var_spec"):
+        return any(n == identifier for n in parent.children_by_field_name("name"))
+    if parent.type == "expression_list" and parent.parent is not None:
+        holder = parent.parent
+        if holder.type in ("short_var_declaration", "range_clause", "receive_statement"):
+            operator = next((c for c in holder.children if c.type in (":=", "=")), None)
+            return (
+                operator is not None
+                and operator.type == ":="
+                and holder.child_by_field_name("left") == parent
+            )
+    return False
+
+
+def has_goto(body: Node) -> bool:
+    """A `goto` in this body (not in nested func literals): control flow we do not model."""
+    return any(n.type == "goto_statement" for n in descendants_outside_functions(body))
+
+
+def inside_loop(node: Node, function: Node) -> bool:
+    """Whether a `for` statement of `function` (not of a nested func literal) encloses node."""
+    for ancestor in ancestors(node):
+        if ancestor == function or ancestor.type in FUNCTION_TYPES:
+            return False
+        if ancestor.type == "for_statement":
+            return True
+    return False
+
+
+def imported_name(root: Node, path: str) -> str | None:
+    """The name a file refers to an imported package by; None if not imported or `_`/`.`."""
+    for declaration in root.named_children:
+        if declaration.type != "import_declaration":
+            continue
+        for spec in descendants(declaration):
+            if spec.type != "import_spec":
+                continue
+            path_node = spec.child_by_field_name("path")
+            if path_node is None or text(path_node).strip('"`') != path:
+                continue
+            alias = spec.child_by_field_name("name")
+            name = text(alias) if alias is not None else path.rsplit("/", 1)[-1]
+            return None if name in ("_", ".") else name
+    return None
+
+
+def single_declarations(root: Node) -> Iterator[tuple[Node, Node, Node]]:
+    """(statement, name, value) for every `x := v` and `var x = v` declaring one name.
+
+    The statement is the whole declaration (a `var (...)` group only when it holds just
+    this spec), so it can be moved or replaced as a unit.
+    """
+    for node in descendants(root):
+        statement: Node | None
+        if node.type == "short_var_declaration":
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+            names = left.named_children if left is not None else []
+            statement = node
+        elif node.type == "var_spec":
+            right = node.child_by_field_name("value")
+            names = node.children_by_field_name("name")
+            statement = node.parent
+            if statement is not None and statement.type == "var_spec_list":
+                if statement.named_child_count != 1:
+                    continue
+                statement = statement.parent
+        else:
+            continue
+        if right is None or statement is None or len(names) != 1 or right.named_child_count != 1:
+            continue
+        if names[0].type == "identifier":
+            yield statement, names[0], right.named_children[0]

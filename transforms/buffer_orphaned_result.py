@@ -19,6 +19,9 @@ from codemod.syntax import (
     descendants_outside_functions,
     enclosing_function,
     function_parameters,
+    has_goto,
+    is_declaration,
+    single_declarations,
     text,
 )
 from codemod.transform import FileContext, Transform
@@ -109,7 +112,7 @@ class BufferOrphanedResult(Transform):
     def _check_channel(self, ctx: FileContext, made: _Made) -> Finding | None:
         function = enclosing_function(made.statement)
         body = function.child_by_field_name("body") if function is not None else None
-        if function is None or body is None or _has_goto(body):
+        if function is None or body is None or has_goto(body):
             return None
         uses = _classify_uses(made, function)
         if uses is None or len(uses.senders) != 1 or not uses.receives:
@@ -204,33 +207,10 @@ class _Plan:
 
 
 def _unbuffered_makes(declaration: Node) -> Iterator[_Made]:
-    for node in descendants(declaration):
-        statement: Node | None
-        if node.type == "short_var_declaration":
-            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
-            names = left.named_children if left is not None else []
-            statement = node
-        elif node.type == "var_spec":
-            right = node.child_by_field_name("value")
-            names = node.children_by_field_name("name")
-            statement = node.parent
-            if statement is not None and statement.type == "var_spec_list":
-                if statement.named_child_count != 1:
-                    continue
-                statement = statement.parent
-        else:
-            continue
-        if right is None or statement is None or len(names) != 1 or right.named_child_count != 1:
-            continue
-        call = right.named_children[0]
+    for statement, name, call in single_declarations(declaration):
         scope = statement.parent
-        if (
-            names[0].type == "identifier"
-            and _is_unbuffered_make(call)
-            and scope is not None
-            and scope.type == "statement_list"
-        ):
-            yield _Made(statement, names[0], call, scope)
+        if _is_unbuffered_make(call) and scope is not None and scope.type == "statement_list":
+            yield _Made(statement, name, call, scope)
 
 
 def _is_unbuffered_make(node: Node) -> bool:
@@ -245,28 +225,6 @@ def _is_unbuffered_make(node: Node) -> bool:
         and argument_list is not None
         and not any(c.type == "," for c in argument_list.children)
     )
-
-
-def _has_goto(body: Node) -> bool:
-    return any(n.type == "goto_statement" for n in descendants_outside_functions(body))
-
-
-def _is_declaration(identifier: Node) -> bool:
-    parent = identifier.parent
-    if parent is None:
-        return False
-    if parent.type in ("parameter_declaration", "variadic_parameter_declaration", "var_spec"):
-        return any(n == identifier for n in parent.children_by_field_name("name"))
-    if parent.type == "expression_list" and parent.parent is not None:
-        holder = parent.parent
-        if holder.type in ("short_var_declaration", "range_clause", "receive_statement"):
-            operator = next((c for c in holder.children if c.type in (":=", "=")), None)
-            return (
-                operator is not None
-                and operator.type == ":="
-                and holder.child_by_field_name("left") == parent
-            )
-    return False
 
 
 def _uses_in_scope(made: _Made) -> Iterator[Node]:
@@ -295,7 +253,7 @@ def _classify_uses(made: _Made, function: Node) -> _Uses | None:
             if goroutines[go_statement.id] is None:
                 return None
             continue
-        if _is_declaration(node) or enclosing_function(node) != function:
+        if is_declaration(node) or enclosing_function(node) != function:
             return None  # shadowed, or a closure that may receive, send or close at any time
         parent = node.parent
         assert parent is not None
@@ -346,7 +304,7 @@ def _scan_sender(go_statement: Node, literal: Node, local: str) -> _Sender | Non
     for node in descendants(body):
         if node.type != "identifier" or text(node) != local:
             continue
-        if _is_declaration(node) or enclosing_function(node) != literal:
+        if is_declaration(node) or enclosing_function(node) != literal:
             return None
         parent = node.parent
         assert parent is not None
@@ -652,7 +610,7 @@ def _has_length(collection: Node, made: _Made, function: Node, root: Node) -> bo
     declarations = [
         n
         for n in descendants(function)
-        if n.type == "identifier" and text(n) == name and _is_declaration(n)
+        if n.type == "identifier" and text(n) == name and is_declaration(n)
     ]
     if len(declarations) != 1 or declarations[0].end_byte > made.statement.start_byte:
         return False

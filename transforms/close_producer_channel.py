@@ -11,13 +11,14 @@ from tree_sitter import Node
 
 from codemod.model import Edit, Finding, Fix, Safety
 from codemod.syntax import (
-    FUNCTION_TYPES,
     ancestors,
     call_arguments,
     call_name,
     descendants,
     enclosing_function,
     function_parameters,
+    inside_loop,
+    is_declaration,
     line_indent,
     statement_list,
     text,
@@ -100,7 +101,7 @@ class CloseProducerChannel(Transform):
         if len(uses.senders) != 1 or uses.opaque_goroutines:
             return None
         producer = uses.senders[0]
-        if _inside_loop(producer.go_statement, function):
+        if inside_loop(producer.go_statement, function):
             return None  # one goroutine per iteration: several senders
         name = text(name_node)
         message = (
@@ -202,24 +203,6 @@ def _is_make_chan(node: Node) -> bool:
     )
 
 
-def _is_declaration(identifier: Node) -> bool:
-    parent = identifier.parent
-    if parent is None:
-        return False
-    if parent.type in ("parameter_declaration", "variadic_parameter_declaration", "var_spec"):
-        return any(n == identifier for n in parent.children_by_field_name("name"))
-    if parent.type == "expression_list" and parent.parent is not None:
-        holder = parent.parent
-        if holder.type in ("short_var_declaration", "range_clause", "receive_statement"):
-            operator = next((c for c in holder.children if c.type in (":=", "=")), None)
-            return (
-                operator is not None
-                and operator.type == ":="
-                and holder.child_by_field_name("left") == parent
-            )
-    return False
-
-
 def _classify_uses(name: str, declared: Node, function: Node, body: Node) -> _Uses | None:
     """How every mention of the channel inside its function uses it; None when unsure."""
     uses = _Uses()
@@ -243,7 +226,7 @@ def _classify_uses(name: str, declared: Node, function: Node, body: Node) -> _Us
             if _handle_goroutine_use(node, name, go_statement, goroutines, uses) is None:
                 return None
             continue
-        if _is_declaration(node):
+        if is_declaration(node):
             return None  # shadowed somewhere: names no longer tell which channel is meant
         if _owned_by_other_function(node, function):
             uses.other_uses = True
@@ -311,7 +294,7 @@ def _scan_goroutine_body(
     for node in descendants(body):
         if node.type != "identifier" or text(node) != local:
             continue
-        if _is_declaration(node):
+        if is_declaration(node):
             return None
         if node.parent is not None and _is_close_call(node.parent):
             uses.closed = True
@@ -351,15 +334,6 @@ def _goroutine_of(node: Node, function: Node) -> Node | None:
 
 def _owned_by_other_function(node: Node, function: Node) -> bool:
     return enclosing_function(node) != function
-
-
-def _inside_loop(node: Node, function: Node) -> bool:
-    for ancestor in ancestors(node):
-        if ancestor == function or ancestor.type in FUNCTION_TYPES:
-            return False
-        if ancestor.type == "for_statement":
-            return True
-    return False
 
 
 def _defer_close_edits(source: bytes, literal: Node, name: str) -> list[Edit] | None:

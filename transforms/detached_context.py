@@ -10,9 +10,9 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from codemod.model import Edit, Finding, Fix, Safety
-from codemod.syntax import FUNCTION_TYPES, ancestors, descendants, text
+from codemod.syntax import FUNCTION_TYPES, ancestors, descendants, imported_name, text
 from codemod.transform import FileContext, Transform
-from transforms.lost_cancel import CONTEXT_PATHS, imported_name
+from transforms.lost_cancel import CONTEXT_PATHS
 
 # Entry points and tests own their lifetime: a fresh context is their job.
 ROOT_FUNCTION = re.compile(r"^(?:main|init|(?:Test|Benchmark|Fuzz)(?:$|[^a-z].*))$")

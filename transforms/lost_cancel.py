@@ -11,11 +11,12 @@ from tree_sitter import Node
 
 from codemod.model import Edit, Finding, Fix, Safety
 from codemod.syntax import (
-    FUNCTION_TYPES,
     ancestors,
     descendants,
     descendants_outside_functions,
     enclosing_function,
+    imported_name,
+    inside_loop,
     line_indent,
     statement_list,
     text,
@@ -190,7 +191,7 @@ class LostCancel(Transform):
             safety = Safety.REPORT_ONLY  # a bare return hands the context to the caller
         if not declares and not _local_to(text(context_node), function, statement):
             safety = Safety.REPORT_ONLY  # a package or captured variable outlives this call
-        if _inside_loop(statement, function):
+        if inside_loop(statement, function):
             safety = Safety.REPORT_ONLY  # a defer per iteration would pile up
         takes_cause = constructor in CAUSE_CANCEL
         edits = _defer_edits(ctx.source, statement, name, takes_cause)
@@ -244,23 +245,6 @@ def _named_results(function: Node) -> set[str]:
         for declaration in result.named_children
         for name in declaration.children_by_field_name("name")
     }
-
-
-def imported_name(root: Node, path: str) -> str | None:
-    """The name a file refers to an imported package by; None if not imported or `_`/`.`."""
-    for declaration in root.named_children:
-        if declaration.type != "import_declaration":
-            continue
-        for spec in descendants(declaration):
-            if spec.type != "import_spec":
-                continue
-            path_node = spec.child_by_field_name("path")
-            if path_node is None or text(path_node).strip('"`') != path:
-                continue
-            alias = spec.child_by_field_name("name")
-            name = text(alias) if alias is not None else path.rsplit("/", 1)[-1]
-            return None if name in ("_", ".") else name
-    return None
 
 
 def _derived_context(statement: Node, package: str) -> str | None:
@@ -719,15 +703,6 @@ def _goroutine_safety(go_statement: Node, function: Node) -> Safety:
         and not any(n.type == "call_expression" for n in descendants(after))
     )
     return Safety.REPORT_ONLY if at_end or bare_return else Safety.REVIEW
-
-
-def _inside_loop(node: Node, function: Node) -> bool:
-    for ancestor in ancestors(node):
-        if ancestor == function or ancestor.type in FUNCTION_TYPES:
-            return False
-        if ancestor.type == "for_statement":
-            return True
-    return False
 
 
 @dataclass

@@ -19,7 +19,10 @@ from codemod.syntax import (
     descendants_outside_functions,
     enclosing_function,
     function_parameters,
+    has_goto,
+    is_declaration,
     line_indent,
+    single_declarations,
     statement_list,
     text,
 )
@@ -131,7 +134,7 @@ class RangeUnclosedChannel(Transform):
     def _check_channel(self, ctx: FileContext, made: _Made) -> Finding | None:
         function = enclosing_function(made.statement)
         body = function.child_by_field_name("body") if function is not None else None
-        if function is None or body is None or _has_goto(body):
+        if function is None or body is None or has_goto(body):
             return None
         uses = _classify_uses(made, function)
         if uses is None or uses.closed:
@@ -266,32 +269,10 @@ def _leaves(statement: Node, loop: Node) -> bool:
 
 
 def _channel_makes(declaration: Node) -> Iterator[_Made]:
-    for node in descendants(declaration):
-        statement: Node | None
-        if node.type == "short_var_declaration":
-            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
-            names = left.named_children if left is not None else []
-            statement = node
-        elif node.type == "var_spec":
-            right = node.child_by_field_name("value")
-            names = node.children_by_field_name("name")
-            statement = node.parent
-            if statement is not None and statement.type == "var_spec_list":
-                if statement.named_child_count != 1:
-                    continue
-                statement = statement.parent
-        else:
-            continue
-        if right is None or statement is None or len(names) != 1 or right.named_child_count != 1:
-            continue
+    for statement, name, value in single_declarations(declaration):
         scope = statement.parent
-        if (
-            names[0].type == "identifier"
-            and _is_make_chan(right.named_children[0])
-            and scope is not None
-            and scope.type == "statement_list"
-        ):
-            yield _Made(statement, names[0], scope)
+        if _is_make_chan(value) and scope is not None and scope.type == "statement_list":
+            yield _Made(statement, name, scope)
 
 
 def _is_make_chan(node: Node) -> bool:
@@ -310,28 +291,6 @@ def _is_buffered(made: _Made) -> bool:
         if node.type == "call_expression" and call_name(node) == "make":
             arguments = call_arguments(node)
             return len(arguments) > 1 and text(arguments[1]) != "0"
-    return False
-
-
-def _has_goto(body: Node) -> bool:
-    return any(n.type == "goto_statement" for n in descendants_outside_functions(body))
-
-
-def _is_declaration(identifier: Node) -> bool:
-    parent = identifier.parent
-    if parent is None:
-        return False
-    if parent.type in ("parameter_declaration", "variadic_parameter_declaration", "var_spec"):
-        return any(n == identifier for n in parent.children_by_field_name("name"))
-    if parent.type == "expression_list" and parent.parent is not None:
-        holder = parent.parent
-        if holder.type in ("short_var_declaration", "range_clause", "receive_statement"):
-            operator = next((c for c in holder.children if c.type in (":=", "=")), None)
-            return (
-                operator is not None
-                and operator.type == ":="
-                and holder.child_by_field_name("left") == parent
-            )
     return False
 
 
@@ -406,7 +365,7 @@ def _classify_uses(made: _Made, function: Node) -> _Uses | None:
             if goroutines[start.id] is None:
                 return None
             continue
-        if _is_declaration(node) or enclosing_function(node) != function:
+        if is_declaration(node) or enclosing_function(node) != function:
             return None  # shadowed, or a closure: who sends and closes is unknown
         parent = node.parent
         assert parent is not None
@@ -463,7 +422,7 @@ def _scan_goroutine(goroutine: _Goroutine, body: Node, local: str, uses: _Uses) 
     for node in descendants(body):
         if node.type != "identifier" or text(node) != local:
             continue
-        if _is_declaration(node):
+        if is_declaration(node):
             return False
         parent = node.parent
         assert parent is not None
@@ -580,7 +539,7 @@ def _wait_group(producers: list[_Goroutine], function: Node) -> _WaitGroup | str
     literals = {p.literal.id for p in producers}
     starts = {p.start.id for p in producers}
     for node in descendants(body):
-        if node.type != "identifier" or text(node) != group.name or _is_declaration(node):
+        if node.type != "identifier" or text(node) != group.name or is_declaration(node):
             continue
         method, statement = _method_called(node)
         owner = enclosing_function(node)
@@ -684,7 +643,7 @@ def _declares_wait_group(function: Node, name: str) -> bool:
     declarations = [
         n
         for n in descendants(function)
-        if n.type == "identifier" and text(n) == name and _is_declaration(n)
+        if n.type == "identifier" and text(n) == name and is_declaration(n)
     ]
     if len(declarations) != 1 or enclosing_function(declarations[0]) != function:
         return False

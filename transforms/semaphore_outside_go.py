@@ -19,6 +19,7 @@ from codemod.syntax import (
     descendants_outside_functions,
     enclosing_function,
     function_parameters,
+    imported_name,
     line_indent,
     text,
 )
@@ -28,7 +29,6 @@ from transforms.waitgroup_misuse import (
     exit_analysis,
     find_declaration,
     goroutine_literal,
-    import_name,
     iteration_counts,
     move_before,
     statements_of,
@@ -118,7 +118,7 @@ class SemaphoreOutsideGo(Transform):
 
     def find(self, ctx: FileContext) -> Iterator[Finding]:
         root = ctx.parsed.root
-        weighted = import_name(root, SEMAPHORE)
+        weighted = imported_name(root, SEMAPHORE)
         for declaration in ctx.parsed.clean_declarations:
             for node in descendants(declaration):
                 literal = goroutine_literal(node) if node.type == "go_statement" else None

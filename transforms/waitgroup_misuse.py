@@ -20,6 +20,7 @@ from codemod.syntax import (
     descendants_outside_functions,
     enclosing_function,
     function_parameters,
+    imported_name,
     line_indent,
     statement_list,
     text,
@@ -129,7 +130,7 @@ class WaitgroupMisuse(Transform):
     prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(rb"\.(?:Add\(|Done\(\))")
 
     def find(self, ctx: FileContext) -> Iterator[Finding]:
-        sync_name = import_name(ctx.parsed.root, "sync")
+        sync_name = imported_name(ctx.parsed.root, "sync")
         if sync_name is None:
             return
         types = _WaitGroups(ctx.parsed.root, sync_name)
@@ -269,27 +270,6 @@ def statements_of(block: Node | None) -> list[Node]:
     if statements is None:
         return []
     return [s for s in statements.named_children if s.type != "comment"]
-
-
-def import_name(root: Node, path: str) -> str | None:
-    """The name a file uses for the package at `path`; None when it is not imported by name."""
-    for declaration in root.named_children:
-        if declaration.type != "import_declaration":
-            continue
-        for spec in descendants(declaration):
-            if spec.type != "import_spec":
-                continue
-            path_node, name_node = (
-                spec.child_by_field_name("path"),
-                spec.child_by_field_name("name"),
-            )
-            if path_node is None or text(path_node).strip('"`') != path:
-                continue
-            if name_node is None:
-                return path.rsplit("/", 1)[-1]
-            alias = text(name_node)
-            return None if alias in ("_", ".") else alias
-    return None
 
 
 @dataclass(frozen=True)
