@@ -25,7 +25,7 @@ from codemod.verify import RewriteRejected, check_rewrite
 GENERATED_MARKER = re.compile(rb"^// Code generated .* DO NOT EDIT\.\r?$", re.MULTILINE)
 MAX_FILE_BYTES = 16 * 1024 * 1024
 # A fix can expose another (or two fixes can collide); re-match until nothing more applies.
-MAX_FIX_ROUNDS = 5
+MAX_FIX_ROUNDS = 10
 
 
 @dataclass(frozen=True)
@@ -126,18 +126,34 @@ def _inside_clean_declaration(finding: Finding, parsed: ParsedFile) -> bool:
 
 
 def choose_fixes(
-    findings: list[Finding], threshold: Safety, parsed: ParsedFile
+    findings: list[Finding],
+    threshold: Safety,
+    parsed: ParsedFile,
+    one_transform_per_declaration: bool = False,
 ) -> tuple[list[Finding], list[Edit], list[str]]:
-    """The fixes to apply this round, their merged edits (imports included) and notes on drops."""
+    """The fixes to apply this round, their merged edits (imports included) and notes on drops.
+
+    With one_transform_per_declaration, a declaration takes fixes from one transform per
+    round, the one of highest precedence: the others are matched again on the rewritten code
+    next round, where a more specific fix (a buffered channel) may have made theirs (a select
+    on ctx.Done() around the send) unnecessary.
+    """
     accepted: list[Finding] = []
     edits: list[Edit] = []
     imports: set[str] = set()
     notes: list[str] = []
-    for finding in findings:
+    owner: dict[int, str] = {}  # declaration start byte -> the transform fixing it this round
+    precedence = {t.id: t.precedence for t in _all_transforms()}
+    ordered = sorted(findings, key=lambda f: -precedence.get(f.transform_id, 0))
+    for finding in ordered:
         if finding.fix is None or finding.safety < threshold:
             continue
         if any(conflicts(mine, theirs) for mine in finding.fix.edits for theirs in edits):
             continue  # picked up again by the next round, on the rewritten source
+        if one_transform_per_declaration:
+            declaration = _declaration_start(parsed, finding.fix.edits[0].start)
+            if owner.setdefault(declaration, finding.transform_id) != finding.transform_id:
+                continue
         accepted.append(finding)
         edits.extend(finding.fix.edits)
         imports.update(finding.fix.imports)
@@ -148,6 +164,19 @@ def choose_fixes(
             notes.append(f"fixes dropped: cannot add import ({error})")
             return [], [], notes
     return accepted, edits, notes
+
+
+def _all_transforms() -> tuple[Transform, ...]:
+    from transforms import ALL_TRANSFORMS
+
+    return ALL_TRANSFORMS
+
+
+def _declaration_start(parsed: ParsedFile, offset: int) -> int:
+    for declaration in parsed.clean_declarations:
+        if declaration.start_byte <= offset <= declaration.end_byte:
+            return declaration.start_byte
+    return -1
 
 
 def drop_unused_imports(source: bytes, fixes_from: list[Finding]) -> bytes:
@@ -193,6 +222,7 @@ def process_source(
             else findings,
             options.apply_threshold,
             current,
+            one_transform_per_declaration=True,
         )
         result.notes.extend(notes)
         if not accepted:

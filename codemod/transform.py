@@ -49,6 +49,9 @@ class Transform(ABC):
     min_go: ClassVar[tuple[int, int] | None] = None
     max_go: ClassVar[tuple[int, int] | None] = None
     tags: ClassVar[tuple[str, ...]] = ()
+    # Higher goes first when several transforms fix one declaration: the specific fix (close
+    # or buffer the channel) before the general one (a ctx.Done() arm around the operation).
+    precedence: ClassVar[int] = 0
     # A file whose bytes do not match this cannot hold the idiom: it is not even parsed.
     prefilter: ClassVar[re.Pattern[bytes] | None] = None
 

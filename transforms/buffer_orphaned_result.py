@@ -100,6 +100,7 @@ class BufferOrphanedResult(Transform):
     title: ClassVar[str] = "Buffer a result channel whose receiver may stop waiting first"
     safety: ClassVar[Safety] = Safety.SAFE
     tags: ClassVar[tuple[str, ...]] = ("channel", "goroutine")
+    precedence: ClassVar[int] = 10
     prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(rb"make\(\s*chan\b")
 
     def find(self, ctx: FileContext) -> Iterator[Finding]:

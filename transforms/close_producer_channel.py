@@ -81,6 +81,7 @@ class CloseProducerChannel(Transform):
     title: ClassVar[str] = "Close the channel when its only producer goroutine finishes"
     safety: ClassVar[Safety] = Safety.SAFE
     tags: ClassVar[tuple[str, ...]] = ("channel", "goroutine")
+    precedence: ClassVar[int] = 10
     prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(rb"make\(\s*chan\b")
 
     def find(self, ctx: FileContext) -> Iterator[Finding]:

@@ -122,6 +122,7 @@ class RangeUnclosedChannel(Transform):
     title: ClassVar[str] = "Close a channel ranged over once all its producer goroutines are done"
     safety: ClassVar[Safety] = Safety.SAFE
     tags: ClassVar[tuple[str, ...]] = ("channel", "goroutine", "waitgroup")
+    precedence: ClassVar[int] = 10
     prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(rb"make\(\s*chan\b")
 
     def find(self, ctx: FileContext) -> Iterator[Finding]:
