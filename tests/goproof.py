@@ -71,6 +71,12 @@ class Case:
         return (self.path / "after.go").is_file()
 
     @property
+    def refactor(self) -> bool:
+        """A rewrite that removes no leak in this very code (it prevents a kind of mistake):
+        refactor.md says why; its leak_test must pass on both sides."""
+        return (self.path / "refactor.md").is_file()
+
+    @property
     def has_leak_test(self) -> bool:
         return (self.path / "leak_test.go").is_file()
 

@@ -18,7 +18,8 @@ from tests.goproof import Case, CaseProof
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 CASES = goproof.find_cases(FIXTURES)
-POSITIVE = [c for c in CASES if c.positive]
+POSITIVE = [c for c in CASES if c.positive and not c.refactor]
+REFACTOR = [c for c in CASES if c.positive and c.refactor]
 NEGATIVE_WITH_TEST = [c for c in CASES if not c.positive and c.has_leak_test]
 TIMER_CASES = [c for c in CASES if c.uses_timer_witness]
 
@@ -47,6 +48,16 @@ def go_minor(version: str) -> int:
 
 def test_fixtures_were_found() -> None:
     assert POSITIVE, f"no positive fixture case under {FIXTURES}"
+
+
+@pytest.mark.parametrize("case", REFACTOR, ids=case_id)
+def test_refactor_behaves_the_same_before_and_after(
+    proofs: dict[str, CaseProof], case: Case
+) -> None:
+    proof = proof_of(proofs, case)
+    assert proof.before is not None and proof.after is not None, f"{case.id}: needs leak_test.go"
+    assert proof.before_passed and proof.after_clean, proof.output
+    assert proof.vet_ok and proof.gofmt_ok, proof.output
 
 
 @pytest.mark.parametrize("case", POSITIVE, ids=case_id)

@@ -143,9 +143,49 @@ class WaitgroupToErrgroup(Transform):
                 fanout = _match_fanout(node)
                 if fanout is None:
                     continue
-                finding = self._first_error(ctx, fanout)
+                finding = self._first_error(ctx, fanout) or self._waitgroup_go(ctx, fanout)
                 if finding is not None:
                     yield finding
+
+    def _waitgroup_go(self, ctx: FileContext, fanout: _Fanout) -> Finding | None:
+        """No error handling at all, Go >= 1.25: `wg.Go` cannot forget the Add or the Done."""
+        if not ctx.module.go_at_least(1, 25) or fanout.arguments or fanout.add_statement is None:
+            return None
+        mentions = [
+            n
+            for n in descendants(fanout.literal_body)
+            if n.type == "identifier"
+            and text(n) == fanout.waitgroup
+            and not fanout.done.start_byte <= n.start_byte < fanout.done.end_byte
+        ]
+        if _error_recordings(fanout) or mentions:
+            return None  # the opening `defer wg.Done()` is the only mention allowed
+        source = ctx.source
+        body = fanout.literal_body
+        done_line = source.rfind(b"\n", 0, fanout.done.start_byte)
+        inner = (
+            source[body.start_byte + 1 : done_line]
+            + source[fanout.done.end_byte : body.end_byte - 1]
+        ).decode("utf-8")
+        add_line = source.rfind(b"\n", 0, fanout.add_statement.start_byte) + 1
+        go_line = source.rfind(b"\n", 0, fanout.go_statement.start_byte) + 1
+        name = fanout.waitgroup
+        fix = Fix(
+            (
+                Edit(add_line, go_line, ""),
+                Edit(
+                    fanout.go_statement.start_byte,
+                    fanout.go_statement.end_byte,
+                    f"{name}.Go(func() {{{inner}}})",
+                ),
+            ),
+            f"use {name}.Go",
+        )
+        message = (
+            f"`{name}.Add(1)` + `go` + `defer {name}.Done()` is `{name}.Go` since Go 1.25, "
+            "which cannot lose the Add or the Done (a lost Done blocks Wait forever)"
+        )
+        return self.finding(ctx, fanout.go_statement, message, Safety.SAFE, fix)
 
     def _first_error(self, ctx: FileContext, fanout: _Fanout) -> Finding | None:
         recordings = _error_recordings(fanout)
