@@ -47,7 +47,9 @@ class WaitgroupToErrgroup(Transform):
     ## What it does
     Finds a `sync.WaitGroup` fan-out whose goroutines keep the first error by hand (a mutex
     and a `firstErr` variable) and never cancel each other, and rewrites it with
-    `errgroup.WithContext` from `golang.org/x/sync`.
+    `errgroup.WithContext` from `golang.org/x/sync`. On Go 1.25 and later, a fan-out with no
+    error handling (`wg.Add(1)`, `go func() { defer wg.Done(); ... }()`) becomes
+    `wg.Go(func() { ... })`.
 
     ## Why is this bad?
     When one goroutine fails, the others run on to the end: nothing cancels them, and when
@@ -125,8 +127,10 @@ class WaitgroupToErrgroup(Transform):
     proxy can be reached.
 
     ## Go versions
-    All. Copies of loop variables passed as arguments are added before Go 1.22 only, where
-    a loop variable is shared between iterations.
+    All for errgroup. Copies of loop variables passed as arguments are added before Go 1.22
+    only, where a loop variable is shared between iterations. `sync.WaitGroup.Go` exists
+    since Go 1.25: the `wg.Go` rewrite applies to modules on 1.25 or later only (it removes
+    no leak by itself; it makes the lost-`Done` and `Add`-in-goroutine mistakes impossible).
     """
 
     id: ClassVar[str] = "waitgroup-to-errgroup"
