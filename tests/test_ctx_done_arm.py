@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from codemod.gomod import parse_gomod
@@ -227,3 +229,34 @@ func Feed(ctx context.Context, g group, out chan<- int) {
 """
     )
     assert "case <-ctx.Done():\n\t\t\t\treturn ctx.Err()" in _fixed(result)
+
+
+AFTER_DONE = """package p
+
+import "context"
+
+func Watch(ctx context.Context, events <-chan int, errs chan<- error) {
+\tfor {
+\t\tselect {
+\t\tcase <-ctx.Done():
+\t\t\terrs <- ctx.Err()
+\t\t\treturn
+\t\tcase e := <-events:
+\t\t\t_ = e
+\t\t}
+\t}
+}
+
+func Check(ctx context.Context, errs chan<- error) {
+\tif ctx.Err() != nil {
+\t\terrs <- ctx.Err()
+\t}
+}
+"""
+
+
+def test_no_arm_where_the_context_is_already_done() -> None:
+    # The ctx.Done() arm would be ready too, so the send of ctx.Err() would be lost half the time.
+    module = parse_gomod("module example\n\ngo 1.22\n", Path("go.mod"))
+    result = run_codemod(AFTER_DONE.encode(), module, select="ctx-done-arm", unsafe=True)
+    assert result.findings == []

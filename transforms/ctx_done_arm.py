@@ -133,6 +133,8 @@ class ChannelOperationIgnoresContext(Transform):
             operation.element = channel.element
         if _cancelled_before(node, function, cancel):
             return None  # `cancel(); <-done`: waiting for shutdown after cancelling on purpose
+        if _after_done(node, function, cancel):
+            return None  # the context is already done here: the arm would win half the time
         if _cleanup_after(node, function):
             safety = Safety.REPORT_ONLY  # an early return would skip the close or unlock
         message = _message(operation, cancel)
@@ -512,6 +514,34 @@ def _cancel_function(declaration: _Declaration) -> str | None:
     if names.named_child_count != 2 or names.named_children[1].type != "identifier":
         return None
     return text(names.named_children[1])
+
+
+def _after_done(node: Node, function: Node, cancel: _Cancel) -> bool:
+    """Whether node runs only once the context is done: in a `case <-ctx.Done():` arm or in
+    `if ctx.Err() != nil { ... }`. A select on ctx.Done() there would pick either case at
+    random, so a send of `ctx.Err()` would be lost half the time."""
+    compact_done = cancel.done.replace(" ", "")
+    compact_err = cancel.err.replace(" ", "")
+    for ancestor in ancestors(node):
+        if ancestor == function:
+            return False
+        if ancestor.type == "communication_case":
+            communication = ancestor.child_by_field_name("communication")
+            if communication is not None and "".join(text(communication).split()) in (
+                f"<-{compact_done}",
+            ):
+                return True
+        if ancestor.type == "if_statement":
+            condition = ancestor.child_by_field_name("condition")
+            consequence = ancestor.child_by_field_name("consequence")
+            if (
+                condition is not None
+                and consequence is not None
+                and consequence.start_byte <= node.start_byte
+                and f"{compact_err}!=nil" in "".join(text(condition).split())
+            ):
+                return True
+    return False
 
 
 def _cancelled_before(node: Node, function: Node, cancel: _Cancel) -> bool:
