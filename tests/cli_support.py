@@ -20,6 +20,14 @@ func Numbers(n int) <-chan int {
 \t}()
 \treturn out
 }
+
+func Sum(n int) int {
+\ttotal := 0
+\tfor v := range Numbers(n) {
+\t\ttotal += v
+\t}
+\treturn total
+}
 """
 
 # Two independent leaks in one file: two hunks for the interactive tests.
@@ -34,6 +42,14 @@ func Letters(s string) <-chan rune {
 \t\t}
 \t}()
 \treturn out
+}
+
+func Count(s string) int {
+\tn := 0
+\tfor range Letters(s) {
+\t\tn++
+\t}
+\treturn n
 }
 """
 )

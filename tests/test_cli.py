@@ -24,6 +24,14 @@ func Numbers(n int) <-chan int {
 \t}()
 \treturn out
 }
+
+func Sum(n int) int {
+\ttotal := 0
+\tfor v := range Numbers(n) {
+\t\ttotal += v
+\t}
+\treturn total
+}
 """
 
 CLEAN = b"""package p

@@ -36,7 +36,7 @@ def test_only_changed_lines_are_reported(repo: Path) -> None:
     result = unleak("scan", "--diff-base", "HEAD", ".", cwd=repo)
     assert result.returncode == 1, result.stderr
     assert result.stdout.splitlines() == [
-        line for line in full.stdout.splitlines() if line.startswith("old.go:15:2:")
+        line for line in full.stdout.splitlines() if line.startswith("old.go:23:2:")
     ]
 
 
@@ -45,7 +45,7 @@ def test_committed_changes_since_an_older_revision_count(repo: Path) -> None:
     git("commit", "-q", "-am", "more", cwd=repo)
     assert unleak("scan", "--diff-base", "HEAD", ".", cwd=repo).returncode == 0
     since_base = unleak("scan", "--diff-base", "HEAD~1", ".", cwd=repo)
-    assert [line.split(": ")[0] for line in since_base.stdout.splitlines()] == ["old.go:15:2"]
+    assert [line.split(": ")[0] for line in since_base.stdout.splitlines()] == ["old.go:23:2"]
 
 
 def test_fix_only_touches_changed_code(repo: Path) -> None:

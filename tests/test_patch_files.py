@@ -65,7 +65,7 @@ def test_apply_handles_a_file_without_final_newline(tmp_path: Path) -> None:
     module = make_module(tmp_path, {"a.go": LEAKY.rstrip(b"\n")})
     unleak("fix", "--patch-file", "out.patch", "a.go", cwd=module)
     assert unleak("apply", "out.patch", cwd=module).returncode == 0
-    assert (module / "a.go").read_bytes().endswith(b"\treturn out\n}")
+    assert (module / "a.go").read_bytes().endswith(b"\treturn total\n}")
     assert b"defer close(out)" in (module / "a.go").read_bytes()
 
 

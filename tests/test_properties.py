@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from codemod.gomod import parse_gomod
+from codemod.model import Safety
 from codemod.parse import parse_source
 from tests.conftest import run_codemod
 
@@ -28,6 +29,7 @@ class Producer:
     comment: bool
     consumer: str  # "return" or "range"
     spoiler: str | None  # something that makes the fix unsafe: None when the fix must apply
+    caller: str = "range"  # how a caller in the file reads a returned channel: range/select/none
 
     def source(self) -> str:
         chan_type = f"chan {self.element}"
@@ -62,6 +64,17 @@ class Producer:
             lines.append(f"\treturn {self.name}")
         lines.append("}")
         lines.append(f"\nfunc keep(c chan {self.element}) {{ _ = c }}")
+        if self.consumer == "return" and self.caller == "range":
+            lines.append(
+                "\nfunc Total() (n int) {\n\tfor v := range Produce(3, 0) {\n"
+                "\t\tn += v\n\t}\n\treturn n\n}"
+            )
+        elif self.consumer == "return" and self.caller == "select":
+            lines.append(
+                "\nfunc First(done chan struct{}) int {\n\tfor {\n\t\tselect {\n"
+                "\t\tcase v := <-Produce(3, 0):\n\t\t\treturn v\n\t\tcase <-done:\n"
+                "\t\t\treturn 0\n\t\t}\n\t}\n}"
+            )
         return "\n".join(lines) + "\n"
 
 
@@ -116,3 +129,16 @@ def test_fix_is_gofmt_clean_idempotent_and_only_adds_the_close(producer: Produce
 def test_no_fix_when_the_goroutine_is_not_provably_the_only_sender(producer: Producer) -> None:
     result = run_codemod(producer.source().encode(), MODULE, unsafe=True)
     assert result.rewritten is None, producer.source()
+
+
+@settings(max_examples=30, deadline=None)
+@given(producers(spoilt=False), st.sampled_from(["range", "select", "none"]))
+def test_a_returned_channel_is_closed_by_default_only_when_its_callers_range(
+    producer: Producer, caller: str
+) -> None:
+    returned = Producer(**{**producer.__dict__, "consumer": "return", "caller": caller})
+    result = run_codemod(returned.source().encode(), MODULE, select="close-producer-channel")
+    [finding] = result.findings
+    expected = {"range": Safety.SAFE, "none": Safety.REVIEW, "select": Safety.REPORT_ONLY}
+    assert finding.safety == expected[caller], returned.source()
+    assert (result.rewritten is not None) == (caller == "range")

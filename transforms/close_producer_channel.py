@@ -66,12 +66,16 @@ class CloseProducerChannel(Transform):
     ```
 
     ## Fix safety
-    Safe when the goroutine is provably the only sender and nothing else closes or hands on
-    the channel: closing after the last send is exactly what the consumer's `range` waits for,
-    and `defer` closes on every path out of the goroutine, panics included. A consumer that
-    reads a fixed number of values is unaffected; one that would have blocked forever now sees
-    the channel closed. When the channel is also passed to other code, received in a `select`,
-    or used by a second goroutine, the finding is reported without a fix.
+    Safe when the goroutine is provably the only sender, nothing else closes or hands on the
+    channel, and its readers are seen to `range` over it: in the same function, or, for a
+    returned channel, in every caller in the file (directly, through a variable, or through
+    a parameter of a function in the file that only ranges over it). Closing after the last
+    send is exactly what `range` waits for, and `defer` closes on every path out of the
+    goroutine, panics included. A returned channel whose callers are not in the file is a
+    `review` fix: a caller that counts values in a `select` without checking `ok` would see
+    zero values forever after the close. A caller in the file that reads it any other way, a
+    second goroutine, a `select` in the function, or the channel passed to other code make
+    the finding report-only.
 
     ## Go versions
     All. Channel semantics have not changed since Go 1.0.
@@ -115,7 +119,17 @@ class CloseProducerChannel(Transform):
         if edits is None:
             return self.finding(ctx, producer.go_statement, message, Safety.REPORT_ONLY)
         fix = Fix(tuple(edits), f"defer close({producer.local_name}) in the producer goroutine")
-        return self.finding(ctx, producer.go_statement, message, Safety.SAFE, fix)
+        safety = Safety.SAFE
+        if not uses.ranged:
+            # Returned: only the callers know how they read it. A caller that counts values in
+            # a select would see zero values forever after the close.
+            consumers = _callers_consumption(ctx.parsed.root, function)
+            if consumers == "other":
+                return self.finding(ctx, producer.go_statement, message, Safety.REPORT_ONLY)
+            if consumers == "unknown":
+                safety = Safety.REVIEW
+                message += " (review: no caller in this file shows how it is read)"
+        return self.finding(ctx, producer.go_statement, message, safety, fix)
 
 
 @dataclass
@@ -358,3 +372,108 @@ def _defer_close_edits(source: bytes, literal: Node, name: str) -> list[Edit] | 
         Edit(open_brace, first.start_byte, f"\n{inner}{statement}\n{inner}"),
         Edit(last.end_byte, close_brace, f"\n{outer}"),
     ]
+
+
+def _function_name(function: Node) -> str | None:
+    name = function.child_by_field_name("name")
+    return text(name) if name is not None else None
+
+
+def _callers_consumption(root: Node, function: Node) -> str:
+    """How the callers in this file read the returned channel: "ranged" when every one of them
+    ranges over it (directly, through a variable, or through a parameter of a function of
+    this file that only ranges over it), "other" when one reads it another way, "unknown"
+    when there is no caller here."""
+    name = _function_name(function)
+    if name is None:
+        return "unknown"
+    verdicts = []
+    for node in descendants(root):
+        if (
+            node.type != "call_expression"
+            or function.start_byte <= node.start_byte < function.end_byte
+        ):
+            continue
+        callee = node.child_by_field_name("function")
+        if callee is None:
+            continue
+        if callee.type == "selector_expression":
+            field = callee.child_by_field_name("field")
+            called = text(field) if field is not None else None
+            if function.type != "method_declaration":
+                continue
+        elif callee.type in ("identifier", "generic_type", "index_expression"):
+            called = text(callee).split("[", 1)[0]
+            if function.type == "method_declaration":
+                continue
+        else:
+            continue
+        if called == name:
+            verdicts.append(_only_ranged(node, root, depth=1))
+    if not verdicts:
+        return "unknown"
+    return "ranged" if all(verdicts) else "other"
+
+
+def _only_ranged(expression: Node, root: Node, depth: int) -> bool:
+    """Whether the channel this expression yields is only ever ranged over."""
+    parent = expression.parent
+    if parent is None:
+        return False
+    if parent.type == "range_clause" and parent.child_by_field_name("right") == expression:
+        return True
+    if parent.type == "expression_list" and parent.parent is not None:
+        holder = parent.parent
+        left = holder.child_by_field_name("left")
+        if (
+            holder.type == "short_var_declaration"
+            and left is not None
+            and left.named_child_count == 1
+            and parent.named_child_count == 1
+        ):
+            variable = text(left.named_children[0])
+            scope = enclosing_function(holder)
+            return scope is not None and _variable_only_ranged(variable, holder, scope)
+    if parent.type == "argument_list" and depth > 0:
+        call = parent.parent
+        callee = call.child_by_field_name("function") if call is not None else None
+        if callee is None or callee.type != "identifier":
+            return False
+        index = [c for c in parent.named_children if c.type != "comment"].index(expression)
+        target = _top_level_function(root, text(callee))
+        if target is None:
+            return False
+        parameters = function_parameters(target)
+        body = target.child_by_field_name("body")
+        if index >= len(parameters) or body is None:
+            return False
+        return _variable_only_ranged(parameters[index][0], None, target)
+    return False
+
+
+def _variable_only_ranged(variable: str, declaration: Node | None, scope: Node) -> bool:
+    body = scope.child_by_field_name("body")
+    if body is None:
+        return False
+    uses = [
+        n
+        for n in descendants(body)
+        if n.type == "identifier"
+        and text(n) == variable
+        and (
+            declaration is None or not declaration.start_byte <= n.start_byte < declaration.end_byte
+        )
+    ]
+    return bool(uses) and all(
+        n.parent is not None
+        and n.parent.type == "range_clause"
+        and n.parent.child_by_field_name("right") == n
+        for n in uses
+    )
+
+
+def _top_level_function(root: Node, name: str) -> Node | None:
+    for declaration in root.named_children:
+        if declaration.type == "function_declaration" and _function_name(declaration) == name:
+            return declaration
+    return None
