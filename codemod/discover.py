@@ -42,6 +42,12 @@ def _git_visible_files(root: Path) -> set[Path] | None:
         return None
     if completed.returncode != 0:
         return None
+    # A directory the user names explicitly is scanned even when git ignores it.
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", "."], cwd=root, capture_output=True, check=False, timeout=60
+    )
+    if ignored.returncode == 0:
+        return None
     names = completed.stdout.decode("utf-8", "surrogateescape").split("\0")
     return {(root / name).resolve() for name in names if name.endswith(".go")}
 

@@ -226,3 +226,13 @@ def test_parallel_output_is_sorted_and_stable(module: Path) -> None:
     assert serial == parallel
     lines = serial.splitlines()
     assert len(lines) == 81 and lines == sorted(lines)
+
+
+def test_a_named_directory_git_ignores_is_still_scanned(module: Path) -> None:
+    subprocess.run(["git", "init", "-q"], cwd=module, check=True)
+    (module / ".gitignore").write_text("ignored/\n")
+    (module / "ignored").mkdir()
+    (module / "ignored" / "leaky.go").write_bytes(LEAKY)
+    assert "ignored/" not in unleak("scan", ".", cwd=module).stdout  # walked past: ignored
+    named = unleak("scan", "ignored", cwd=module)
+    assert named.stdout.startswith("ignored/leaky.go:5:2: close-producer-channel"), named.stderr
