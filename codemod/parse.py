@@ -8,6 +8,8 @@ from functools import lru_cache
 import tree_sitter_go
 from tree_sitter import Language, Node, Parser, Query, Tree
 
+from codemod.syntax import index_tree
+
 GO_LANGUAGE = Language(tree_sitter_go.language())
 
 
@@ -40,6 +42,7 @@ class ParsedFile:
 
 def parse_source(source: bytes) -> ParsedFile:
     tree = _parser().parse(source)
+    index_tree(tree.root_node)
     clean: list[Node] = []
     broken = 0
     for child in tree.root_node.named_children:

@@ -15,8 +15,48 @@ def text(node: Node) -> str:
     return raw.decode("utf-8") if raw is not None else ""
 
 
+class _TreeIndex:
+    """The nodes of the tree being analysed, in preorder: a subtree is a slice of it.
+
+    Every transform walks the same declarations again and again; walking a tree from Python
+    costs about a microsecond a node, so the walk is done once per tree and sliced after.
+    """
+
+    def __init__(self) -> None:
+        self.root: Node | None = None
+        self.preorder: list[Node] = []
+        self.position: dict[int, int] = {}
+
+    def use(self, root: Node) -> None:
+        self.root, self.preorder, self.position = root, [], {}
+
+    def subtree(self, node: Node) -> list[Node] | None:
+        if self.root is None:
+            return None
+        if not self.preorder:
+            self.preorder = [self.root, *_walk(self.root)]
+            self.position = {n.id: i for i, n in enumerate(self.preorder)}
+        index = self.position.get(node.id)
+        if index is None or self.preorder[index] != node:
+            return None  # a node of another tree (an earlier round): walk it
+        return self.preorder[index + 1 : index + node.descendant_count]
+
+
+_INDEX = _TreeIndex()
+
+
+def index_tree(root: Node) -> None:
+    """Make `root`'s tree the one descendants() answers from a single walk."""
+    _INDEX.use(root)
+
+
 def descendants(node: Node) -> Iterator[Node]:
     """Every node below `node` (not itself), in source order."""
+    subtree = _INDEX.subtree(node)
+    return iter(subtree) if subtree is not None else _walk(node)
+
+
+def _walk(node: Node) -> Iterator[Node]:
     cursor = node.walk()
     if not cursor.goto_first_child():
         return
