@@ -57,6 +57,7 @@ class Timing:
     files: int  # the work done, for files/s and MiB/s; 0 for the startup row
     size: int
     peak_rss_kib: int = 0
+    cpu: float = 0.0  # user + system seconds of the best run, workers included
     exit_code: int | None = None
     summary: str = ""
 
@@ -80,6 +81,8 @@ def corpus_env(corpus_dir: Path) -> dict[str, str]:
     if env.get("GIT_CEILING_DIRECTORIES"):
         ceilings.append(env["GIT_CEILING_DIRECTORIES"])
     env["GIT_CEILING_DIRECTORIES"] = os.pathsep.join(ceilings)
+    # Benchmark this checkout, whichever copy of unleak happens to be installed.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return env
 
 
@@ -152,40 +155,69 @@ def bare_parse(label: str, paths: Sequence[Path], runs: int) -> Timing:
     from tree_sitter import Language, Parser
 
     parser = Parser(Language(tree_sitter_go.language()))
-    walls = []
+    walls: list[float] = []
+    best_cpu = 0.0
     for _ in range(runs):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         for path in paths:
             parser.parse(path.read_bytes())
-        walls.append(time.perf_counter() - started)
-    return Timing(label, tuple(walls), len(paths), _size(paths))
+        wall = time.perf_counter() - started
+        if not walls or wall < min(walls):
+            best_cpu = time.process_time() - cpu_started
+        walls.append(wall)
+    return Timing(label, tuple(walls), len(paths), _size(paths), cpu=best_cpu)
+
+
+# Runs the measured command as its own child and reports wall time and that child's peak RSS.
+# Not measured from this process: a child forked from here starts with (and wait4 reports) this
+# process's RSS, which grows with the parsed trees; this small, fresh helper does not.
+_MEASURE = """
+import os, sys, time
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - started
+rss = usage.ru_maxrss // (1024 if sys.platform == "darwin" else 1)
+cpu = usage.ru_utime + usage.ru_stime
+sys.stderr.write(f"\\n@bench-scan@ {wall} {rss} {cpu}\\n")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+_MARKER = "@bench-scan@ "
 
 
 def run_timed(
     label: str, command: Sequence[str], env: dict[str, str], runs: int, corpus: Corpus | None
 ) -> Timing:
-    """Best of `runs` fresh processes; peak RSS from wait4 (the largest process of the tree)."""
-    walls = []
+    """Best of `runs` fresh processes; peak RSS of the largest process of the run (wait4)."""
+    walls: list[float] = []
     peak = 0
+    best_cpu = 0.0
     exit_code: int | None = None
     summary = ""
     for _ in range(runs):
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        completed = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", _MEASURE, *command],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            check=False,
         )
-        assert process.stderr is not None
-        stderr = process.stderr.read()  # drained while it runs, so a full pipe never blocks it
-        _, status, usage = os.wait4(process.pid, 0)
-        walls.append(time.perf_counter() - started)
-        process.returncode = exit_code = os.waitstatus_to_exitcode(status)
-        process.stderr.close()
-        # ru_maxrss: KiB on Linux, bytes on macOS.
-        peak = max(peak, usage.ru_maxrss // (1024 if sys.platform == "darwin" else 1))
-        lines = stderr.decode("utf-8", "replace").strip().splitlines()
-        summary = lines[-1].removeprefix("unleak: ") if lines else ""
+        exit_code = completed.returncode
+        lines = completed.stderr.decode("utf-8", "replace").strip().splitlines()
+        if not lines or not lines[-1].startswith(_MARKER):
+            raise SystemExit(f"bench_scan: {label}: no measurement (exit {exit_code})")
+        wall, rss, cpu = lines.pop().removeprefix(_MARKER).split()
+        if not walls or float(wall) < min(walls):
+            best_cpu = float(cpu)
+        walls.append(float(wall))
+        peak = max(peak, int(rss))
+        messages = [line for line in lines if line.strip()]
+        summary = messages[-1].removeprefix("unleak: ") if messages else ""
     files, size = (corpus.files, corpus.total_bytes) if corpus else (0, 0)
-    return Timing(label, tuple(walls), files, size, peak, exit_code, summary)
+    return Timing(label, tuple(walls), files, size, peak, best_cpu, exit_code, summary)
 
 
 def measure(corpus: Corpus, unleak: Sequence[str], args: argparse.Namespace) -> list[Timing]:
@@ -218,7 +250,7 @@ def report(corpus: Corpus, timings: Sequence[Timing], runs: int) -> None:
     print("unleak rows: throughput over all discovered files; x bare: vs the first row.")
     bare = timings[0].best
     header = (
-        f"{'case':34} {'best s':>7} {'median s':>8} {'MiB/s':>7} {'files/s':>8} "
+        f"{'case':34} {'best s':>7} {'median s':>8} {'cpu s':>6} {'MiB/s':>7} {'files/s':>8} "
         f"{'x bare':>6} {'RSS MiB':>7} {'exit':>4}"
     )
     print(header)
@@ -229,7 +261,7 @@ def report(corpus: Corpus, timings: Sequence[Timing], runs: int) -> None:
         rss = f"{t.peak_rss_kib / 1024:.0f}" if t.peak_rss_kib else "-"
         code = "-" if t.exit_code is None else str(t.exit_code)
         print(
-            f"{t.label:34} {t.best:7.2f} {t.median:8.2f} {mib_s:>7} {files_s:>8} "
+            f"{t.label:34} {t.best:7.2f} {t.median:8.2f} {t.cpu:6.2f} {mib_s:>7} {files_s:>8} "
             f"{t.best / bare:6.2f} {rss:>7} {code:>4}"
         )
     for t in timings:
@@ -270,8 +302,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def warn_if_busy() -> None:
+    """Wall times mean little on a loaded machine; the cpu column is less sensitive to it."""
+    cpus = os.cpu_count() or 1
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    if load > cpus / 2:
+        print(
+            f"bench_scan: warning: load average {load:.1f} on {cpus} CPUs; "
+            "wall times will be inflated (compare the cpu column)",
+            file=sys.stderr,
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    warn_if_busy()
     unleak = shlex.split(args.unleak)
     sys.path.insert(0, str(REPO))  # the codemod package, even when not installed
     for module in args.modules:
