@@ -122,9 +122,12 @@ class WaitgroupToErrgroup(Transform):
     nothing: the finding is reported without a fix.
     Loop variables passed as arguments are copied first (`url := url`) where the module's Go
     version (before 1.22) shares them between iterations. A fan-out that collects every error
-    is reported only. The fix adds `golang.org/x/sync` to `go.mod` at the newest version whose
-    own `go` line is not newer than the module's, and its sums to `go.sum` when the Go module
-    proxy can be reached.
+    (`errs = append(errs, err)` under the mutex) is a `review` fix: after it, `errs` holds
+    only the first error, since the others are cancelled instead of failing on their own.
+    A channel semaphore limiting the fan-out (`sem <- struct{}{}` before `go`, a deferred
+    `<-sem` inside) becomes `g.SetLimit(n)`. The fix adds `golang.org/x/sync` to `go.mod` at
+    the newest version whose own `go` line is not newer than the module's, and its sums to
+    `go.sum` when the Go module proxy can be reached.
 
     ## Go versions
     All for errgroup. Copies of loop variables passed as arguments are added before Go 1.22
@@ -155,6 +158,8 @@ class WaitgroupToErrgroup(Transform):
         """No error handling at all, Go >= 1.25: `wg.Go` cannot forget the Add or the Done."""
         if not ctx.module.go_at_least(1, 25) or fanout.arguments or fanout.add_statement is None:
             return None
+        if fanout.acquire is not None:
+            return None  # a limited fan-out: errgroup's SetLimit is the tool, not wg.Go
         mentions = [
             n
             for n in descendants(fanout.literal_body)
@@ -208,6 +213,14 @@ class WaitgroupToErrgroup(Transform):
             f"WaitGroup fan-out keeps the first error in `{fanout.error_var}` by hand and never "
             "cancels the other goroutines; errgroup does both"
         )
+        safety = Safety.SAFE
+        if fanout.collects_all:
+            message = (
+                f"WaitGroup fan-out collects every error in `{fanout.error_var}` and never "
+                "cancels the other goroutines; errgroup cancels them on the first error "
+                "(review: only that first error is kept)"
+            )
+            safety = Safety.REVIEW
         if plan is None or ctx.module.gomod_path is None:
             return self.finding(ctx, fanout.go_statement, message, Safety.REPORT_ONLY)
         version = sync_version_for(ctx.module.go_version)
@@ -218,7 +231,7 @@ class WaitgroupToErrgroup(Transform):
             imports_maybe_unused=("sync",),
             requires=((SYNC_MODULE, version),),
         )
-        return self.finding(ctx, fanout.go_statement, message, Safety.SAFE, fix)
+        return self.finding(ctx, fanout.go_statement, message, safety, fix)
 
 
 @dataclass
@@ -235,6 +248,9 @@ class _Fanout:
     wait_statement: Node | None = None
     error_var: str = ""
     mutex: str = ""
+    collects_all: bool = False  # `errs = append(errs, err)`: errgroup would keep only the first
+    acquire: Node | None = None  # `sem <- struct{}{}` in the loop, before the go statement
+    release: Node | None = None  # `defer func() { <-sem }()` opening the goroutine
     declarations: dict[str, Node] = field(default_factory=dict)
 
 
@@ -267,17 +283,36 @@ def _match_fanout(go_statement: Node) -> _Fanout | None:
     if done is None or done[1] != "Done" or done[2]:
         return None
     waitgroup = done[0]
-    previous = go_statement.prev_named_sibling
-    add = _statement_call(previous) if previous is not None else None
-    add_statement = None
-    if add is not None and add[:2] == (waitgroup, "Add") and [text(a) for a in add[2]] == ["1"]:
-        add_statement = previous
     parent = go_statement.parent
     loop = parent.parent.parent if parent is not None and parent.parent is not None else None
-    if loop is None or loop.type != "for_statement" or add_statement is None:
+    if parent is None or loop is None or loop.type != "for_statement":
         return None
-    if parent is None or len(parent.named_children) != 2:
-        return None  # the loop body is exactly `wg.Add(1)` and the go statement
+    # The loop body is `wg.Add(1)` and the go statement, maybe with a semaphore acquire.
+    before = parent.named_children[:-1]
+    if parent.named_children[-1] != go_statement or not 1 <= len(before) <= 2:
+        return None
+    add_statement = acquire = None
+    for statement in before:
+        step = _statement_call(statement)
+        if (
+            step is not None
+            and step[:2] == (waitgroup, "Add")
+            and [text(a) for a in step[2]] == ["1"]
+        ):
+            add_statement = statement
+        elif _semaphore_send(statement) is not None:
+            acquire = statement
+    if add_statement is None or len(before) != 1 + (acquire is not None):
+        return None
+    release = None
+    if acquire is not None:
+        semaphore = _semaphore_send(acquire)
+        second = statements.named_children[1] if statements.named_child_count > 1 else None
+        if second is None or " ".join(text(second).split()) != (
+            f"defer func() {{ <-{semaphore} }}()"
+        ):
+            return None
+        release = second
     if not _declares_waitgroup(function, waitgroup):
         return None
     return _Fanout(
@@ -290,7 +325,22 @@ def _match_fanout(go_statement: Node) -> _Fanout | None:
         done=first,
         loop=loop,
         function=function,
+        acquire=acquire,
+        release=release,
     )
+
+
+def _semaphore_send(statement: Node) -> str | None:
+    """`sem <- struct{}{}` -> "sem"."""
+    if statement.type != "send_statement":
+        return None
+    channel, value = (
+        statement.child_by_field_name("channel"),
+        statement.child_by_field_name("value"),
+    )
+    if channel is None or value is None or channel.type != "identifier":
+        return None
+    return text(channel) if " ".join(text(value).split()) == "struct{}{}" else None
 
 
 _WAITGROUP_DECLARATION = re.compile(
@@ -319,7 +369,7 @@ class _Recording:
     """`mu.Lock(); if firstErr == nil { firstErr = E }; mu.Unlock()` inside the goroutine."""
 
     statements: list[Node]  # the statements to replace with `return E`
-    value: Node
+    value: str  # E
     trailing_return: Node | None
 
 
@@ -345,6 +395,10 @@ def _error_recordings(fanout: _Fanout) -> list[_Recording | None]:
     others: list[list[Node]] = []
     for statements, index, mutex in windows:
         recording = _first_error_recording(statements, index, mutex, fanout)
+        if recording is None and not any(recordings):
+            recording = _append_recording(statements, index, mutex, fanout)
+        elif recording is not None and fanout.collects_all:
+            recording = None  # first-error and every-error recordings mixed: not one shape
         if recording is None:
             others.append(statements[index : index + 3])
         else:
@@ -382,7 +436,35 @@ def _first_error_recording(
     if value is None or (after is not None and trailing is None):
         return None  # code after the recording would become unreachable after `return`
     fanout.error_var, fanout.mutex = match.group(1), mutex
-    return _Recording(window, value, trailing)
+    return _Recording(window, text(value), trailing)
+
+
+_APPEND_ASSIGN = re.compile(r"^(\w+)\s*=\s*append\(\s*(\w+)\s*,\s*(\w+)\s*\)$")
+
+
+def _append_recording(
+    statements: list[Node], index: int, mutex: str, fanout: _Fanout
+) -> _Recording | None:
+    """`mu.Lock(); errs = append(errs, err); mu.Unlock()`: every error is kept."""
+    window = statements[index : index + 3]
+    if len(window) < 3 or window[1].type != "assignment_statement":
+        return None
+    match = _APPEND_ASSIGN.match(" ".join(text(window[1]).split()))
+    unlock = _statement_call(window[2])
+    if (
+        match is None
+        or match.group(1) != match.group(2)
+        or unlock is None
+        or unlock[:2] != (mutex, "Unlock")
+        or (fanout.error_var and fanout.error_var != match.group(1))
+    ):
+        return None
+    after = statements[index + 3] if index + 3 < len(statements) else None
+    trailing = after if after is not None and text(after) == "return" else None
+    if after is not None and trailing is None:
+        return None
+    fanout.error_var, fanout.mutex, fanout.collects_all = match.group(1), mutex, True
+    return _Recording(window, match.group(3), trailing)
 
 
 def _only_statement(block: Node | None) -> Node | None:
@@ -427,8 +509,17 @@ def _plan_errgroup(
         return None  # nothing to cancel: errgroup would only tidy the code up
     group_ctx = next(n for n in ("groupCtx", "gctx", "egCtx") if n not in used)
     group_declaration = f"{group}, {group_ctx} := errgroup.WithContext({context_param})"
+    edits: list[Edit] = []
+    if fanout.acquire is not None:
+        limit = _semaphore_limit(source, function_body, fanout)
+        if limit is None:
+            return None
+        capacity, semaphore_declaration = limit
+        at = line_indent(source, wg_declaration.start_byte)
+        group_declaration += f"\n{at}{group}.SetLimit({capacity})"
+        edits.append(_delete_statement(source, semaphore_declaration))
 
-    edits = [Edit(wg_declaration.start_byte, wg_declaration.end_byte, group_declaration)]
+    edits.append(Edit(wg_declaration.start_byte, wg_declaration.end_byte, group_declaration))
     if mutex_declaration is not None:
         edits.append(_delete_statement(source, mutex_declaration))
     indent = line_indent(source, fanout.go_statement.start_byte)
@@ -441,13 +532,38 @@ def _plan_errgroup(
     assert fanout.add_statement is not None
     edits.append(
         Edit(
-            fanout.add_statement.start_byte,
+            # From the first statement of the loop body: `wg.Add(1)`, or the acquire before it.
+            min(s.start_byte for s in (fanout.add_statement, fanout.acquire) if s is not None),
             fanout.go_statement.end_byte,
             f"{copies}{group}.Go(func() error {{{goroutine}}})",
         )
     )
-    edits.append(Edit(wait.start_byte, wait.end_byte, f"{fanout.error_var} = {group}.Wait()"))
+    if fanout.collects_all:
+        keep = f"{fanout.error_var} = append({fanout.error_var}, err)"
+        at = line_indent(source, wait.start_byte)
+        check = f"if err := {group}.Wait(); err != nil {{\n{at}\t{keep}\n{at}}}"
+        edits.append(Edit(wait.start_byte, wait.end_byte, check))
+    else:
+        edits.append(Edit(wait.start_byte, wait.end_byte, f"{fanout.error_var} = {group}.Wait()"))
     return edits
+
+
+def _semaphore_limit(source: bytes, body: Node, fanout: _Fanout) -> tuple[str, Node] | None:
+    """The capacity of `sem := make(chan struct{}, N)` when sem is used only as the limit."""
+    assert fanout.acquire is not None and fanout.release is not None
+    name = _semaphore_send(fanout.acquire)
+    statements = statement_list(body)
+    if name is None or statements is None:
+        return None
+    for statement in statements.named_children:
+        compact = " ".join(text(statement).split())
+        match = re.fullmatch(rf"{name} := make\(chan struct\{{\}}, (.+)\)", compact)
+        if match is None:
+            continue
+        if _mentioned_outside(body, name, [statement, fanout.acquire, fanout.release]):
+            return None
+        return match.group(1), statement
+    return None
 
 
 def _find_wait(loop: Node, waitgroup: str) -> Node | None:
@@ -526,12 +642,14 @@ def _goroutine_body(
     body = fanout.literal_body
     base = body.start_byte + 1
     edits: list[Edit] = []
-    done_line_start = source.rfind(b"\n", 0, fanout.done.start_byte)
-    edits.append(Edit(done_line_start - base, fanout.done.end_byte - base, ""))
+    for opening in (fanout.done, fanout.release):
+        if opening is not None:
+            line_start = source.rfind(b"\n", 0, opening.start_byte)
+            edits.append(Edit(line_start - base, opening.end_byte - base, ""))
     for recording in recordings:
         first, last = recording.statements[0], recording.statements[-1]
         end = (recording.trailing_return or last).end_byte
-        edits.append(Edit(first.start_byte - base, end - base, f"return {text(recording.value)}"))
+        edits.append(Edit(first.start_byte - base, end - base, f"return {recording.value}"))
     for node in descendants(body):
         if group_ctx and node.type == "identifier" and text(node) == context_param:
             # Inside the goroutine, at any depth: the group's context cancels siblings.
