@@ -27,6 +27,7 @@ from codemod.sinks import Sink
 from codemod.sinks.interactive import InteractiveSink
 from codemod.sinks.patchfile import PatchFileSink
 from codemod.sinks.write import ChangedUnderneath, WriteSink
+from codemod.triage.command import triage
 from transforms import ALL_TRANSFORMS, transform_by_id
 
 EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
@@ -488,6 +489,9 @@ def explain(transform_id: str) -> None:
     click.echo(f"safety: {transform.safety.label}; applies to: {versions}")
     for section, body in transform.documentation().items():
         click.echo(f"\n## {section}\n{body}")
+
+
+main.add_command(triage)
 
 
 if __name__ == "__main__":
