@@ -236,3 +236,17 @@ def test_a_named_directory_git_ignores_is_still_scanned(module: Path) -> None:
     assert "ignored/" not in unleak("scan", ".", cwd=module).stdout  # walked past: ignored
     named = unleak("scan", "ignored", cwd=module)
     assert named.stdout.startswith("ignored/leaky.go:5:2: close-producer-channel"), named.stderr
+
+
+def test_bundled_example_is_fixed_into_vet_clean_go(tmp_path: Path) -> None:
+    """The README's first command: the example module's patch applies and the result vets."""
+    go = shutil.which("go")
+    example = tmp_path / "examples"
+    shutil.copytree(ROOT / "examples", example)
+    patch = unleak("fix", "--dry-run", "--color", "never", ".", cwd=example)
+    assert patch.returncode == 1 and patch.stdout.count("diff --git") == 2, patch.stderr
+    assert unleak("fix", "--write", ".", cwd=example).returncode == 1
+    assert unleak("fix", "--write", ".", cwd=example).returncode == 0  # second run: no-op
+    if go is not None:
+        vet = subprocess.run([go, "vet", "./..."], cwd=example, capture_output=True, text=True)
+        assert vet.returncode == 0, vet.stderr
