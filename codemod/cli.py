@@ -14,6 +14,7 @@ import click
 
 from codemod import __version__
 from codemod.applypatch import PatchRefused, apply_patch
+from codemod.bot.command import pr
 from codemod.changed import DiffBaseError, changed_lines
 from codemod.config import Config, ConfigError
 from codemod.discover import DiscoveryError, discover
@@ -492,6 +493,9 @@ def explain(transform_id: str) -> None:
 
 
 main.add_command(triage)
+
+
+main.add_command(pr)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,320 @@
+"""`unleak pr --forge github`: real git with a real bare remote, a loopback server answering as
+GitHub, and every request checked against GitHub's official OpenAPI description."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.bot_support import (
+    ANOTHER_LEAK,
+    LOST_CANCEL,
+    TOKEN,
+    Project,
+    assert_no_secret,
+    git,
+    make_project,
+    show,
+    unleak_pr,
+)
+from tests.fake_github import FakeGitHub, serving
+from tests.github_openapi import validation_errors
+from transforms import transform_by_id
+
+REPO = "acme/widgets"
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    with serving(FakeGitHub(TOKEN, REPO)) as fake:
+        yield fake
+        errors = validation_errors(fake.records, fake.description_name)
+        assert not errors, "requests GitHub's OpenAPI description rejects:\n" + "\n".join(errors)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return make_project(tmp_path)
+
+
+def run(
+    project: Project, fake: FakeGitHub, *extra: str, token: str | None = TOKEN
+) -> subprocess.CompletedProcess[str]:
+    completed = unleak_pr(
+        project.work,
+        "--base",
+        "main",
+        "--forge",
+        "github",
+        "--repo",
+        REPO,
+        "--api-url",
+        fake.url,
+        *extra,
+        token=token,
+    )
+    assert_no_secret(completed.stdout, completed.stderr)
+    return completed
+
+
+def title_of(transform_id: str) -> str:
+    transform = transform_by_id(transform_id)
+    assert transform is not None
+    return transform.title
+
+
+def one_error_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line, got:\n{stderr}"
+    assert lines[0].startswith("unleak: "), lines[0]
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def test_opens_then_leaves_alone_then_updates_the_same_pull_request(
+    project: Project, github: FakeGitHub
+) -> None:
+    first = run(project, github)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == f"https://github.example/{REPO}/pull/1"
+    tip = project.remote_branch()
+    assert tip is not None
+    assert git(project.remote, "log", "--format=%s", "main..unleak/fixes") == (
+        "Close the channel when its only producer goroutine finishes"
+    )
+    assert github.calls("POST") == [f"POST /repos/{REPO}/pulls"]
+    pull = github.pulls[1]
+    assert (pull["head"], pull["base"], pull["state"]) == ("unleak/fixes", "main", "open")
+    assert "close-producer-channel" in pull["body"]
+    assert "unleak explain close-producer-channel" in pull["body"]
+
+    again = run(project, github)
+    assert again.returncode == 0, again.stderr
+    assert "up to date" in again.stderr
+    assert project.remote_branch() == tip, "a second run with nothing new must not push"
+    assert github.calls("POST") == [f"POST /repos/{REPO}/pulls"]
+    assert github.calls("PATCH") == []
+
+    project.commit_to_main({"words.go": ANOTHER_LEAK}, "a new leak lands on main")
+    third = run(project, github)
+    assert third.returncode == 0, third.stderr
+    assert project.remote_branch() not in (None, tip), "new changes force-update the branch"
+    assert github.calls("POST") == [f"POST /repos/{REPO}/pulls"], "never a duplicate PR"
+    assert github.calls("PATCH") == [f"PATCH /repos/{REPO}/pulls/1"]
+    assert "words.go" in github.pulls[1]["body"]
+    assert github.pulls[1]["title"] == "unleak: fix 2 goroutine-leak-prone idioms"
+    # The branch is based on the new main: its only commit sits on top of it.
+    assert git(project.remote, "rev-parse", "unleak/fixes~1") == git(
+        project.remote, "rev-parse", "main"
+    )
+
+
+def test_nothing_left_comments_once_that_the_open_pull_request_is_obsolete(
+    project: Project, github: FakeGitHub
+) -> None:
+    assert run(project, github).returncode == 0
+    # A teammate lands the same fix on main by hand.
+    project.commit_to_main({"leaky.go": show(project.remote, "unleak/fixes:leaky.go")}, "fix")
+    done = run(project, github)
+    assert done.returncode == 0, done.stderr
+    assert "nothing left to fix" in done.stderr
+    assert len(github.comments[1]) == 1
+    assert "obsolete" in github.comments[1][0]["body"]
+    again = run(project, github)
+    assert again.returncode == 0
+    assert "already marked obsolete" in again.stderr
+    assert len(github.comments[1]) == 1, "the obsolete note is posted once"
+
+
+def test_closed_pull_request_with_the_same_changes_is_not_reopened(
+    project: Project, github: FakeGitHub
+) -> None:
+    assert run(project, github).returncode == 0
+    github.pulls[1]["state"] = "closed"
+    again = run(project, github)
+    assert again.returncode == 0
+    assert "was closed" in again.stderr
+    assert github.calls("POST") == [f"POST /repos/{REPO}/pulls"]
+
+
+def test_one_commit_per_transform(tmp_path: Path, github: FakeGitHub) -> None:
+    from tests.cli_support import LEAKY
+
+    project = make_project(tmp_path, {"leaky.go": LEAKY, "wait.go": LOST_CANCEL})
+    completed = run(project, github)
+    assert completed.returncode == 0, completed.stderr
+    subjects = git(project.remote, "log", "--reverse", "--format=%s", "main..unleak/fixes")
+    # Highest precedence first, as the engine orders fixes.
+    assert subjects.splitlines() == [
+        title_of("close-producer-channel"),
+        title_of("lost-cancel"),
+    ]
+    for sha in git(project.remote, "rev-list", "main..unleak/fixes").splitlines():
+        message = git(project.remote, "log", "-1", "--format=%B", sha)
+        files = git(project.remote, "show", "--format=", "--name-only", sha).splitlines()
+        transform = message.rsplit("Unleak-Transform: ", 1)[1].strip()
+        assert len(files) == 1
+        assert files[0] in message, "the commit message names its files"
+        assert f"unleak explain {transform}" in message
+    body = github.pulls[1]["body"]
+    assert "lost-cancel" in body and "close-producer-channel" in body
+
+
+def test_github_enterprise_base_url(project: Project) -> None:
+    fake = FakeGitHub(TOKEN, REPO, prefix="/api/v3", description_name="ghes-3.19")
+    with serving(fake):
+        completed = run(project, fake)
+        assert completed.returncode == 0, completed.stderr
+        assert fake.calls("POST") == [f"POST /repos/{REPO}/pulls"]
+    assert not validation_errors(fake.records, "ghes-3.19")
+
+
+RESET = int(time.time()) + 3600
+# What the bot must say about RESET: the moment itself (the minutes left depend on the clock).
+RESET_TEXT = f"resets at {datetime.fromtimestamp(RESET, tz=UTC):%Y-%m-%d %H:%M:%S} UTC (in "
+API_FAILURES = {
+    "bad-credentials": ("GET", r".*/pulls", 401, "Bad credentials", {}, "check GITHUB_TOKEN"),
+    "forbidden": (
+        "GET",
+        r".*/pulls",
+        403,
+        "Resource not accessible by integration",
+        {},
+        "pull-requests: write",
+    ),
+    "not-found": ("GET", r".*/pulls", 404, "Not Found", {}, f"no repository {REPO}"),
+    "rate-limit": (
+        "GET",
+        r".*/pulls",
+        403,
+        "API rate limit exceeded for installation ID 1.",
+        {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(RESET)},
+        RESET_TEXT,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", API_FAILURES, ids=list(API_FAILURES))
+def test_api_errors_before_the_push_leave_the_remote_untouched(
+    project: Project, github: FakeGitHub, case: str
+) -> None:
+    method, path, status, message, headers, expected = API_FAILURES[case]
+    github.fail(method, path, status, message, headers)
+    completed = run(project, github)
+    assert completed.returncode == 2
+    line = one_error_line(completed.stderr)
+    assert expected in line
+    assert project.remote_branch() is None
+
+
+@pytest.mark.parametrize("case", ["already-exists", "rate-limit-on-create"])
+def test_pull_request_creation_failure_deletes_the_pushed_branch(
+    project: Project, github: FakeGitHub, case: str
+) -> None:
+    if case == "already-exists":
+        error = {"resource": "PullRequest", "code": "custom"}
+        error["message"] = "A pull request already exists for acme:unleak/fixes."
+        github.fail("POST", r".*/pulls", 422, "Validation Failed", errors=[error])
+        expected = "A pull request already exists"
+    else:
+        headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(RESET)}
+        github.fail("POST", r".*/pulls", 403, "API rate limit exceeded", headers)
+        expected = "into main; " + RESET_TEXT
+    completed = run(project, github)
+    assert completed.returncode == 2
+    line = one_error_line(completed.stderr)
+    assert expected in line and "deleted the branch unleak/fixes" in line
+    assert project.remote_branch() is None
+    assert github.pulls == {}
+
+
+def test_update_failure_puts_the_previous_tip_back(project: Project, github: FakeGitHub) -> None:
+    assert run(project, github).returncode == 0
+    previous = project.remote_branch()
+    project.commit_to_main({"words.go": ANOTHER_LEAK}, "a new leak")
+    github.fail("PATCH", r".*/pulls/1", 403, "Must have admin rights to Repository.")
+    completed = run(project, github)
+    assert completed.returncode == 2
+    assert "reset unleak/fixes to its previous tip" in completed.stderr
+    assert project.remote_branch() == previous
+
+
+def test_a_wrong_token_is_one_line_and_never_shown(project: Project, github: FakeGitHub) -> None:
+    wrong = "ghp_WRONGtokenWRONGtoken0123456789"
+    completed = run(project, github, token=wrong)
+    assert completed.returncode == 2
+    assert "401" in one_error_line(completed.stderr)
+    assert_no_secret(completed.stdout, completed.stderr, token=wrong)
+
+
+def test_missing_token_is_a_usage_error(project: Project, github: FakeGitHub) -> None:
+    completed = run(project, github, token=None)
+    assert completed.returncode == 2
+    assert "GITHUB_TOKEN" in one_error_line(completed.stderr)
+    assert github.records == []
+
+
+def test_token_file(project: Project, github: FakeGitHub, tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
+    completed = run(project, github, "--token-file", str(token_file), token=None)
+    assert completed.returncode == 0, completed.stderr
+
+
+def test_refuses_a_branch_holding_someone_elses_commits(
+    project: Project, github: FakeGitHub
+) -> None:
+    git(project.work, "checkout", "-q", "-b", "unleak/fixes")
+    (project.work / "notes.txt").write_text("a human was here\n")
+    git(project.work, "add", "notes.txt")
+    git(project.work, "commit", "-q", "-m", "human work")
+    git(project.work, "push", "-q", "origin", "unleak/fixes")
+    git(project.work, "checkout", "-q", "main")
+    before = project.remote_branch()
+    completed = run(project, github)
+    assert completed.returncode == 2
+    assert "commits unleak did not make" in one_error_line(completed.stderr)
+    assert project.remote_branch() == before
+
+
+def test_never_pushes_to_the_remotes_default_branch(project: Project, github: FakeGitHub) -> None:
+    git(project.work, "push", "-q", "origin", "main:develop")
+    completed = run(project, github, "--branch", "main", "--base", "develop")
+    assert completed.returncode == 2
+    assert "default branch" in one_error_line(completed.stderr)
+    assert git(project.remote, "rev-parse", "main") == git(project.work, "rev-parse", "main")
+
+
+def test_a_shallow_clone_works_and_stays_idempotent(project: Project, github: FakeGitHub) -> None:
+    shallow = project.work.parent / "shallow"
+    git(
+        project.work.parent, "clone", "-q", "--depth", "1", f"file://{project.remote}", str(shallow)
+    )
+    clone = Project(shallow, project.remote)
+    assert run(clone, github).returncode == 0
+    tip = clone.remote_branch()
+    fresh = project.work.parent / "shallow2"
+    git(project.work.parent, "clone", "-q", "--depth", "1", f"file://{project.remote}", str(fresh))
+    again = run(Project(fresh, project.remote), github)
+    assert again.returncode == 0, again.stderr
+    assert "up to date" in again.stderr
+    assert clone.remote_branch() == tip
+
+
+def test_a_push_the_remote_rejects_is_one_line_and_opens_nothing(
+    project: Project, github: FakeGitHub
+) -> None:
+    hook = project.remote / "hooks" / "update"
+    hook.write_text('#!/bin/sh\necho "branch protection says no" >&2\nexit 1\n')
+    hook.chmod(0o755)
+    completed = run(project, github)
+    assert completed.returncode == 2
+    line = one_error_line(completed.stderr)
+    assert "git push failed" in line and "hook declined" in line
+    assert project.remote_branch() is None
+    assert github.pulls == {}
