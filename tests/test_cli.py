@@ -6,33 +6,12 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli_support import LEAKY, unleak
 from tests.conftest import ROOT
-
-LEAKY = b"""package p
-
-func Numbers(n int) <-chan int {
-\tout := make(chan int)
-\tgo func() {
-\t\tfor i := 0; i < n; i++ {
-\t\t\tout <- i
-\t\t}
-\t}()
-\treturn out
-}
-
-func Sum(n int) int {
-\ttotal := 0
-\tfor v := range Numbers(n) {
-\t\ttotal += v
-\t}
-\treturn total
-}
-"""
 
 CLEAN = b"""package p
 
@@ -40,18 +19,6 @@ func Add(a, b int) int {
 \treturn a + b
 }
 """
-
-
-def unleak(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "codemod.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from codemod.gomod import add_requirement, required_modules
+from tests.cli_support import unleak
 from tests.conftest import FIXTURES
-from tests.test_cli import unleak
 from transforms.waitgroup_to_errgroup import SYNC_VERSIONS, sync_version_for
 
 GOMODS = {
