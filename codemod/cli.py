@@ -299,6 +299,9 @@ def main() -> None:
     show_default=True,
     help="text: file:line:col lines; diff: the patch fix would print; json, sarif, github.",
 )
+@click.option(
+    "--no-cache", is_flag=True, help="Analyse every file again; do not read or write the cache."
+)
 def scan(
     paths: tuple[str, ...],
     select: tuple[str, ...],
@@ -311,6 +314,7 @@ def scan(
     diff_base: str | None,
     report_unused_ignores: bool,
     output: str,
+    no_cache: bool,
 ) -> None:
     """Report leak-prone idioms (exit 1 when there are any)."""
     options = _options(
@@ -319,6 +323,7 @@ def scan(
         go_version,
         fix=output == "diff",
         report_unused_ignores=report_unused_ignores,
+        use_cache=not no_cache,
     )
     given = _given(select=select, ignore=ignore, go_version=go_version)
     setup = _setup(paths, config_file, diff_base, options, given)

@@ -90,6 +90,9 @@ def discover(paths: list[str], respect_gitignore: bool = True) -> Discovery:
             discovery.files.append(path)
         else:
             raise DiscoveryError(f"{raw}: not a Go file or directory")
+    if len(paths) == 1:  # one walk never yields a file twice; resolving each one is costly
+        discovery.files.sort(key=str)
+        return discovery
     seen: set[Path] = set()
     unique = []
     for file in discovery.files:

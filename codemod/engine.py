@@ -10,6 +10,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from codemod import cache
 from codemod.changed import carry_lines
 from codemod.edits import OverlappingEdits, apply_edits, conflicts
 from codemod.gomod import ModuleFacts, module_facts_for
@@ -42,6 +43,7 @@ class RunOptions:
     # Per-path ignores (config) and changed lines (--diff-base).
     scope: FileScope = field(default_factory=FileScope)
     report_unused_ignores: bool = False  # `//unleak:ignore` that silences nothing is a finding
+    use_cache: bool = False  # scan results from codemod/cache.py (scan only; never with fix)
 
 
 def selected_transforms(options: RunOptions) -> list[Transform]:
@@ -87,6 +89,8 @@ def read_go_file(path: Path) -> bytes | Unusable:
 
 
 def is_generated(source: bytes) -> bool:
+    if b"// Code generated " not in source:
+        return False  # a substring test is far cheaper than the multiline regex
     match = GENERATED_MARKER.search(source)
     if match is None:
         return False
@@ -254,11 +258,38 @@ def process_file(path: Path, options: RunOptions) -> FileResult:
     if options.go_version is not None:
         module = replace(module, go_version=options.go_version)
     try:
-        result = process_source(path, read, module, options)
+        if options.use_cache and not options.fix and options.scope.changed_lines is None:
+            result = cached_scan(path, read, module, options)
+        else:
+            result = process_source(path, read, module, options)
     except RecursionError:
         return FileResult(path=path, status=FileStatus.FAILED, reason="nesting too deep to analyse")
     if result.status is FileStatus.UNCHANGED and not result.findings:
         result.original = None  # nothing downstream needs the bytes; keep IPC small
+    return result
+
+
+def cached_scan(path: Path, source: bytes, module: ModuleFacts, options: RunOptions) -> FileResult:
+    """process_source for a scan, answered from the cache when this exact input was seen."""
+    ignored = options.scope.ignored_ids(path)
+    ids = [
+        t.id for t in selected_transforms(options) if t.applies_to(module) and t.id not in ignored
+    ]
+    key = cache.entry_key(path, source, module, ids, options.report_unused_ignores)
+    directory = cache.cache_dir()
+    hit = cache.load(directory, key, path, len(source))
+    if hit is not None:
+        findings, skipped = hit
+        return FileResult(
+            path=path,
+            status=FileStatus.UNCHANGED,
+            findings=findings,
+            original=source,
+            declarations_skipped=skipped,
+            gomod=module.gomod_path,
+        )
+    result = process_source(path, source, module, options)
+    cache.store(directory, key, result.findings, result.declarations_skipped)
     return result
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -69,7 +70,14 @@ def _facts_for_gomod(gomod: Path | None) -> ModuleFacts:
 
 
 def module_facts_for(go_file: Path) -> ModuleFacts:
-    return _facts_for_gomod(find_gomod(go_file.resolve().parent))
+    # Absolute (not resolved) so that a change of directory cannot reuse a relative entry.
+    return _facts_for_directory(Path(os.path.abspath(go_file.parent)))
+
+
+@lru_cache(maxsize=4096)
+def _facts_for_directory(directory: Path) -> ModuleFacts:
+    # One realpath per directory, not per file: resolving is most of a warm scan's time.
+    return _facts_for_gomod(find_gomod(directory.resolve()))
 
 
 _REQUIRE_LINE = re.compile(r"^\s*require\s+([^\s(]+)\s+(\S+)", re.MULTILINE)

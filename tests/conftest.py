@@ -82,3 +82,11 @@ def run_codemod(
 
 def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
     return val.id if isinstance(val, FixtureCase) else None
+
+
+@pytest.fixture(autouse=True)
+def private_scan_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`unleak scan` caches results under $XDG_CACHE_HOME: each test gets its own, empty."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
