@@ -229,7 +229,8 @@ def measure(corpus: Corpus, unleak: Sequence[str], args: argparse.Namespace) -> 
     ]
     version = [*unleak, "--version"]
     timings.append(run_timed("unleak --version (startup)", version, env, args.runs, None))
-    commands = [("scan", ["scan"])]
+    # Cold: --no-cache, so every run analyses every file; warm: the cache the first run filled.
+    commands = [("scan (cold)", ["scan", "--no-cache"]), ("scan (warm cache)", ["scan"])]
     if not args.no_fix:
         commands.append(("fix --dry-run", ["fix", "--dry-run"]))
     for name, command in commands:
