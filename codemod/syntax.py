@@ -221,3 +221,14 @@ def single_declarations(root: Node) -> Iterator[tuple[Node, Node, Node]]:
             continue
         if names[0].type == "identifier":
             yield statement, names[0], right.named_children[0]
+
+
+def received_channel(statement: Node) -> Node | None:
+    """The channel of `<-ch` written as a statement (the value is dropped); None otherwise."""
+    if statement.type != "expression_statement" or statement.named_child_count != 1:
+        return None
+    expression = statement.named_children[0]
+    operator = expression.child_by_field_name("operator")
+    if expression.type != "unary_expression" or operator is None or operator.type != "<-":
+        return None
+    return expression.child_by_field_name("operand")

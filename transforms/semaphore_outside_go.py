@@ -21,6 +21,7 @@ from codemod.syntax import (
     function_parameters,
     imported_name,
     line_indent,
+    received_channel,
     text,
 )
 from codemod.transform import FileContext, Transform
@@ -402,18 +403,8 @@ def _defers_release(statement: Node, acquire: _Acquire) -> bool:
 
 
 def _is_plain_release(statement: Node, name: str) -> bool:
-    if statement.type != "expression_statement" or statement.named_child_count != 1:
-        return False
-    expression = statement.named_children[0]
-    operator = expression.child_by_field_name("operator")
-    operand = expression.child_by_field_name("operand")
-    return (
-        expression.type == "unary_expression"
-        and operator is not None
-        and operator.type == "<-"
-        and operand is not None
-        and text(operand) == name
-    )
+    channel = received_channel(statement)
+    return channel is not None and text(channel) == name
 
 
 def _insertion_anchor(go_statement: Node) -> Node:

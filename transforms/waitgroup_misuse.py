@@ -22,6 +22,7 @@ from codemod.syntax import (
     function_parameters,
     imported_name,
     line_indent,
+    received_channel,
     statement_list,
     text,
 )
@@ -823,18 +824,8 @@ def _defer_runs_before_done_safely(node: Node) -> bool:
 
 def _releases_a_slot(statement: Node) -> bool:
     """`<-sem` as a statement: a receive from a semaphore this goroutine filled."""
-    if statement.type != "expression_statement" or statement.named_child_count != 1:
-        return False
-    expression = statement.named_children[0]
-    operator = expression.child_by_field_name("operator")
-    operand = expression.child_by_field_name("operand")
-    return (
-        expression.type == "unary_expression"
-        and operator is not None
-        and operator.type == "<-"
-        and operand is not None
-        and operand.type == "identifier"
-    )
+    channel = received_channel(statement)
+    return channel is not None and channel.type == "identifier"
 
 
 def literal_argument(expression: Node, go_statement: Node, literal: Node) -> Node | None:
