@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 import click
 
 from codemod import __version__
 from codemod.applypatch import PatchRefused, apply_patch
-from codemod.bot.command import pr
 from codemod.changed import DiffBaseError, changed_lines
 from codemod.config import Config, ConfigError
 from codemod.discover import DiscoveryError, discover
@@ -28,7 +28,6 @@ from codemod.sinks import Sink
 from codemod.sinks.interactive import InteractiveSink
 from codemod.sinks.patchfile import PatchFileSink
 from codemod.sinks.write import ChangedUnderneath, WriteSink
-from codemod.triage.command import triage
 from transforms import ALL_TRANSFORMS, transform_by_id
 
 EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
@@ -283,7 +282,27 @@ def _exit_code(summary: Summary, found: bool) -> int:
     return EXIT_FOUND if found else EXIT_CLEAN
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """Commands with heavy imports (GitHub client, protobuf) load only when invoked."""
+
+    LAZY: ClassVar[dict[str, str]] = {
+        "pr": "codemod.bot.command:pr",
+        "triage": "codemod.triage.command:triage",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.LAZY and cmd_name not in self.commands:
+            module_name, attribute = self.LAZY[cmd_name].split(":")
+            command = getattr(importlib.import_module(module_name), attribute)
+            assert isinstance(command, click.Command)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="unleak")
 def main() -> None:
     """Find goroutine-leak-prone Go idioms and rewrite them into safe forms."""
@@ -495,12 +514,6 @@ def explain(transform_id: str) -> None:
     click.echo(f"safety: {transform.safety.label}; applies to: {versions}")
     for section, body in transform.documentation().items():
         click.echo(f"\n## {section}\n{body}")
-
-
-main.add_command(triage)
-
-
-main.add_command(pr)
 
 
 if __name__ == "__main__":
