@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
+from functools import lru_cache
 
-from tree_sitter import Node
+from tree_sitter import Node, Query, QueryCursor
 
 FUNCTION_TYPES = frozenset({"function_declaration", "method_declaration", "func_literal"})
 LOOP_TYPES = frozenset({"for_statement"})
@@ -16,24 +18,37 @@ def text(node: Node) -> str:
 
 
 class _TreeIndex:
-    """The nodes of the tree being analysed, in preorder: a subtree is a slice of it.
+    """What transforms ask of the tree being analysed, answered from one pass each.
 
-    Every transform walks the same declarations again and again; walking a tree from Python
-    costs about a microsecond a node, so the walk is done once per tree and sliced after.
+    Walking a tree from Python costs about a microsecond a node. Transforms start from a few
+    node types (`go` statements, sends, calls, declarations): one combined tree-sitter query,
+    run in C, finds every node of those types in the file, and each transform takes its own
+    types from that list. The full preorder (a subtree is a slice of it) is built only when a
+    transform looks closer at a candidate.
     """
 
     def __init__(self) -> None:
         self.root: Node | None = None
         self.preorder: list[Node] = []
         self.position: dict[int, int] = {}
+        self.candidates: list[Node] | None = None
+        self.candidate_starts: list[int] = []
+        self.walked = 0  # nodes walked directly before the preorder was built
 
     def use(self, root: Node) -> None:
         self.root, self.preorder, self.position = root, [], {}
+        self.candidates, self.candidate_starts, self.walked = None, [], 0
 
     def subtree(self, node: Node) -> list[Node] | None:
         if self.root is None:
             return None
         if not self.preorder:
+            # Walk small subtrees (an import block, one function) directly until the nodes
+            # walked add up to the tree: then the whole preorder pays for itself.
+            size = node.descendant_count
+            if self.walked + size < self.root.descendant_count:
+                self.walked += size
+                return None
             self.preorder = [self.root, *_walk(self.root)]
             self.position = {n.id: i for i, n in enumerate(self.preorder)}
         index = self.position.get(node.id)
@@ -41,12 +56,56 @@ class _TreeIndex:
             return None  # a node of another tree (an earlier round): walk it
         return self.preorder[index + 1 : index + node.descendant_count]
 
+    def of_types(self, node: Node, types: frozenset[str]) -> list[Node] | None:
+        """Candidates of `types` strictly below `node`; None when the index cannot answer."""
+        if self.root is None or not types <= _CANDIDATE_TYPES or _root_of(node) != self.root:
+            return None
+        if self.candidates is None:
+            captured = QueryCursor(_candidate_query()).captures(self.root)
+            found = [n for nodes in captured.values() for n in nodes]
+            # Source order, an enclosing node before the nodes it holds (preorder).
+            found.sort(key=lambda n: (n.start_byte, -n.end_byte, -n.descendant_count))
+            self.candidates = found
+            self.candidate_starts = [n.start_byte for n in found]
+        low = bisect_left(self.candidate_starts, node.start_byte)
+        high = bisect_right(self.candidate_starts, node.end_byte)
+        return [
+            n
+            for n in self.candidates[low:high]
+            if n.type in types and n.end_byte <= node.end_byte and n != node
+        ]
 
+
+# Node types transforms start their search from (Transform.candidates): the combined query
+# captures exactly these. Asking for another type falls back to a walk, correct but slower.
+_CANDIDATE_TYPES: frozenset[str] = frozenset()
 _INDEX = _TreeIndex()
 
 
+def register_candidate_types(types: frozenset[str]) -> None:
+    """Add node types to the combined candidate query (called as transforms are defined)."""
+    global _CANDIDATE_TYPES
+    if not types <= _CANDIDATE_TYPES:
+        _CANDIDATE_TYPES = _CANDIDATE_TYPES | types
+        _candidate_query.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def _candidate_query() -> Query:
+    from codemod.parse import GO_LANGUAGE  # parse imports this module
+
+    alternatives = " ".join(f"({kind})" for kind in sorted(_CANDIDATE_TYPES))
+    return Query(GO_LANGUAGE, f"[{alternatives}] @candidate")
+
+
+def _root_of(node: Node) -> Node:
+    while (parent := node.parent) is not None:
+        node = parent
+    return node
+
+
 def index_tree(root: Node) -> None:
-    """Make `root`'s tree the one descendants() answers from a single walk."""
+    """Make `root`'s tree the one descendants() and descendants_of_type() answer from."""
     _INDEX.use(root)
 
 
@@ -54,6 +113,17 @@ def descendants(node: Node) -> Iterator[Node]:
     """Every node below `node` (not itself), in source order."""
     subtree = _INDEX.subtree(node)
     return iter(subtree) if subtree is not None else _walk(node)
+
+
+def descendants_of_type(node: Node, types: frozenset[str]) -> list[Node]:
+    """The nodes below `node` whose type is in `types`, in source order.
+
+    Answered from the combined candidate query when every type is registered there.
+    """
+    found = _INDEX.of_types(node, types)
+    if found is None:
+        found = [n for n in _walk(node) if n.type in types]
+    return found
 
 
 def _walk(node: Node) -> Iterator[Node]:
@@ -195,13 +265,17 @@ def imported_name(root: Node, path: str) -> str | None:
     return None
 
 
+SINGLE_DECLARATION_TYPES = frozenset({"short_var_declaration", "var_spec"})
+register_candidate_types(SINGLE_DECLARATION_TYPES)
+
+
 def single_declarations(root: Node) -> Iterator[tuple[Node, Node, Node]]:
     """(statement, name, value) for every `x := v` and `var x = v` declaring one name.
 
     The statement is the whole declaration (a `var (...)` group only when it holds just
     this spec), so it can be moved or replaced as a unit.
     """
-    for node in descendants(root):
+    for node in descendants_of_type(root, SINGLE_DECLARATION_TYPES):
         statement: Node | None
         if node.type == "short_var_declaration":
             left, right = node.child_by_field_name("left"), node.child_by_field_name("right")

@@ -14,6 +14,7 @@ from tree_sitter import Node
 from codemod.gomod import ModuleFacts
 from codemod.model import Edit, Finding, Fix, Position, Safety
 from codemod.parse import ParsedFile
+from codemod.syntax import register_candidate_types
 
 # The documentation sections every transform's docstring carries, in order (ruff's layout).
 DOC_SECTIONS = (
@@ -54,6 +55,13 @@ class Transform(ABC):
     precedence: ClassVar[int] = 0
     # A file whose bytes do not match this cannot hold the idiom: it is not even parsed.
     prefilter: ClassVar[re.Pattern[bytes] | None] = None
+    # Node types find() starts from: one combined query per file finds them for every
+    # transform (codemod.syntax.descendants_of_type), instead of a walk per transform.
+    candidates: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        register_candidate_types(cls.candidates)
 
     @abstractmethod
     def find(self, ctx: FileContext) -> Iterator[Finding]:

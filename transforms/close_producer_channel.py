@@ -15,6 +15,7 @@ from codemod.syntax import (
     call_arguments,
     call_name,
     descendants,
+    descendants_of_type,
     enclosing_function,
     function_parameters,
     inside_loop,
@@ -24,6 +25,9 @@ from codemod.syntax import (
     text,
 )
 from codemod.transform import FileContext, Transform
+
+# `x := make(chan T)`, `x = make(...)` into a named result, `var x = make(...)`.
+_DECLARING_TYPES = frozenset({"short_var_declaration", "assignment_statement", "var_spec"})
 
 
 class CloseProducerChannel(Transform):
@@ -87,6 +91,8 @@ class CloseProducerChannel(Transform):
     tags: ClassVar[tuple[str, ...]] = ("channel", "goroutine")
     precedence: ClassVar[int] = 10
     prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(rb"make\(\s*chan\b")
+
+    candidates: ClassVar[frozenset[str]] = _DECLARING_TYPES
 
     def find(self, ctx: FileContext) -> Iterator[Finding]:
         for declaration in ctx.parsed.clean_declarations:
@@ -154,7 +160,7 @@ class _Uses:
 
 def _channel_makes(declaration: Node) -> Iterator[Node]:
     """The identifier of every `x := make(chan T...)` / `var x = make(chan T...)`."""
-    for node in descendants(declaration):
+    for node in descendants_of_type(declaration, _DECLARING_TYPES):
         if node.type == "short_var_declaration" or (
             node.type == "assignment_statement" and _assigns_named_result(node)
         ):

@@ -16,6 +16,7 @@ from codemod.syntax import (
     call_arguments,
     call_name,
     descendants,
+    descendants_of_type,
     line_indent,
     text,
 )
@@ -92,6 +93,17 @@ class ChannelOperationIgnoresContext(Transform):
     tags: ClassVar[tuple[str, ...]] = ("channel", "context", "goroutine")
     prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(rb"Context\b|http\.Request")
 
+    candidates: ClassVar[frozenset[str]] = frozenset(
+        {
+            "send_statement",
+            "expression_statement",
+            "short_var_declaration",
+            "assignment_statement",
+            "for_statement",
+            "select_statement",
+        }
+    )
+
     def find(self, ctx: FileContext) -> Iterator[Finding]:
         if ctx.path.name.endswith("_test.go"):
             return
@@ -104,7 +116,7 @@ class ChannelOperationIgnoresContext(Transform):
             name = declaration.child_by_field_name("name")
             if declaration.type == "function_declaration" and _text(name) in ("main", "init"):
                 continue
-            for node in descendants(declaration):
+            for node in descendants_of_type(declaration, self.candidates):
                 finding = self._check(ctx, names, node)
                 if finding is not None:
                     yield finding

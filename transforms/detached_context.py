@@ -10,7 +10,15 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from codemod.model import Edit, Finding, Fix, Safety
-from codemod.syntax import FUNCTION_TYPES, ancestors, descendants, imported_name, text
+from codemod.syntax import (
+    FUNCTION_TYPES,
+    ancestors,
+    descendants,
+    descendants_of_type,
+    imported_name,
+    register_candidate_types,
+    text,
+)
 from codemod.transform import FileContext, Transform
 from transforms.lost_cancel import CONTEXT_PATHS
 
@@ -108,6 +116,8 @@ class DetachedContext(Transform):
     tags: ClassVar[tuple[str, ...]] = ("context", "goroutine")
     prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(rb"\.(?:Background|TODO)\(\)")
 
+    candidates: ClassVar[frozenset[str]] = frozenset({"call_expression"})
+
     def find(self, ctx: FileContext) -> Iterator[Finding]:
         root = ctx.parsed.root
         package = next(
@@ -124,8 +134,8 @@ class DetachedContext(Transform):
             name = declaration.child_by_field_name("name")
             if name is not None and ROOT_FUNCTION.match(text(name)):
                 continue
-            for node in descendants(declaration):
-                if node.type == "call_expression" and _is_detached_call(node, package):
+            for node in descendants_of_type(declaration, self.candidates):
+                if _is_detached_call(node, package):
                     finding = self._check(ctx, node, package, http, other_uses)
                     if finding is not None:
                         yield finding
@@ -196,8 +206,12 @@ def _is_detached_call(call: Node, package: str) -> bool:
     )
 
 
+_PACKAGE_USES = frozenset({"selector_expression", "qualified_type"})
+register_candidate_types(_PACKAGE_USES)
+
+
 def _uses_package_otherwise(root: Node, package: str) -> bool:
-    for node in descendants(root):
+    for node in descendants_of_type(root, _PACKAGE_USES):
         if node.type == "selector_expression":
             operand, field = node.child_by_field_name("operand"), node.child_by_field_name("field")
             if (

@@ -13,6 +13,7 @@ from codemod.model import Edit, Finding, Fix, Safety
 from codemod.syntax import (
     ancestors,
     descendants,
+    descendants_of_type,
     descendants_outside_functions,
     enclosing_function,
     imported_name,
@@ -135,6 +136,10 @@ class LostCancel(Transform):
         rb"\.With(?:Cancel|Timeout|Deadline)"
     )
 
+    candidates: ClassVar[frozenset[str]] = frozenset(
+        {"short_var_declaration", "assignment_statement"}
+    )
+
     def find(self, ctx: FileContext) -> Iterator[Finding]:
         package = next(
             (n for p in CONTEXT_PATHS if (n := imported_name(ctx.parsed.root, p)) is not None),
@@ -146,13 +151,12 @@ class LostCancel(Transform):
             if declaration.type not in ("function_declaration", "method_declaration"):
                 continue
             names = _Names(declaration)
-            for node in descendants(declaration):
-                if node.type in ("short_var_declaration", "assignment_statement"):
-                    constructor = _derived_context(node, package)
-                    if constructor is not None:
-                        finding = self._check(ctx, names, node, constructor, package)
-                        if finding is not None:
-                            yield finding
+            for node in descendants_of_type(declaration, self.candidates):
+                constructor = _derived_context(node, package)
+                if constructor is not None:
+                    finding = self._check(ctx, names, node, constructor, package)
+                    if finding is not None:
+                        yield finding
 
     def _check(
         self, ctx: FileContext, names: _Names, statement: Node, constructor: str, package: str

@@ -12,6 +12,7 @@ from tree_sitter import Node
 from codemod.model import Edit, Finding, Fix, Safety
 from codemod.syntax import (
     FUNCTION_TYPES,
+    SINGLE_DECLARATION_TYPES,
     ancestors,
     call_arguments,
     call_name,
@@ -124,6 +125,8 @@ class RangeUnclosedChannel(Transform):
     tags: ClassVar[tuple[str, ...]] = ("channel", "goroutine", "waitgroup")
     precedence: ClassVar[int] = 10
     prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(rb"make\(\s*chan\b")
+
+    candidates: ClassVar[frozenset[str]] = SINGLE_DECLARATION_TYPES
 
     def find(self, ctx: FileContext) -> Iterator[Finding]:
         for declaration in ctx.parsed.clean_declarations:

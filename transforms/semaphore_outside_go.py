@@ -16,6 +16,7 @@ from codemod.syntax import (
     call_arguments,
     call_name,
     descendants,
+    descendants_of_type,
     descendants_outside_functions,
     enclosing_function,
     function_parameters,
@@ -117,12 +118,14 @@ class SemaphoreOutsideGo(Transform):
         rb"<-\s*(?:struct\s*\{\s*\}\s*\{\s*\}|true\b|false\b|\d)|\.Acquire\("
     )
 
+    candidates: ClassVar[frozenset[str]] = frozenset({"go_statement"})
+
     def find(self, ctx: FileContext) -> Iterator[Finding]:
         root = ctx.parsed.root
         weighted = imported_name(root, SEMAPHORE)
         for declaration in ctx.parsed.clean_declarations:
-            for node in descendants(declaration):
-                literal = goroutine_literal(node) if node.type == "go_statement" else None
+            for node in descendants_of_type(declaration, self.candidates):
+                literal = goroutine_literal(node)
                 loop = _enclosing_loop(node) if literal is not None else None
                 if literal is None or loop is None:
                     continue

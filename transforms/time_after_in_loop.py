@@ -15,6 +15,7 @@ from codemod.syntax import (
     call_arguments,
     call_name,
     descendants,
+    descendants_of_type,
     descendants_outside_functions,
     enclosing_function,
     line_indent,
@@ -112,18 +113,24 @@ class TimeAfterInLoop(Transform):
     tags: ClassVar[tuple[str, ...]] = ("timer", "select")
     prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(rb"time\.After\(")
 
+    candidates: ClassVar[frozenset[str]] = frozenset({"call_expression"})
+
     def find(self, ctx: FileContext) -> Iterator[Finding]:
         if not imports_time(ctx.parsed.root):
             return
         for declaration in ctx.parsed.clean_declarations:
-            if time_is_shadowed(declaration):
+            calls = [
+                n
+                for n in descendants_of_type(declaration, self.candidates)
+                if call_name(n) == "time.After"
+            ]
+            if not calls or time_is_shadowed(declaration):
                 continue
             taken = identifier_names(declaration)  # fixes of this pass reserve their names here
-            for node in descendants(declaration):
-                if node.type == "call_expression" and call_name(node) == "time.After":
-                    finding = self._check(ctx, node, taken)
-                    if finding is not None:
-                        yield finding
+            for call in calls:
+                finding = self._check(ctx, call, taken)
+                if finding is not None:
+                    yield finding
 
     def _check(self, ctx: FileContext, call: Node, taken: set[str]) -> Finding | None:
         case = _receive_case(call)

@@ -15,6 +15,7 @@ from codemod.syntax import (
     call_arguments,
     call_name,
     descendants,
+    descendants_of_type,
     descendants_outside_functions,
     enclosing_function,
     line_indent,
@@ -104,6 +105,8 @@ class TimeTickLeak(Transform):
     tags: ClassVar[tuple[str, ...]] = ("timer", "ticker")
     prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(rb"time\.Tick\(")
 
+    candidates: ClassVar[frozenset[str]] = frozenset({"call_expression"})
+
     def find(self, ctx: FileContext) -> Iterator[Finding]:
         if not imports_time(ctx.parsed.root):
             return
@@ -112,15 +115,19 @@ class TimeTickLeak(Transform):
         for declaration in ctx.parsed.clean_declarations:
             if declaration.type not in ("function_declaration", "method_declaration"):
                 continue  # a package-level Tick lives as long as the program
-            if time_is_shadowed(declaration):
+            calls = [
+                n
+                for n in descendants_of_type(declaration, self.candidates)
+                if call_name(n) == "time.Tick"
+            ]
+            if not calls or time_is_shadowed(declaration):
                 continue
             main = declaration if package_main and _is_main(declaration) else None
             taken = identifier_names(declaration)
-            for node in descendants(declaration):
-                if node.type == "call_expression" and call_name(node) == "time.Tick":
-                    finding = self._check(ctx, node, taken, constants, main)
-                    if finding is not None:
-                        yield finding
+            for call in calls:
+                finding = self._check(ctx, call, taken, constants, main)
+                if finding is not None:
+                    yield finding
 
     def _check(
         self,

@@ -17,6 +17,7 @@ from codemod.model import Edit, Finding, Fix, Safety
 from codemod.syntax import (
     call_arguments,
     descendants,
+    descendants_of_type,
     descendants_outside_functions,
     enclosing_function,
     function_parameters,
@@ -130,14 +131,16 @@ class WaitgroupMisuse(Transform):
     tags: ClassVar[tuple[str, ...]] = ("sync", "goroutine")
     prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(rb"\.(?:Add\(|Done\(\))")
 
+    candidates: ClassVar[frozenset[str]] = frozenset({"go_statement"})
+
     def find(self, ctx: FileContext) -> Iterator[Finding]:
         sync_name = imported_name(ctx.parsed.root, "sync")
         if sync_name is None:
             return
         types = _WaitGroups(ctx.parsed.root, sync_name)
         for declaration in ctx.parsed.clean_declarations:
-            for node in descendants(declaration):
-                literal = goroutine_literal(node) if node.type == "go_statement" else None
+            for node in descendants_of_type(declaration, self.candidates):
+                literal = goroutine_literal(node)
                 if literal is None:
                     continue
                 add = self._check_add(ctx, types, node, literal)

@@ -15,6 +15,7 @@ from codemod.syntax import (
     call_arguments,
     call_name,
     descendants,
+    descendants_of_type,
     enclosing_function,
     function_parameters,
     line_indent,
@@ -142,11 +143,11 @@ class WaitgroupToErrgroup(Transform):
     tags: ClassVar[tuple[str, ...]] = ("waitgroup", "errgroup", "goroutine")
     prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(rb"\.Add\(")
 
+    candidates: ClassVar[frozenset[str]] = frozenset({"go_statement"})
+
     def find(self, ctx: FileContext) -> Iterator[Finding]:
         for declaration in ctx.parsed.clean_declarations:
-            for node in descendants(declaration):
-                if node.type != "go_statement":
-                    continue
+            for node in descendants_of_type(declaration, self.candidates):
                 fanout = _match_fanout(node)
                 if fanout is None:
                     continue
