@@ -6,15 +6,24 @@ the module's path and Go version, and --report-unused-ignores. It holds the find
 count of declarations left alone for parse errors, as JSON. Entries are written to a temporary
 file and renamed into place, so concurrent runs never see half an entry; an entry that cannot
 be read back is treated as absent and rewritten. Only `scan` uses the cache (fixes bypass it).
+
+Eviction follows Go's build cache: an entry's mtime records its last use (refreshed at most
+hourly, so a warm run does not rewrite metadata for every file), and at most once a day the
+entries unused for five days are deleted, so old unleak versions and old revisions of files do
+not pile up. `unleak cache clean` empties it; `unleak cache info` says where it is and its size.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,8 +32,13 @@ from codemod import __version__
 from codemod.gomod import ModuleFacts
 from codemod.model import Edit, Finding, Fix, Position, Safety
 
-# Bumped when the entry layout changes; old entries are then simply never looked up.
+# Bumped when the entry layout changes; old entries are never looked up, and trim deletes them.
 ENTRY_FORMAT = 1
+USE_REFRESH_SECONDS = 3600  # a hit older than this gets its mtime set to now
+TRIM_INTERVAL_SECONDS = 24 * 3600  # how often trim() looks at the whole cache
+TRIM_AGE_SECONDS = 5 * 24 * 3600  # entries unused this long are deleted
+TEMPORARY_AGE_SECONDS = 3600  # a .tmp- file this old is left over from an interrupted write
+TRIM_MARKER = "trim.txt"
 
 
 def cache_dir() -> Path:
@@ -83,7 +97,9 @@ def load(directory: Path, key: str, path: Path, size: int) -> tuple[list[Finding
     size: the file's length; an entry whose edits reach past it was tampered with.
     """
     try:
-        data = json.loads(_entry_path(directory, key).read_bytes())
+        with _entry_path(directory, key).open("rb") as stream:
+            data = json.loads(stream.read())
+            _mark_used(stream.fileno())
         if data["key"] != key:
             return None
         findings = [_finding(item, path) for item in data["findings"]]
@@ -95,6 +111,14 @@ def load(directory: Path, key: str, path: Path, size: int) -> tuple[list[Finding
         return findings, skipped
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
         return None  # missing, truncated or tampered with: analyse again and rewrite it
+
+
+def _mark_used(descriptor: int) -> None:
+    try:
+        if time.time() - os.fstat(descriptor).st_mtime > USE_REFRESH_SECONDS:
+            os.utime(descriptor)
+    except OSError:
+        pass  # a read-only cache still answers; it only ages faster
 
 
 def store(directory: Path, key: str, findings: Sequence[Finding], skipped: int) -> None:
@@ -167,3 +191,85 @@ def _text(value: object) -> str:
     if not isinstance(value, str):
         raise TypeError(f"expected a string, got {type(value).__name__}")
     return value
+
+
+@dataclass(frozen=True)
+class Usage:
+    entries: int
+    bytes: int
+
+
+def usage(directory: Path) -> Usage:
+    """How many entries the cache holds and their size on disk."""
+    entries = total = 0
+    for path in _files(directory):
+        try:
+            total += path.stat().st_size
+        except OSError:
+            continue
+        entries += path.name != TRIM_MARKER
+    return Usage(entries, total)
+
+
+def trim(directory: Path, now: float | None = None) -> int:
+    """Delete what no run will read again; returns the number of files deleted.
+
+    Runs at most once per TRIM_INTERVAL_SECONDS (recorded in trim.txt), so a scan pays for
+    looking at the whole cache once a day, not on every run.
+    """
+    now = time.time() if now is None else now
+    marker = directory / TRIM_MARKER
+    try:
+        if 0 <= now - float(marker.read_text().strip()) < TRIM_INTERVAL_SECONDS:
+            return 0
+    except (OSError, ValueError):
+        pass  # never trimmed, or an unreadable marker: trim now
+    if not directory.is_dir():
+        return 0
+    current = directory / f"v{ENTRY_FORMAT}"
+    removed = 0
+    for path in _files(directory):
+        if path == marker:
+            continue
+        try:
+            age = now - path.stat().st_mtime
+            temporary = path.name.startswith(".tmp-")
+            if (
+                current not in path.parents  # an old entry format: never looked up again
+                or (temporary and age > TEMPORARY_AGE_SECONDS)
+                or (not temporary and age > TRIM_AGE_SECONDS)
+            ):
+                path.unlink()
+                removed += 1
+        except OSError:
+            continue  # another run deleted or replaced it: nothing to do
+    with contextlib.suppress(OSError):  # a concurrent run may delete folders under us
+        for folder in sorted((p for p in directory.rglob("*") if p.is_dir()), reverse=True):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only empty ones go
+    _write_marker(marker, now)
+    return removed
+
+
+def clean(directory: Path) -> int:
+    """Delete the whole cache; returns the number of entries it held."""
+    held = usage(directory).entries
+    shutil.rmtree(directory, ignore_errors=True)
+    return held
+
+
+def _files(directory: Path) -> list[Path]:
+    try:
+        return [p for p in directory.rglob("*") if p.is_file()]
+    except OSError:
+        return []
+
+
+def _write_marker(marker: Path, now: float) -> None:
+    try:
+        handle, temporary = tempfile.mkstemp(dir=marker.parent, prefix=".tmp-")
+        with os.fdopen(handle, "w") as stream:
+            stream.write(f"{now:.0f}\n")
+        os.replace(temporary, marker)
+    except OSError:
+        pass

@@ -13,7 +13,7 @@ from typing import ClassVar, TypeVar
 
 import click
 
-from codemod import __version__
+from codemod import __version__, cache
 from codemod.applypatch import PatchRefused, apply_patch
 from codemod.changed import DiffBaseError, changed_lines
 from codemod.config import Config, ConfigError
@@ -349,6 +349,8 @@ def scan(
     sink = report_sink(output, sys.stdout, _use_colour(colour), "scan", setup.options.use_gofmt)
     streams = output not in ("json", "sarif")  # those print one document at the end
     summary = _drive(paths, setup.options, jobs, [sink], quiet, setup.config, streams)
+    if setup.options.use_cache:
+        cache.trim(cache.cache_dir())  # at most once a day: entries unused for five days
     _finish(summary, quiet, fixing=False)
     sys.exit(_exit_code(summary, found=sum(summary.findings.values()) > 0))
 
@@ -498,6 +500,26 @@ def _version_range(low: tuple[int, int] | None, high: tuple[int, int] | None) ->
         return f"go>={low[0]}.{low[1]}" if low else "all Go"
     start = f"{low[0]}.{low[1]}" if low else ""
     return f"go{start}<{high[0]}.{high[1]}" if start else f"go<{high[0]}.{high[1]}"
+
+
+@main.group("cache")
+def cache_group() -> None:
+    """The scan cache: where it is, how big, and emptying it."""
+
+
+@cache_group.command("info")
+def cache_info() -> None:
+    """Print the cache folder, its entries and their size."""
+    directory = cache.cache_dir()
+    used = cache.usage(directory)
+    click.echo(f"{directory}\n{used.entries} entries, {used.bytes / 1024 / 1024:.1f} MiB")
+
+
+@cache_group.command("clean")
+def cache_clean() -> None:
+    """Delete every cache entry (scan analyses each file again next time)."""
+    directory = cache.cache_dir()
+    click.echo(f"removed {cache.clean(directory)} entries from {directory}")
 
 
 @main.command()

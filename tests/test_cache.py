@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from codemod import cache
 from tests.cli_support import LEAKY, env, unleak
@@ -26,7 +29,8 @@ def module(tmp_path: Path) -> Path:
 
 
 def entries() -> list[Path]:
-    return sorted(p for p in cache.cache_dir().rglob("*") if p.is_file())
+    files = cache.cache_dir().rglob("*")
+    return sorted(p for p in files if p.is_file() and p.name != cache.TRIM_MARKER)
 
 
 def scan(module: Path, *flags: str) -> tuple[int, str]:
@@ -164,3 +168,81 @@ def test_concurrent_runs_share_the_cache_safely(module: Path) -> None:
     assert outputs == [expected] * 3
     assert not list(cache.cache_dir().rglob(".tmp-*"))
     assert scan(module)[1] == expected
+
+
+DAY = 24 * 3600
+
+
+def age(path: Path, seconds: float, now: float) -> None:
+    os.utime(path, (now - seconds, now - seconds))
+
+
+def test_a_hit_older_than_an_hour_is_marked_used(module: Path) -> None:
+    scan(module)
+    now = time.time()
+    for entry in entries():
+        age(entry, 2 * 3600, now)
+    scan(module)
+    assert all(now - p.stat().st_mtime < 600 for p in entries())
+
+
+@settings(max_examples=25, deadline=None)
+@given(ages=st.lists(st.integers(0, 12 * DAY).filter(lambda s: abs(s - 5 * DAY) > 60), max_size=12))
+def test_trim_deletes_exactly_the_entries_unused_for_five_days(
+    tmp_path_factory: pytest.TempPathFactory, ages: list[int]
+) -> None:
+    directory = tmp_path_factory.mktemp("cache") / "unleak"
+    now = time.time()
+    paths = []
+    for number, seconds in enumerate(ages):
+        key = f"{number:040x}"
+        cache.store(directory, key, [], 0)
+        path = directory / f"v{cache.ENTRY_FORMAT}" / key[:2] / key[2:]
+        age(path, seconds, now)
+        paths.append(path)
+    removed = cache.trim(directory, now)
+    kept = [p for p, seconds in zip(paths, ages, strict=True) if seconds < cache.TRIM_AGE_SECONDS]
+    assert removed == len(paths) - len(kept)
+    assert sorted(p for p in directory.rglob("*") if p.is_file() and p.name != "trim.txt") == (
+        sorted(kept)
+    )
+    assert all(p.parent.is_dir() for p in kept)
+
+
+def test_trim_runs_once_a_day_and_drops_old_formats_and_stale_temporaries(tmp_path: Path) -> None:
+    directory = tmp_path / "unleak"
+    now = time.time()
+    old_format = directory / "v0" / "ab" / "cdef"
+    fresh_temporary = directory / f"v{cache.ENTRY_FORMAT}" / "ab" / ".tmp-writing"
+    stale_temporary = directory / f"v{cache.ENTRY_FORMAT}" / "ab" / ".tmp-crashed"
+    for path in (old_format, fresh_temporary, stale_temporary):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}")
+    age(stale_temporary, 2 * 3600, now)
+    assert cache.trim(directory, now) == 2
+    assert fresh_temporary.exists() and not old_format.exists() and not stale_temporary.exists()
+    assert not (directory / "v0").exists()  # emptied folders go too
+    age(fresh_temporary, 10 * DAY, now)
+    assert cache.trim(directory, now + 3600) == 0  # trimmed an hour ago: not again today
+    assert cache.trim(directory, now + DAY + 1) == 1
+
+
+def test_a_scan_trims_and_cache_commands_report_and_empty_it(module: Path) -> None:
+    scan(module)
+    marker = cache.cache_dir() / cache.TRIM_MARKER
+    assert marker.exists()
+    forgotten = cache.cache_dir() / f"v{cache.ENTRY_FORMAT}" / "zz" / "an-old-revision"
+    forgotten.parent.mkdir()
+    forgotten.write_text("{}")
+    age(forgotten, 6 * DAY, time.time())
+    scan(module)
+    assert forgotten.exists()  # trimmed less than a day ago
+    marker.write_text(f"{time.time() - 2 * DAY:.0f}\n")
+    scan(module)
+    assert not forgotten.exists() and len(entries()) == 2  # the files scanned stay
+    info = unleak("cache", "info", cwd=module)
+    assert info.returncode == 0, info.stderr
+    assert str(cache.cache_dir()) in info.stdout and "2 entries" in info.stdout
+    cleaned = unleak("cache", "clean", cwd=module)
+    assert cleaned.returncode == 0 and "removed 2 entries" in cleaned.stdout
+    assert entries() == [] and not cache.cache_dir().exists()
