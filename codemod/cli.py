@@ -18,7 +18,7 @@ from codemod.applypatch import PatchRefused, apply_patch
 from codemod.changed import DiffBaseError, changed_lines
 from codemod.config import Config, ConfigError
 from codemod.discover import DiscoveryError, discover
-from codemod.engine import RunOptions, run
+from codemod.engine import GENERATED_REASON, RunOptions, run
 from codemod.gomod import parse_go_version
 from codemod.model import FileResult, FileStatus, Safety
 from codemod.outputs import FORMATS, merge, read_config, report_sink
@@ -61,6 +61,7 @@ def _use_colour(choice: str) -> bool:
 class Summary:
     files: int = 0
     skipped: int = 0
+    generated: int = 0  # of the skipped, generated files met while walking (not listed)
     failed: int = 0
     declarations_skipped: int = 0
     files_with_skipped_declarations: int = 0
@@ -89,7 +90,10 @@ class Summary:
             fixes = _count(sum(self.applied.values()), "fix", "fixes")
             parts.append(f"{fixes} in {_count(self.changed, 'file')}")
         if self.skipped or self.failed:
-            parts.append(f"{_count(self.skipped + self.failed, 'file')} skipped")
+            skipped = f"{_count(self.skipped + self.failed, 'file')} skipped"
+            if self.generated:
+                skipped += f" ({self.generated} generated)"
+            parts.append(skipped)
         if self.declarations_skipped:
             parts.append(
                 f"{_count(self.declarations_skipped, 'declaration')} in "
@@ -133,8 +137,11 @@ def _drive(
         if summary.progress_shown
         else nullcontext(iter(run(files, options, jobs)))
     )
+    # A file named on the command line is reported when skipped; generated files met while
+    # walking a tree (kubernetes has hundreds) are only counted in the summary line.
+    named = {Path(p).resolve() for p in paths if p.endswith(".go")}
     with bar as results:
-        needing_modules = _consume(results, sinks, summary, quiet)
+        needing_modules = _consume(results, sinks, summary, quiet, named)
     # go.mod and go.sum come last: they depend on which fixes were applied in every file.
     for result in gomod_results(needing_modules):
         for note in result.notes:
@@ -147,7 +154,11 @@ def _drive(
 
 
 def _consume(
-    results: Iterable[FileResult], sinks: list[Sink], summary: Summary, quiet: bool
+    results: Iterable[FileResult],
+    sinks: list[Sink],
+    summary: Summary,
+    quiet: bool,
+    named: set[Path] | frozenset[Path] = frozenset(),
 ) -> list[FileResult]:
     """Feed every result to the sinks; returns those whose fixes need go.mod changes."""
     needing_modules: list[FileResult] = []
@@ -155,8 +166,14 @@ def _consume(
         if result.requires:
             needing_modules.append(result)
         summary.add(result)
+        walked_generated = (
+            result.status is FileStatus.SKIPPED
+            and (result.reason or "").startswith(GENERATED_REASON)
+            and result.path.resolve() not in named
+        )
+        summary.generated += walked_generated
         if result.status is FileStatus.FAILED or (
-            result.status is FileStatus.SKIPPED and not quiet
+            result.status is FileStatus.SKIPPED and not quiet and not walked_generated
         ):
             _error(f"skipped {result.path}: {result.reason}")
         for note in result.notes:

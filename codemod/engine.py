@@ -24,6 +24,7 @@ from codemod.verify import RewriteRejected, check_rewrite
 
 # https://go.dev/s/generatedcode: the marker must come before the first non-comment text.
 GENERATED_MARKER = re.compile(rb"^// Code generated .* DO NOT EDIT\.\r?$", re.MULTILINE)
+GENERATED_REASON = "generated file (// Code generated ... DO NOT EDIT.)"
 MAX_FILE_BYTES = 16 * 1024 * 1024
 # A fix can expose another (or two fixes can collide); re-match until nothing more applies.
 MAX_FIX_ROUNDS = 10
@@ -84,7 +85,7 @@ def read_go_file(path: Path) -> bytes | Unusable:
     except UnicodeDecodeError as error:
         return Unusable(f"not valid UTF-8 (byte {error.start})")
     if is_generated(source):
-        return Unusable("generated file (// Code generated ... DO NOT EDIT.)")
+        return Unusable(GENERATED_REASON)
     return source
 
 

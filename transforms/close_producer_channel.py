@@ -18,6 +18,7 @@ from codemod.syntax import (
     descendants_of_type,
     enclosing_function,
     function_parameters,
+    has_goto,
     inside_loop,
     is_declaration,
     line_indent,
@@ -34,7 +35,10 @@ class CloseProducerChannel(Transform):
     """
     ## What it does
     Finds a function that makes a channel, starts exactly one goroutine that sends on it,
-    and then returns the channel or ranges over it, while nothing ever closes it.
+    and then returns the channel or ranges over it, while nothing ever closes it. A returned
+    one-shot result (the goroutine sends one value at most) is left alone unless a caller in
+    the file ranges over it: its readers receive once. So is a producer that never finishes
+    (a `for { ... }` nothing leaves): there is no last value to close after.
 
     ## Why is this bad?
     `for v := range ch` only ends when `ch` is closed. Once the producer has sent its last
@@ -79,7 +83,11 @@ class CloseProducerChannel(Transform):
     `review` fix: a caller that counts values in a `select` without checking `ok` would see
     zero values forever after the close. A caller in the file that reads it any other way, a
     second goroutine, a `select` in the function, or the channel passed to other code make
-    the finding report-only.
+    the finding report-only. So does a returned channel whose callers cannot be known: one
+    returned by a func literal (called through a variable; its reader may give a closed
+    channel a meaning of its own, like a last tick), or one returned together with another
+    channel (values plus errors or a quit channel), whose callers select over both, where a
+    closed channel would win every select with zero values.
 
     ## Go versions
     All. Channel semantics have not changed since Go 1.0.
@@ -114,6 +122,12 @@ class CloseProducerChannel(Transform):
         producer = uses.senders[0]
         if inside_loop(producer.go_statement, function):
             return None  # one goroutine per iteration: several senders
+        if _never_finishes(producer.literal):
+            return None  # `for { ... }` with no way out: there is no last value to close after
+        consumers = "ranged" if uses.ranged else _callers_consumption(ctx.parsed.root, function)
+        if consumers != "ranged" and _sends_at_most_once(producer.literal, producer.local_name):
+            # A returned one-shot result (a future): its readers receive once, not `range`.
+            return None
         name = text(name_node)
         message = (
             f"goroutine is the only sender on `{name}` but never closes it; "
@@ -129,10 +143,17 @@ class CloseProducerChannel(Transform):
         if not uses.ranged:
             # Returned: only the callers know how they read it. A caller that counts values in
             # a select would see zero values forever after the close.
-            consumers = _callers_consumption(ctx.parsed.root, function)
             if consumers == "other":
                 return self.finding(ctx, producer.go_statement, message, Safety.REPORT_ONLY)
             if consumers == "unknown":
+                if function.type == "func_literal":
+                    # Called through a variable or handed on as a value: its readers cannot be
+                    # found by name, and may treat a closed channel as a signal of its own.
+                    return self.finding(ctx, producer.go_statement, message, Safety.REPORT_ONLY)
+                if _channel_results(function) > 1:
+                    # Returned with another channel (errors, quit): callers select over both,
+                    # and a closed one would win that select with zero values.
+                    return self.finding(ctx, producer.go_statement, message, Safety.REPORT_ONLY)
                 safety = Safety.REVIEW
                 message += " (review: no caller in this file shows how it is read)"
         return self.finding(ctx, producer.go_statement, message, safety, fix)
@@ -483,3 +504,123 @@ def _top_level_function(root: Node, name: str) -> Node | None:
         if declaration.type == "function_declaration" and _function_name(declaration) == name:
             return declaration
     return None
+
+
+_CASES = ("communication_case", "default_case", "expression_case", "type_case")
+_BREAK_TARGETS = (
+    "for_statement",
+    "select_statement",
+    "expression_switch_statement",
+    "type_switch_statement",
+)
+
+
+def _statements(statement_list_node: Node) -> list[Node]:
+    return [c for c in statement_list_node.named_children if c.type != "comment"]
+
+
+def _sends_at_most_once(literal: Node, local: str) -> bool:
+    """Whether the goroutine delivers one value at most: a single send outside any loop, or
+    sends that each end the goroutine (followed by `return`, or the last thing on its way out
+    through `if`/`select`/`switch` branches, never a loop)."""
+    body = literal.child_by_field_name("body")
+    if body is None or has_goto(body):
+        return False  # a `goto` can run a send again
+    sends = [
+        n
+        for n in descendants(body)
+        if n.type == "send_statement"
+        and enclosing_function(n) == literal
+        and (channel := n.child_by_field_name("channel")) is not None
+        and channel.type == "identifier"
+        and text(channel) == local
+    ]
+    if len(sends) == 1 and not inside_loop(sends[0], literal):
+        return True
+    return bool(sends) and all(_ends_goroutine(send, body) for send in sends)
+
+
+def _ends_goroutine(statement: Node, body: Node) -> bool:
+    node = statement
+    while True:
+        holder = node.parent
+        if holder is None or holder.type != "statement_list":
+            return False
+        siblings = _statements(holder)
+        index = next((i for i, s in enumerate(siblings) if s == node), None)
+        if index is None:
+            return False
+        if index + 1 < len(siblings):
+            return siblings[index + 1].type == "return_statement"
+        owner = holder.parent
+        if owner is None:
+            return False
+        if owner.type in _CASES:
+            if owner.parent is None:
+                return False
+            node = owner.parent  # the select / switch statement
+        elif owner.type == "block":
+            if owner == body:
+                return True
+            outer = owner.parent
+            if outer is None:
+                return False
+            if outer.type == "statement_list":
+                node = owner  # a bare `{ ... }` block statement
+            elif outer.type == "if_statement":
+                while outer.parent is not None and outer.parent.type == "if_statement":
+                    outer = outer.parent  # `else if` chains
+                node = outer
+            else:
+                return False  # a loop, or anything else that may run the send again
+        else:
+            return False
+
+
+def _never_finishes(literal: Node) -> bool:
+    """A goroutine whose body holds a bare `for { ... }` that nothing leaves (no return, goto,
+    or break out of it): it never finishes, so there is no last value to close after."""
+    body = literal.child_by_field_name("body")
+    statements = statement_list(body) if body is not None else None
+    if statements is None:
+        return False
+    for loop in _statements(statements):
+        if loop.type != "for_statement" or any(
+            c.type != "block" and c.type != "comment" for c in loop.named_children
+        ):
+            continue
+        if not any(_leaves_loop(n, loop, literal) for n in descendants(loop)):
+            return True
+    return False
+
+
+def _leaves_loop(node: Node, loop: Node, literal: Node) -> bool:
+    if node.type not in ("return_statement", "goto_statement", "break_statement"):
+        return False
+    if enclosing_function(node) != literal:
+        return False  # inside a nested closure
+    if node.type != "break_statement" or node.named_child_count:
+        return True  # return, goto, or a labelled break
+    target = next((a for a in ancestors(node) if a.type in _BREAK_TARGETS), None)
+    return target == loop
+
+
+def _channel_results(function: Node) -> int:
+    """How many of the function's results are channels."""
+    result = function.child_by_field_name("result")
+    if result is None:
+        return 0
+    if result.type == "channel_type":
+        return 1
+    if result.type != "parameter_list":
+        return 0
+    count = 0
+    for declaration in result.named_children:
+        kind = declaration.child_by_field_name("type")
+        if (
+            declaration.type == "parameter_declaration"
+            and kind is not None
+            and kind.type == "channel_type"
+        ):
+            count += max(1, len(declaration.children_by_field_name("name")))
+    return count

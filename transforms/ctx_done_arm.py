@@ -66,22 +66,24 @@ class ChannelOperationIgnoresContext(Transform):
     ```
 
     ## Fix safety
-    Safe when the results have obvious zero values: none (bare `return`), or a last result
-    of type `error` after basic types (`0`, `""`, `false`), pointers, slices, maps, channels,
+    Safe when the results have obvious zero values: none (bare `return`), or a last result of
+    type `error` after basic types (`0`, `""`, `false`), pointers, slices, maps, channels,
     functions and interfaces (`nil`), struct types declared in the file (`T{}`) and type
-    parameters (`*new(T)`). The rewrite only changes what happens once the context is done:
-    the operation returns `ctx.Err()` instead of waiting. It needs review when a result type
-    is declared elsewhere (`*new(T)`), or when a send hands over a function's final result on
-    a channel from elsewhere: if that receiver waits without a context of its own, it is the
-    one left blocked. Reported without a fix: no `error` result to carry the cancellation,
-    `v := <-ch` where the element type is not written down, a `range` whose body breaks out,
+    parameters (`*new(T)`). The rewrite only changes what happens once the context is done: the
+    operation returns `ctx.Err()` instead of waiting. It needs review when a result type is
+    declared elsewhere (`*new(T)`), or when the channel's other side is out of sight (a
+    parameter, a field, a channel handed to other code) and the operation is a one-shot hand-off
+    rather than a stream in a loop: a reply, a future's result or one message whose reader waits
+    without a context of its own would lose the value the arm drops (half of such arms were
+    wrong on real code). Reported without a fix: no `error` result to carry the cancellation, `v
+    := <-ch` where the element type is not written down, a `range` whose body breaks out,
     one-line blocks, and operations followed by a `close`, `Done`, `Unlock` or `Close` that an
     early return would skip. Left alone as unable to leak, or as deliberate waits: sends that
     fit a local buffer, timers and tickers, `ctx.Done()`, receives from channels named like
-    `done` or `stop`, channels a call handed the context returns, waits for the function's
-    own goroutines, waits after calling the context's `cancel`, contexts made with a timeout
-    in the same function, callbacks that capture the context (returning early from
-    `wait.Until(func() {...})` makes it call again at once), `main`, `init` and test files.
+    `done` or `stop`, channels a call handed the context returns, waits for the function's own
+    goroutines, waits after calling the context's `cancel`, contexts made with a timeout in the
+    same function, callbacks that capture the context (returning early from `wait.Until(func()
+    {...})` makes it call again at once), `main`, `init` and test files.
 
     ## Go versions
     All (context.Context exists since Go 1.7).
@@ -591,7 +593,12 @@ def _is_context(declaration: _Declaration, names: _FileNames) -> bool:
         return declaration.index == 0  # r.Context(), stream.Context(), cmd.Context()
     arguments = call_arguments(value)
     if declaration.index == 0 and arguments and text(arguments[0]) == declaration.name:
-        return True  # ctx, span := tracer.Start(ctx, name): derived from itself, by convention
+        # ctx, span := tracer.Start(ctx, name): derived from itself, by convention; but
+        # `r, ok := t.timeout(r)` keeps whatever r was before (an *http.Request, say).
+        prior = _resolve(declaration.name, value)
+        if prior is not None and prior.identifier != declaration.identifier:
+            return _is_context(prior, names)
+        return True
     # g, ctx := errgroup.WithContext(ctx)
     return function == "WithContext" and declaration.index == 1
 
@@ -765,14 +772,16 @@ def _judge(operation: _Operation, channel: _Channel, cancel: _Cancel) -> Safety 
         return None  # `select { case <-ch: default: }; ch <- v`: a one-slot mailbox
     if not receives and _seeds_fresh_buffer(operation.statement, operation.channel):
         return None  # `s := &T{ch: make(chan X, 1)}; s.ch <- x`: room for the one value
+    if not receives and _replies_to_request(operation.channel):
+        return None  # `req := <-requests; req.reply <- v`: the requester waits for its reply
+    if not receives and _returns_token(operation.statement, operation.channel):
+        return None  # `v := <-sem; ...; sem <- v`: puts back what it took, there is room
     if channel.made is None or channel.declaration is None:
-        # A parameter, field or value from elsewhere: the other side is unknown. A lone
-        # result handed over at the end may have a receiver that waits for it regardless.
-        if not receives and _hands_over_result(operation.statement):
-            return Safety.REVIEW
-        return Safety.SAFE
+        # A parameter, field or value from elsewhere: the other side is unknown.
+        return _unknown_other_side(operation)
     uses = _local_uses(channel.declaration)
-    if not receives and _fits_buffer(channel.made, uses.sends, bool(uses.escapes)):
+    handed_on = [e for e in uses.escapes if not _hands_out_receive_only(e)]
+    if not receives and _fits_buffer(channel.made, uses.sends, bool(handed_on)):
         return None  # every send this function can make fits in the buffer
     if receives and (uses.closed or not uses.escapes):
         # This function closes it, or only its own goroutines send on it: they are the ones
@@ -783,11 +792,185 @@ def _judge(operation: _Operation, channel: _Channel, cancel: _Cancel) -> Safety 
         # the context too do both sides give up together.
         if receives and not all(_passed_with_context(use, cancel) for use in uses.escapes):
             return None
-        return Safety.SAFE
+        # Handed elsewhere: whether that side gives up on the context too is not visible.
+        return _unknown_other_side(operation)
     # The receiver can walk away (select with another way out): the sender then blocks forever.
     if uses.receives and all(_select_has_exit(s, None) for s in uses.receives):
         return Safety.SAFE
     return None
+
+
+def _unknown_other_side(operation: _Operation) -> Safety:
+    """How far to trust an arm when the channel's other side is out of sight.
+
+    On a stream (the same channel, operated on every iteration of a loop) the other side
+    stops taking values once the work is cancelled, and the arm is what lets this side stop
+    too. A one-shot hand-off (a reply, a future's result, one message) was wrong about half
+    the time on real code (docs/validation.md): its reader often waits without a context and
+    loses the value the arm drops. Those fixes are for a reviewer.
+    """
+    return Safety.SAFE if _streams(operation) else Safety.REVIEW
+
+
+def _streams(operation: _Operation) -> bool:
+    """The operation repeats in a loop on one channel (not a fresh reply channel each time)."""
+    if operation.kind == "range":
+        return True
+    if operation.kind == "send" and _ends_path(operation.statement):
+        return False  # `ch <- err; return` in a loop: the last word, not one of a stream
+    loop = next(
+        (a for a in ancestors(operation.statement) if a.type in ("for_statement", *FUNCTION_TYPES)),
+        None,
+    )
+    if loop is None or loop.type != "for_statement" or operation.channel is None:
+        return False
+    root = operation.channel
+    while root.type in ("selector_expression", "index_expression", "parenthesized_expression"):
+        inner = root.child_by_field_name("operand") or (
+            root.named_children[0] if root.named_child_count else None
+        )
+        if inner is None:
+            return False
+        root = inner
+    if root.type != "identifier":
+        return False
+    declaration = _resolve(text(root), root)
+    # `rc := pending[id]; rc <- v` or `req := <-queue; req.reply <- v` inside the loop: a
+    # different channel each time, so each send is a one-shot reply.
+    return declaration is None or not (
+        loop.start_byte <= declaration.identifier.start_byte < loop.end_byte
+    )
+
+
+def _replies_to_request(channel: Node | None) -> bool:
+    """`x.reply <- v` where x was received from a channel: a request whose sender waits."""
+    while channel is not None and channel.type == "index_expression":
+        channel = channel.child_by_field_name("operand")
+    if channel is None or channel.type != "selector_expression":
+        return False
+    operand = channel.child_by_field_name("operand")
+    while operand is not None and operand.type == "selector_expression":
+        operand = operand.child_by_field_name("operand")
+    if operand is None or operand.type != "identifier":
+        return False
+    declaration = _resolve(text(operand), operand)
+    if declaration is None:
+        return False
+    if _receive_operand(declaration.value) is not None:
+        return True  # `case req := <-requests:`
+    for reference in _references(declaration):
+        names = reference.parent
+        holder = names.parent if names is not None else None
+        if holder is None or holder.type not in ("assignment_statement", "receive_statement"):
+            continue
+        right = holder.child_by_field_name("right")
+        if right is not None and right.type == "expression_list" and right.named_child_count:
+            right = right.named_children[0]
+        if holder.child_by_field_name("left") == names and _receive_operand(right) is not None:
+            return True  # `case e = <-w.queue:`
+    return False
+
+
+def _returns_token(statement: Node, channel: Node | None) -> bool:
+    """An earlier receive from the same channel in this function: a token put back."""
+    function = _enclosing_function(statement)
+    if channel is None or function is None:
+        return False
+    wanted = text(channel)
+    for node in descendants(function):
+        if node.start_byte >= statement.start_byte:
+            break
+        operand = _receive_operand(node)
+        if operand is not None and text(operand) == wanted:
+            return True
+    return False
+
+
+def _hands_out_receive_only(use: Node) -> bool:
+    """`return ch` as a `<-chan T` result, or `out = ch` into a `<-chan T` variable: whoever
+    gets it can only receive, so it adds no sends that could overflow the buffer."""
+    names = use.parent
+    holder = names.parent if names is not None else None
+    if names is not None and names.type == "argument_list" and holder is not None:
+        return _receive_only_parameter(holder, names.named_children.index(use))
+    if names is None or names.type != "expression_list" or holder is None:
+        return False
+    index = names.named_children.index(use) if use in names.named_children else -1
+    if holder.type == "return_statement":
+        function = _enclosing_function(holder)
+        result = function.child_by_field_name("result") if function is not None else None
+        if result is None:
+            return False
+        kinds = [result] if result.type != "parameter_list" else []
+        for declaration in result.named_children if result.type == "parameter_list" else []:
+            kind = declaration.child_by_field_name("type")
+            count = max(1, len(declaration.children_by_field_name("name")))
+            kinds += [kind] * count if kind is not None else []
+        return 0 <= index < len(kinds) and _text(kinds[index]).startswith("<-")
+    if holder.type == "assignment_statement" and holder.child_by_field_name("right") == names:
+        left = holder.child_by_field_name("left")
+        targets = left.named_children if left is not None else []
+        if not 0 <= index < len(targets) or targets[index].type != "identifier":
+            return False
+        target = _resolve(text(targets[index]), targets[index])
+        return target is not None and _text(target.type).startswith("<-")
+    return False
+
+
+def _receive_only_parameter(call: Node, index: int) -> bool:
+    """`f(ch)` where func f in this file takes that argument as a `<-chan T`."""
+    callee = call.child_by_field_name("function")
+    if callee is None or callee.type != "identifier":
+        return False
+    root = call
+    while root.parent is not None:
+        root = root.parent
+    for declaration in root.named_children:
+        if declaration.type != "function_declaration":
+            continue
+        if _text(declaration.child_by_field_name("name")) != text(callee):
+            continue
+        kinds: list[Node] = []
+        parameters = declaration.child_by_field_name("parameters")
+        for parameter in parameters.named_children if parameters is not None else []:
+            kind = parameter.child_by_field_name("type")
+            count = max(1, len(parameter.children_by_field_name("name")))
+            kinds += [kind] * count if kind is not None else []
+        return 0 <= index < len(kinds) and _text(kinds[index]).startswith("<-")
+    return False
+
+
+def _fed_by_own_goroutine(declaration: _Declaration) -> bool:
+    """A local channel closed or sent on only from goroutines this function starts."""
+    owner = _enclosing_function(declaration.identifier)
+    signals = []
+    for node in _references(declaration):
+        parent = node.parent
+        if parent is None:
+            continue
+        sends = parent.type == "send_statement" and parent.child_by_field_name("channel") == node
+        if sends or (parent.type == "argument_list" and _call_of(parent) == "close"):
+            signals.append(node)
+        elif not _neutral_use(node, parent) and _receive_operand(parent) != node:
+            return False  # handed to someone else
+    if not signals:
+        return False
+    for node in signals:
+        started = False
+        for ancestor in ancestors(node):
+            if ancestor == owner:
+                break
+            call = ancestor.parent
+            if (
+                ancestor.type == "func_literal"
+                and call is not None
+                and call.parent is not None
+                and call.parent.type == "go_statement"
+            ):
+                started = True
+        if not started:
+            return False
+    return True
 
 
 def _drained_before(statement: Node, channel: Node | None) -> bool:
@@ -844,16 +1027,6 @@ def _seeds_fresh_buffer(send: Node, channel: Node | None) -> bool:
         if n.type == "send_statement" and _text(n.child_by_field_name("channel")) == text(channel)
     ]
     return len(sends) == 1 and _fits_buffer(make, sends, escapes=False)
-
-
-def _hands_over_result(send: Node) -> bool:
-    """The send is its function's last act and not repeated in a loop."""
-    for ancestor in ancestors(send):
-        if ancestor.type in FUNCTION_TYPES:
-            break
-        if ancestor.type == "for_statement":
-            return False
-    return _ends_path(send)
 
 
 def _passed_with_context(use: Node, cancel: _Cancel) -> bool:
@@ -1026,6 +1199,21 @@ def _select_needs_arm(select: Node, cancel: _Cancel) -> bool:
     cases = _select_cases(select)
     if not cases or _select_has_exit(select, cancel):
         return False
+    for case in cases:
+        # An arm that hears from a goroutine this function started: the select waits for
+        # its own worker, which is the one to give a way out.
+        communication = case.child_by_field_name("communication")
+        if communication is None or communication.type != "receive_statement":
+            continue
+        operand = _receive_operand(communication.child_by_field_name("right"))
+        channel = _classify_channel(operand, cancel) if operand is not None else None
+        if (
+            channel is not None
+            and channel.made is not None
+            and channel.declaration is not None
+            and _fed_by_own_goroutine(channel.declaration)
+        ):
+            return False
     # Some arm must talk to code outside this function: a select over the function's own
     # workers' channels waits for them, and they are the ones to fix.
     for case in cases:

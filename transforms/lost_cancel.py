@@ -557,7 +557,11 @@ def _classify_use(identifier: Node, function: Node, strong: bool, package: str) 
             strong
             and call is not None
             and call.type == "call_expression"
-            and _makes_context(call, package)
+            and (
+                _makes_context(call, package)
+                # `m.done = ctx.Done()`: the channel closes exactly when cancel is called
+                or (parent.type == "selector_expression" and _text_of_field(parent) == "Done")
+            )
         )
         return _call_result_safety(identifier, statement, function, carries)
     if parent.type == "expression_list" and parent.parent is not None:
@@ -574,6 +578,11 @@ def _classify_use(identifier: Node, function: Node, strong: bool, package: str) 
     if parent.type == "unary_expression" and text(parent).startswith("&"):
         return escape, []  # its address outlives the expression
     return Safety.SAFE, []  # read, compared, tested: the value goes nowhere
+
+
+def _text_of_field(selector: Node) -> str:
+    field = selector.child_by_field_name("field")
+    return text(field) if field is not None else ""
 
 
 def _written_through(identifier: Node, statement: Node) -> bool:

@@ -31,8 +31,9 @@ class TimeAfterInLoop(Transform):
     Finds `case <-time.After(d):` in a `select` that a `for` loop runs on every iteration,
     where another case can complete first and let the loop go round again (a `continue`, or
     falling out of the `select` into more of the loop; `case <-ctx.Done():`, closed once,
-    does not count). It creates one timer before the loop, stops it when the function
-    returns, and resets it before each `select`.
+    does not count, nor does a case that returns, panics or fails the test with `t.Fatal`).
+    It creates one timer before the loop, stops it when the function returns, and resets it
+    before each `select`.
 
     ## Why is this bad?
     `time.After(d)` is `time.NewTimer(d).C`: every evaluation starts a new runtime timer.
@@ -195,8 +196,33 @@ class TimeAfterInLoop(Transform):
 
 # Calls after which control never comes back to the statement that follows.
 NO_RETURN_CALLS = frozenset(
-    {"panic", "os.Exit", "log.Fatal", "log.Fatalf", "log.Fatalln", "runtime.Goexit"}
+    {
+        "panic",
+        "os.Exit",
+        "log.Fatal",
+        "log.Fatalf",
+        "log.Fatalln",
+        "runtime.Goexit",
+        "ginkgo.Fail",
+        "framework.Fail",
+        "framework.Failf",
+    }
 )
+# `t.Fatalf(...)`, `b.FailNow()`, `logger.Fatal(...)`: methods that end the goroutine (testing's
+# call runtime.Goexit) or the process (log, klog, zap, logrus), whatever the receiver is named.
+_NO_RETURN_METHODS = frozenset({"Fatal", "Fatalf", "Fatalln", "FailNow", "Skipf", "SkipNow"})
+
+
+def _never_returns(call: Node) -> bool:
+    name = call_name(call)
+    if name is None:
+        return False
+    if name in NO_RETURN_CALLS:
+        return True
+    receiver, _, method = name.rpartition(".")
+    return receiver.isidentifier() and method in _NO_RETURN_METHODS
+
+
 _BREAKABLE = frozenset(
     {
         "for_statement",
@@ -329,11 +355,7 @@ def always_leaves(statement: Node, label: str | None, bare_break: bool = False) 
         return target is not None and target != label  # continues an outer loop
     if kind == "expression_statement":
         call = statement.named_children[0] if statement.named_child_count else None
-        return (
-            call is not None
-            and call.type == "call_expression"
-            and (call_name(call) in NO_RETURN_CALLS)
-        )
+        return call is not None and call.type == "call_expression" and _never_returns(call)
     if kind == "block":
         statements = statement_list(statement)
         return statements is not None and ends_leaving(statements, label, bare_break)
@@ -558,15 +580,31 @@ def _innermost_loop(node: Node) -> Node | None:
 
 
 def _followed_by_leaving(select: Node, loop: Node) -> bool:
-    """The statements after the select, in its own block, end by leaving the loop: whichever
-    case wins, this iteration is the last one to reach the select."""
-    holder = select.parent
-    if holder is None or holder.type != "statement_list":
-        return False
-    following = [s for s in holder.named_children if s.start_byte > select.start_byte]
-    following = [s for s in following if s.type != "comment"]
-    bare_break = _innermost_breakable(holder) == loop
-    return bool(following) and always_leaves(following[-1], loop_label(loop), bare_break)
+    """The statements after the select end by leaving the loop: whichever case wins, this
+    iteration is the last one to reach the select. When the select ends its block, the
+    statements after the enclosing `if` chain (or bare block) are the ones that run next."""
+    statement = select
+    while True:
+        holder = statement.parent
+        if holder is None or holder.type != "statement_list":
+            return False
+        following = [s for s in holder.named_children if s.start_byte > statement.start_byte]
+        following = [s for s in following if s.type != "comment"]
+        if following:
+            bare_break = _innermost_breakable(holder) == loop
+            return always_leaves(following[-1], loop_label(loop), bare_break)
+        block = holder.parent
+        parent = block.parent if block is not None and block.type == "block" else None
+        if block is None or parent is None:
+            return False
+        if parent.type == "statement_list":
+            statement = block  # a bare `{ ... }` block
+        elif parent.type == "if_statement":
+            while parent.parent is not None and parent.parent.type == "if_statement":
+                parent = parent.parent  # `else if`: control goes on after the whole chain
+            statement = parent
+        else:
+            return False  # the loop body, a case clause, a nested loop...
 
 
 def _receives_from_done(case: Node) -> bool:

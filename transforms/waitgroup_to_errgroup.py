@@ -123,8 +123,9 @@ class WaitgroupToErrgroup(Transform):
     nothing: the finding is reported without a fix.
     Loop variables passed as arguments are copied first (`url := url`) where the module's Go
     version (before 1.22) shares them between iterations. A fan-out that collects every error
-    (`errs = append(errs, err)` under the mutex) is a `review` fix: after it, `errs` holds
-    only the first error, since the others are cancelled instead of failing on their own.
+    (`errs = append(errs, err)` under the mutex, `errs` declared a `[]error`) is a `review`
+    fix: after it, `errs` holds only the first error, since the others are cancelled instead
+    of failing on their own. Appending results under the mutex is not recording errors.
     A channel semaphore limiting the fan-out (`sem <- struct{}{}` before `go`, a deferred
     `<-sem` inside) becomes `g.SetLimit(n)`. The fix adds `golang.org/x/sync` to `go.mod` at
     the newest version whose own `go` line is not newer than the module's, and its sums to
@@ -458,14 +459,64 @@ def _append_recording(
         or unlock is None
         or unlock[:2] != (mutex, "Unlock")
         or (fanout.error_var and fanout.error_var != match.group(1))
+        or not _declared_error_slice(fanout.function, match.group(1))
     ):
-        return None
+        return None  # an append to a slice of results is not an error recording
     after = statements[index + 3] if index + 3 < len(statements) else None
     trailing = after if after is not None and text(after) == "return" else None
     if after is not None and trailing is None:
         return None
     fanout.error_var, fanout.mutex, fanout.collects_all = match.group(1), mutex, True
     return _Recording(window, match.group(3), trailing)
+
+
+_ERROR_SLICE_VALUE = re.compile(r"^(?:\[\]error\s*\{.*\}|make\(\s*\[\]error\s*[,)].*)$", re.S)
+
+
+def _declared_error_slice(function: Node, name: str) -> bool:
+    """`name` is declared a `[]error` in `function` or a function around it.
+
+    `var errs []error`, `errs := []error{}`, `errs := make([]error, 0, n)` or a parameter or
+    result `errs []error`. A slice of results appended under the mutex is not one: rewriting
+    it as errors would return the results from `g.Go` and fail to compile.
+    """
+    scope: Node | None = function
+    while scope is not None:
+        declared = _error_slice_declaration(scope, name)
+        if declared is not None:
+            return declared
+        scope = enclosing_function(scope)
+    return False
+
+
+def _error_slice_declaration(function: Node, name: str) -> bool | None:
+    """Whether `function`'s own declaration of `name` is a `[]error`; None when it has none."""
+    for node in descendants(function):
+        if node.type not in ("var_spec", "parameter_declaration", "short_var_declaration"):
+            continue
+        if enclosing_function(node) != function:
+            continue
+        if node.type == "short_var_declaration":
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+            names = [text(n) for n in left.named_children] if left is not None else []
+            if name not in names:
+                continue
+            values = right.named_children if right is not None else []
+            if len(values) != len(names):
+                return False
+            return bool(_ERROR_SLICE_VALUE.match(text(values[names.index(name)]).strip()))
+        names = [text(n) for n in node.children_by_field_name("name")]
+        if name not in names:
+            continue
+        declared_type = node.child_by_field_name("type")
+        if declared_type is not None:
+            return " ".join(text(declared_type).split()) == "[]error"
+        value = node.child_by_field_name("value")
+        values = value.named_children if value is not None else []
+        if len(values) != len(names):
+            return False
+        return bool(_ERROR_SLICE_VALUE.match(text(values[names.index(name)]).strip()))
+    return None
 
 
 def _only_statement(block: Node | None) -> Node | None:
