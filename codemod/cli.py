@@ -37,7 +37,7 @@ def _error(message: str) -> None:
     click.echo(f"unleak: {message}", err=True)
 
 
-def _ids(values: tuple[str, ...]) -> frozenset[str] | None:
+def parse_transform_ids(values: tuple[str, ...]) -> frozenset[str] | None:
     """--select a,b --select c -> {a, b, c}; unknown ids are a usage error."""
     if not values:
         return None
@@ -250,8 +250,8 @@ def _options(
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--go-version") from error
     return RunOptions(
-        select=_ids(select),
-        ignore=_ids(ignore) or frozenset(),
+        select=parse_transform_ids(select),
+        ignore=parse_transform_ids(ignore) or frozenset(),
         go_version=version,
         **kwargs,  # type: ignore[arg-type]
     )
@@ -268,7 +268,7 @@ def _setup(
     config_file: str | None,
     diff_base: str | None,
     options: RunOptions,
-    flags_given: set[str],
+    given: set[str],
 ) -> _Setup:
     """Merge the config file under the flags and resolve --diff-base; usage errors exit 2."""
     try:
@@ -276,7 +276,7 @@ def _setup(
     except ConfigError as error:
         _error(str(error))
         sys.exit(EXIT_ERROR)
-    options = merge(options, config, flags_given)
+    options = merge(options, config, given)
     if diff_base is not None:
         try:
             lines = changed_lines(diff_base, Path.cwd())
@@ -287,7 +287,7 @@ def _setup(
     return _Setup(options, config)
 
 
-def _given(**flags: object) -> set[str]:
+def flags_given(**flags: object) -> set[str]:
     """The names of the flags set on the command line (None / empty / False mean unset)."""
     return {name for name, value in flags.items() if value not in (None, (), False)}
 
@@ -361,7 +361,7 @@ def scan(
         report_unused_ignores=report_unused_ignores,
         use_cache=not no_cache,
     )
-    given = _given(select=select, ignore=ignore, go_version=go_version)
+    given = flags_given(select=select, ignore=ignore, go_version=go_version)
     setup = _setup(paths, config_file, diff_base, options, given)
     sink = report_sink(output, sys.stdout, _use_colour(colour), "scan", setup.options.use_gofmt)
     streams = output not in ("json", "sarif")  # those print one document at the end
@@ -435,7 +435,7 @@ def fix(
         use_gofmt=not no_gofmt,
         report_unused_ignores=report_unused_ignores,
     )
-    given = _given(select=select, ignore=ignore, go_version=go_version)
+    given = flags_given(select=select, ignore=ignore, go_version=go_version)
     if unsafe is not None:
         given.add("unsafe")
     setup = _setup(paths, config_file, diff_base, options, given)
@@ -462,6 +462,8 @@ def fix(
             mode == "dry-run" and patch_file is None and output not in ("json", "sarif")
         )
         summary = _drive(paths, options, jobs, sinks, quiet, setup.config, streams)
+        if interactive is not None:
+            interactive.write_requirements()
     except KeyboardInterrupt:
         done = interactive.written if interactive else writer.written if writer else []
         _error(f"interrupted: {_count(len(done), 'file')} written, the rest left untouched")

@@ -50,7 +50,9 @@ def fix_diff(path: Path, parsed: ParsedFile, finding: Finding, use_gofmt: bool) 
 def with_edits(finding: Finding, edits: tuple[Edit, ...]) -> Finding:
     """The finding with its fix replaced by hand-edited edits (which carry their own imports)."""
     description = finding.fix.description if finding.fix else "edited by hand"
-    return replace(finding, fix=Fix(edits, description + " (edited)"))
+    # Modules the fix needs stay in go.mod's reach; an unused require only costs a tidy.
+    requires = finding.fix.requires if finding.fix else ()
+    return replace(finding, fix=Fix(edits, description + " (edited)", requires=requires))
 
 
 class EditedHunkError(ValueError):

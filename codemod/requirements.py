@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from codemod.gomod import add_requirement
@@ -63,9 +63,14 @@ def gomod_results(results: Iterable[FileResult]) -> list[FileResult]:
     for result in results:
         if result.status is FileStatus.CHANGED and result.gomod is not None and result.requires:
             needed[result.gomod].update(result.requires)
+    return module_updates(needed)
+
+
+def module_updates(needed: Mapping[Path, Iterable[tuple[str, str]]]) -> list[FileResult]:
+    """Changed go.mod / go.sum files adding these (module, version) requirements."""
     changed: list[FileResult] = []
     for gomod, requirements in sorted(needed.items()):
-        changed.extend(_update_module(gomod, requirements))
+        changed.extend(_update_module(gomod, set(requirements)))
     return changed
 
 

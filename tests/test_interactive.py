@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -20,6 +23,7 @@ from tests.cli_support import (
     unleak,
 )
 
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 PROMPT = "Apply this change [y,n,a,d,q,e,?]? "
 
 
@@ -199,3 +203,30 @@ def test_without_a_terminal_it_points_to_dry_run_and_write(tmp_path: Path) -> No
     assert result.returncode == 2
     assert "--dry-run" in result.stderr and "--write" in result.stderr
     assert result.stdout == "" and (module / "a.go").read_bytes() == LEAKY
+
+
+@pytest.mark.parametrize("reply", ["y", "n"])
+def test_accepted_errgroup_change_brings_its_go_mod_requirement(tmp_path: Path, reply: str) -> None:
+    """go.mod and go.sum follow the accepted hunks only: with them the module builds."""
+    go = shutil.which("go")
+    if go is None:
+        pytest.skip("needs the go command and the module proxy")
+    case = FIXTURES / "waitgroup-to-errgroup" / "first-error-fetch"
+    module = make_module(tmp_path, {"fetch.go": (case / "before.go").read_bytes()})
+    gomod = (module / "go.mod").read_text()
+    child = spawn(module)
+    answer(child, reply)
+    status, output = finish(child)
+    if reply == "n":
+        assert (module / "go.mod").read_text() == gomod and not (module / "go.sum").exists()
+        return
+    assert status == 1, output  # as in every run that found something
+    assert "1 change applied in 1 file" in output
+    assert "wrote go.mod" in output and "wrote go.sum" in output
+    assert "golang.org/x/sync v0.11.0" in (module / "go.mod").read_text()
+    readonly = {**os.environ, "GOFLAGS": "-mod=readonly"}  # go.sum must already be complete
+    for command in (["build", "./..."], ["vet", "./..."]):
+        done = subprocess.run(
+            [go, *command], cwd=module, env=readonly, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +71,42 @@ def test_fix_hook_rewrites_then_passes(module: Path) -> None:
     assert b"defer close(out)" in (module / "leaky.go").read_bytes()
     assert (module / "vendor" / "v" / "leaky.go").read_bytes() == LEAKY
     assert run_hook(hook, FILES, module)[0] == 0  # the re-staged result passes
+
+
+def git(*args: str, cwd: Path) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def test_the_real_pre_commit_installs_and_runs_both_hooks(tmp_path: Path) -> None:
+    """pre-commit itself: clones this repository, pip-installs it, filters files, runs."""
+    if shutil.which("git") is None:
+        pytest.skip("needs git")
+    repository = make_module(tmp_path / "project", {"leaky.go": LEAKY, "clean.go": CLEAN})
+    git("init", "-q", cwd=repository)
+    git("add", ".", cwd=repository)
+    environment = {
+        **os.environ,
+        # The hook environment (a venv with unleak installed) is reused across test runs.
+        "PRE_COMMIT_HOME": str(Path.home() / ".cache" / "unleak-tests" / "pre-commit"),
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
+
+    def try_repo(hook: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), hook, "--all-files"]
+        return subprocess.run(
+            command, cwd=repository, env=environment, capture_output=True, text=True, timeout=900
+        )
+
+    scanned = try_repo("unleak-scan")
+    assert scanned.returncode == 1, scanned.stdout + scanned.stderr
+    assert "unleak scan" in scanned.stdout and "Failed" in scanned.stdout
+    assert "leaky.go:5:2: close-producer-channel" in scanned.stdout
+    fixed = try_repo("unleak-fix")
+    assert fixed.returncode == 1, fixed.stdout + fixed.stderr  # files were modified
+    assert b"defer close(out)" in (repository / "leaky.go").read_bytes()
+    assert (repository / "clean.go").read_bytes() == CLEAN
+    again = try_repo("unleak-scan")
+    assert again.returncode == 0 and "Passed" in again.stdout, again.stdout + again.stderr

@@ -121,6 +121,31 @@ def test_text_output_shows_the_line_the_finding_and_the_patch(reports: Reports) 
     )
 
 
+def test_select_ignore_and_the_config_file_choose_the_transforms(reports: Reports) -> None:
+    report = reports.plain / "goroutine-debug2.txt"
+    everything = sites_of(triage_json(reports, report))
+    assert summary(everything[("orders/code.go", 14)])[1] == "ctx-done-arm"
+    for choice in (("--ignore", "ctx-done-arm"), ("--select", "close-producer-channel")):
+        chosen = sites_of(triage_json(reports, report, *choice))
+        assert summary(chosen[("orders/code.go", 14)]) == (3, None, "no-known-fix"), choice
+        assert summary(chosen[("squares/code.go", 13)]) == summary(
+            everything[("squares/code.go", 13)]
+        )
+    config = reports.program.source / ".unleak.toml"
+    config.write_text('ignore = ["ctx-done-arm"]\n')
+    try:
+        from_config = sites_of(triage_json(reports, report))
+        assert summary(from_config[("orders/code.go", 14)]) == (3, None, "no-known-fix")
+        # Flags win key by key, as for scan: --ignore replaces the config's ignore list.
+        flag_wins = sites_of(triage_json(reports, report, "--ignore", "waitgroup-misuse"))
+        assert summary(flag_wins[("orders/code.go", 14)])[1] == "ctx-done-arm"
+        assert summary(flag_wins[("tally/code.go", 28)])[1] is None
+    finally:
+        config.unlink()
+    unknown = triage(reports, "--select", "no-such-id", str(report), ".")
+    assert unknown.returncode == 2 and "unknown transform id no-such-id" in unknown.stderr
+
+
 def test_a_site_no_transform_explains_still_names_its_line(
     reports: Reports, tmp_path: Path
 ) -> None:

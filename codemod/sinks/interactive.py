@@ -12,6 +12,7 @@ import enum
 import os
 import subprocess
 import tempfile
+from collections import defaultdict
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +30,9 @@ from codemod.hunks import (
 from codemod.model import Edit, FileResult, Finding, Safety
 from codemod.parse import ParsedFile, parse_source
 from codemod.patch import display_path
+from codemod.requirements import module_updates
 from codemod.sinks.terminal import colour_diff
-from codemod.sinks.write import ChangedUnderneath, write_atomically
+from codemod.sinks.write import write_or_explain
 from codemod.verify import RewriteRejected
 
 
@@ -148,6 +150,8 @@ class InteractiveSink:
         self.written: list[Path] = []
         self.errors: list[str] = []
         self.applied = 0
+        # go.mod -> modules the written changes need (errgroup): added by write_requirements().
+        self.requirements: dict[Path, set[tuple[str, str]]] = defaultdict(set)
 
     def accept(self, result: FileResult) -> None:
         if self.stopped or result.original is None:
@@ -169,20 +173,43 @@ class InteractiveSink:
             self.stream.write(f"unleak: {display_path(result.path)}: {note}\n")
         self.stopped = outcome.quit
         if outcome.content is not None and outcome.content != result.original:
-            self._write(result.path, result.original, outcome.content, len(outcome.accepted))
+            written = self._write(
+                result.path, result.original, outcome.content, len(outcome.accepted)
+            )
+            if written and result.gomod is not None:
+                for finding in outcome.accepted:
+                    if finding.fix is not None:
+                        self.requirements[result.gomod].update(finding.fix.requires)
 
-    def _write(self, path: Path, original: bytes, content: bytes, count: int) -> None:
-        try:
-            write_atomically(path, original, content)
-        except ChangedUnderneath as error:
-            self.errors.append(str(error))
-        except OSError as error:
-            self.errors.append(f"{path}: cannot write: {error.strerror or error}")
-        else:
-            self.written.append(path)
-            self.applied += count
-            noun = "change" if count == 1 else "changes"
-            self.stream.write(f"unleak: wrote {display_path(path)} ({count} {noun})\n")
+    def write_requirements(self) -> None:
+        """Add to go.mod (and go.sum) what the accepted changes import, once all are chosen.
+
+        Not a hunk to accept: without it the accepted change does not build.
+        """
+        for update in module_updates({m: r for m, r in self.requirements.items() if r}):
+            for note in update.notes:
+                self.stream.write(f"unleak: {display_path(update.path)}: {note}\n")
+            if update.original is None or update.rewritten is None:
+                self.errors.append(f"{update.path}: {update.reason}")
+                continue
+            error = write_or_explain(update.path, update.original, update.rewritten, update.created)
+            if error is not None:
+                self.errors.append(error)
+            else:
+                self.stream.write(
+                    f"unleak: wrote {display_path(update.path)} (for the accepted changes)\n"
+                )
+
+    def _write(self, path: Path, original: bytes, content: bytes, count: int) -> bool:
+        error = write_or_explain(path, original, content)
+        if error is not None:
+            self.errors.append(error)
+            return False
+        self.written.append(path)
+        self.applied += count
+        noun = "change" if count == 1 else "changes"
+        self.stream.write(f"unleak: wrote {display_path(path)} ({count} {noun})\n")
+        return True
 
     def _answer(self, offer: Offer, original: bytes) -> Answer:
         self._show(offer)

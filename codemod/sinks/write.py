@@ -46,6 +46,19 @@ def write_atomically(
         raise
 
 
+def write_or_explain(
+    path: Path, original: bytes, content: bytes, created: bool = False
+) -> str | None:
+    """write_atomically, or the one-line reason the file was left as it is."""
+    try:
+        write_atomically(path, original, content, created)
+    except ChangedUnderneath as error:
+        return str(error)
+    except OSError as error:
+        return f"{path}: cannot write: {error.strerror or error}"
+    return None
+
+
 class WriteSink:
     def __init__(self) -> None:
         self.written: list[Path] = []
@@ -55,14 +68,11 @@ class WriteSink:
         if result.status is not FileStatus.CHANGED:
             return
         assert result.original is not None and result.rewritten is not None
-        try:
-            write_atomically(result.path, result.original, result.rewritten, result.created)
-        except ChangedUnderneath as error:
-            self.errors.append(str(error))
-        except OSError as error:
-            self.errors.append(f"{result.path}: cannot write: {error.strerror or error}")
-        else:
+        error = write_or_explain(result.path, result.original, result.rewritten, result.created)
+        if error is None:
             self.written.append(result.path)
+        else:
+            self.errors.append(error)
 
     def close(self) -> None:
         pass

@@ -7,12 +7,17 @@ from pathlib import Path
 
 import click
 
+from codemod.cli import flags_given, parse_transform_ids
+from codemod.config import ConfigError
+from codemod.engine import RunOptions
 from codemod.model import Safety
+from codemod.outputs import merge, read_config
 from codemod.triage.load import LoadError, load_report
 from codemod.triage.mapping import ModuleError, find_module
 from codemod.triage.parse import ReportError, parse_report
 from codemod.triage.report import FORMATS, combined_patch, summary_line, write_json, write_text
 from codemod.triage.sites import leak_sites
+from transforms import ALL_TRANSFORMS
 
 EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
 
@@ -37,7 +42,25 @@ def _fail(message: str) -> None:
 @click.option("--unsafe", is_flag=True, help="diff: also include fixes marked `review`.")
 @click.option("--no-gofmt", is_flag=True, help="Do not run gofmt on the proposed fixes.")
 @click.option("--quiet", "-q", is_flag=True, help="No summary line on stderr.")
-def triage(report: str, path: str, output: str, unsafe: bool, no_gofmt: bool, quiet: bool) -> None:
+@click.option("--select", multiple=True, help="Only these transform ids (comma-separated).")
+@click.option("--ignore", multiple=True, help="Skip these transform ids (comma-separated).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    help="Config file (default: the nearest .unleak.toml or pyproject.toml above PATH).",
+)
+def triage(
+    report: str,
+    path: str,
+    output: str,
+    unsafe: bool,
+    no_gofmt: bool,
+    quiet: bool,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    config_file: str | None,
+) -> None:
     """Land the blocked goroutines of REPORT on the module's code at PATH, with their fixes.
 
     REPORT is a file, `-` for stdin, or http://127.0.0.1:PORT/debug/pprof/... of a running
@@ -56,7 +79,16 @@ def triage(report: str, path: str, output: str, unsafe: bool, no_gofmt: bool, qu
         _fail(f"{'stdin' if report == '-' else report}: {error}")
         return
     use_gofmt = not no_gofmt
-    sites = leak_sites(parsed, module, use_gofmt)
+    options = RunOptions(
+        select=parse_transform_ids(select), ignore=parse_transform_ids(ignore) or frozenset()
+    )
+    try:
+        config = read_config((path,), config_file, [t.id for t in ALL_TRANSFORMS])
+    except ConfigError as error:
+        _fail(str(error))
+        return
+    options = merge(options, config, flags_given(select=select, ignore=ignore))
+    sites = leak_sites(parsed, module, use_gofmt, options)
     if output == "json":
         write_json(sys.stdout, report, parsed, sites, module)
     elif output == "diff":

@@ -85,9 +85,14 @@ class LeakSite:
         return f"{self.wait_minutes} minute{'s' if self.wait_minutes != 1 else ''}"
 
 
-def leak_sites(report: Report, module: Module, use_gofmt: bool = True) -> list[LeakSite]:
-    """Every place blocked goroutines of the report wait, most goroutines first."""
-    files = _SourceFiles(use_gofmt)
+def leak_sites(
+    report: Report, module: Module, use_gofmt: bool = True, options: RunOptions | None = None
+) -> list[LeakSite]:
+    """Every place blocked goroutines of the report wait, most goroutines first.
+
+    options: which transforms explain a site (--select/--ignore and the config file's choice).
+    """
+    files = _SourceFiles(use_gofmt, options or RunOptions())
     sites: dict[tuple[object, ...], LeakSite] = {}
     for record in group_records(report.records):
         site = _site(record, module, files)
@@ -178,8 +183,9 @@ def _site_frame(record: StackRecord, module: Module) -> tuple[Frame, Path | None
 class _SourceFiles:
     """The module's files a triage looks at, each read, parsed and analysed once."""
 
-    def __init__(self, use_gofmt: bool) -> None:
+    def __init__(self, use_gofmt: bool, options: RunOptions) -> None:
         self.use_gofmt = use_gofmt
+        self.options = options
         self._parsed: dict[Path, ParsedFile | None] = {}
         self._results: dict[Path, FileResult] = {}
 
@@ -193,7 +199,7 @@ class _SourceFiles:
 
     def analysed(self, path: Path) -> FileResult:
         if path not in self._results:
-            self._results[path] = process_file(path, RunOptions())
+            self._results[path] = process_file(path, self.options)
         return self._results[path]
 
     def explain(self, site: LeakSite) -> None:
