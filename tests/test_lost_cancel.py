@@ -108,6 +108,84 @@ func Init() {
 """,
         Safety.REPORT_ONLY,
     ),
+    "option made from it in a block, returned after": (
+        """func Options(deadline *time.Time) []Option {
+	var opts []Option
+	if deadline != nil {
+		ctx, _ := context.WithDeadline(context.Background(), *deadline)
+		opts = append(opts, WithContext(ctx))
+	}
+	return opts
+}
+""",
+        Safety.REPORT_ONLY,
+    ),
+    "goroutine sends a response back": (
+        """func Upload(ctx context.Context, c Client, t <-chan time.Time) (*http.Response, error) {
+	rCtx, cancel := context.WithCancel(ctx)
+	ch := make(chan *http.Response, 1)
+	go func() {
+		res, _ := c.Do(rCtx)
+		ch <- res
+	}()
+	select {
+	case <-t:
+		cancel()
+		return nil, context.DeadlineExceeded
+	case res := <-ch:
+		return res, nil
+	}
+}
+""",
+        Safety.REPORT_ONLY,
+    ),
+    "goroutine assigns a stream the function keeps": (
+        """func (s *S) Start(ctx context.Context, timer <-chan time.Time) error {
+	errCh := make(chan error, 1)
+	var stream Stream
+	sessionCtx, cancel := context.WithCancel(ctx)
+	go func() {
+		var err error
+		stream, err = s.client.Open(sessionCtx)
+		errCh <- err
+	}()
+	select {
+	case err := <-errCh:
+		if err != nil {
+			return err
+		}
+	case <-timer:
+		cancel()
+		return context.DeadlineExceeded
+	}
+	s.stream = stream
+	return nil
+}
+""",
+        Safety.REPORT_ONLY,
+    ),
+    "goroutine sends only an error": (
+        """func Call(ctx context.Context, c Client) error {
+	ctx, _ := context.WithTimeout(ctx, time.Second)
+	errCh := make(chan error, 1)
+	go func() {
+		err := c.Ping(ctx)
+		errCh <- err
+	}()
+	err := <-errCh
+	return err
+}
+""",
+        Safety.REVIEW,
+    ),
+    "vet silenced on the line": (
+        """func Get(ctx context.Context, db DB, k string) (string, error) {
+	ctx, _ := context.WithTimeout(ctx, time.Second) //nolint:govet,gosec
+	return db.Get(ctx, k)
+}
+""",
+        Safety.REPORT_ONLY,
+    ),
 }
 
 
@@ -173,6 +251,21 @@ out:
 	cancel()
 }
 """,
+    "parent cancelled by a defer": """func F(parent context.Context) error {
+	ctx, cancel := context.WithCancelCause(parent)
+	ctx, _ = context.WithTimeoutCause(ctx, time.Second, context.DeadlineExceeded)
+	defer func() { cancel(context.Canceled) }()
+	return use(ctx)
+}
+""",
+    "parent cancelled on every path": """func F(parent context.Context) error {
+	ctx, cancel := context.WithCancel(parent)
+	timed, _ := context.WithTimeout(ctx, time.Second)
+	err := use(timed)
+	cancel()
+	return err
+}
+""",
 }
 
 
@@ -230,3 +323,17 @@ def test_pre_go17_context_package_is_recognised() -> None:
 }
 """
     assert _findings(body, "golang.org/x/net/context") == [(10, Safety.SAFE)]
+
+
+def test_parent_not_cancelled_on_every_path_still_reports_the_child() -> None:
+    body = """func F(parent context.Context) error {
+	ctx, cancel := context.WithCancel(parent)
+	timed, _ := context.WithTimeout(ctx, time.Second)
+	if err := use(timed); err != nil {
+		return err
+	}
+	cancel()
+	return nil
+}
+"""
+    assert [line for line, _ in _findings(body)] == [10, 11]

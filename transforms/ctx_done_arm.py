@@ -73,17 +73,22 @@ class ChannelOperationIgnoresContext(Transform):
     operation returns `ctx.Err()` instead of waiting. It needs review when a result type is
     declared elsewhere (`*new(T)`), or when the channel's other side is out of sight (a
     parameter, a field, a channel handed to other code) and the operation is a one-shot hand-off
-    rather than a stream in a loop: a reply, a future's result or one message whose reader waits
-    without a context of its own would lose the value the arm drops (half of such arms were
-    wrong on real code). Reported without a fix: no `error` result to carry the cancellation, `v
-    := <-ch` where the element type is not written down, a `range` whose body breaks out,
-    one-line blocks, and operations followed by a `close`, `Done`, `Unlock` or `Close` that an
-    early return would skip. Left alone as unable to leak, or as deliberate waits: sends that
-    fit a local buffer, timers and tickers, `ctx.Done()`, receives from channels named like
-    `done` or `stop`, channels a call handed the context returns, waits for the function's own
-    goroutines, waits after calling the context's `cancel`, contexts made with a timeout in the
-    same function, callbacks that capture the context (returning early from `wait.Until(func()
-    {...})` makes it call again at once), `main`, `init` and test files.
+    rather than a stream in a loop: a reply, a future's result, one message, or a stream's last
+    word (`if err != nil { ch <- err }; return`) whose reader waits without a context of its own
+    would lose the value the arm drops (half of such arms were wrong on real code). Reported
+    without a fix: no `error` result to carry the cancellation, `v := <-ch` where the element
+    type is not written down, a `range` whose body breaks out, one-line blocks, operations
+    followed by a `close`, `Done`, `Unlock` or `Close` that an early return would skip, and
+    goroutines that capture the context in scope but work under another one. Left alone as
+    unable to leak, or as deliberate waits: sends that fit a local buffer (including the first
+    send into a fresh buffered channel), tokens put back into the channel they were taken from,
+    timers and tickers, `ctx.Done()`, receives from channels named like `done` or `stop`,
+    channels a call handed the context returns (`ch := f(ctx)` or `ch = f(ctx)`), waits for the
+    function's own goroutines (`go func() {...}()` or `go worker(ch)`), waits after calling the
+    context's `cancel` or after `<-ctx.Done()`, contexts made with a timeout in the same
+    function, contexts that are never done (`context.WithoutCancel`) or still nil (`var ctx
+    context.Context` not yet assigned), callbacks that capture the context (returning early
+    from `wait.Until(func() {...})` makes it call again at once), `main`, `init` and test files.
 
     ## Go versions
     All (context.Context exists since Go 1.7).
@@ -151,6 +156,8 @@ class ChannelOperationIgnoresContext(Transform):
             return None  # the context is already done here: the arm would win half the time
         if _cleanup_after(node, function):
             safety = Safety.REPORT_ONLY  # an early return would skip the close or unlock
+        if _works_under_other_context(node, function, cancel, names):
+            safety = Safety.REPORT_ONLY  # which context should end the wait is a human's call
         message = _message(operation, cancel)
         returned = _return_statement(function, cancel, names)
         if returned is None:
@@ -454,6 +461,8 @@ def _context_in_scope(node: Node, names: _FileNames) -> _Cancel | None:
     if found is None:
         return None
     declaration, cancel = found
+    if _unset_or_detached(declaration, node, names):
+        return None
     owner = _enclosing_function(declaration.identifier)
     for function in ancestors(node):
         if function == owner:
@@ -461,6 +470,62 @@ def _context_in_scope(node: Node, names: _FileNames) -> _Cancel | None:
         if function.type in FUNCTION_TYPES and not _runs_as_goroutine(function):
             return None
     return None
+
+
+def _works_under_other_context(
+    node: Node, function: Node, cancel: _Cancel, names: _FileNames
+) -> bool:
+    """A goroutine that captures the chosen context without using it, but uses another one:
+    `solveCtx, cancelSolve := ...; eg.Go(func() error { stream := f(statusCtx); ... })`.
+    The goroutine's author picked the other context on purpose (one may be cancelled on
+    success), so which one should end the wait is not for a rewrite to guess."""
+    if function.type != "func_literal":
+        return False
+    used = {text(n) for n in descendants(function) if n.type == "identifier"}
+    if cancel.name in used:
+        return False
+    seen: set[str] = set()
+    for declaration in _visible(node):
+        if declaration.name in seen:
+            continue
+        seen.add(declaration.name)
+        if (
+            declaration.name != cancel.name
+            and declaration.name in used
+            and _is_context(declaration, names)
+        ):
+            return True
+    return False
+
+
+# Contexts that are never done: an arm on them is dead code, and the code chose them on purpose.
+_NEVER_DONE = frozenset({"WithoutCancel", "Background", "TODO"})
+
+
+def _unset_or_detached(declaration: _Declaration, node: Node, names: _FileNames) -> bool:
+    """`var ctx context.Context` not yet assigned at node (still nil: ctx.Done() would panic),
+    or a context that can never be done: `ctx = context.WithoutCancel(ctx)` before node."""
+    if names.context is None:
+        return False
+    assigned: list[Node] = []
+    for reference in _references(declaration):
+        names_node = reference.parent
+        holder = names_node.parent if names_node is not None else None
+        if (
+            holder is not None
+            and holder.type == "assignment_statement"
+            and holder.child_by_field_name("left") == names_node
+            and reference.start_byte < node.start_byte
+        ):
+            right = holder.child_by_field_name("right")
+            values = right.named_children if right is not None else []
+            assigned.append(values[0] if len(values) == 1 else holder)
+    if _is_local_variable(declaration) and declaration.value is None and not assigned:
+        return True
+    latest = assigned[-1] if assigned else declaration.value
+    callee = (call_name(latest) or "") if latest is not None else ""
+    package, _, function = callee.rpartition(".")
+    return package == names.context and function in _NEVER_DONE
 
 
 # Calls that release or signal: code after the operation that a new `return` would skip.
@@ -536,9 +601,18 @@ def _after_done(node: Node, function: Node, cancel: _Cancel) -> bool:
     random, so a send of `ctx.Err()` would be lost half the time."""
     compact_done = cancel.done.replace(" ", "")
     compact_err = cancel.err.replace(" ", "")
+    child = node
     for ancestor in ancestors(node):
         if ancestor == function:
             return False
+        if ancestor.type == "statement_list":
+            # `<-ctx.Done(); ...; ch <- v`: everything after the wait runs once it is done.
+            previous = child.prev_named_sibling
+            while previous is not None:
+                if "".join(text(previous).split()) == f"<-{compact_done}":
+                    return True
+                previous = previous.prev_named_sibling
+        child = ancestor
         if ancestor.type == "communication_case":
             communication = ancestor.child_by_field_name("communication")
             if communication is not None and "".join(text(communication).split()) in (
@@ -653,7 +727,16 @@ def _classify_channel(expression: Node, cancel: _Cancel | None) -> _Channel | No
             if outer is None or outer.made is not None:
                 return outer
         made = _assigned_make(declaration) if _is_local_variable(declaration) else None
-        return _Channel(name, declaration, _text(element) or None, made, known=True)
+        # `var ch chan T; ch = walk(ctx, ...)`: like `ch := walk(ctx, ...)`, its producer
+        # closes it when the context is done.
+        owned = (
+            made is None
+            and _is_local_variable(declaration)
+            and any(_assigned_from_context_call(r, cancel) for r in _references(declaration))
+        )
+        return _Channel(
+            name, declaration, _text(element) or None, made, known=True, producer_owns=owned
+        )
     if value is None or declaration.index != 0:
         return _Channel(name, declaration, None, None)
     if _is_make_chan(value):
@@ -667,6 +750,23 @@ def _classify_channel(expression: Node, cancel: _Cancel | None) -> _Channel | No
         owned = _passes_context(value, cancel)
         return _Channel(name, declaration, None, None, producer_owns=owned)
     return _Channel(name, declaration, None, None)
+
+
+def _assigned_from_context_call(identifier: Node, cancel: _Cancel | None) -> bool:
+    """`identifier = f(ctx, ...)`: assigned the result of a call handed the context."""
+    names = identifier.parent
+    assignment = names.parent if names is not None else None
+    if names is None or assignment is None or assignment.type != "assignment_statement":
+        return False
+    right = assignment.child_by_field_name("right")
+    if assignment.child_by_field_name("left") != names or right is None:
+        return False
+    values = right.named_children if right.type == "expression_list" else [right]
+    return (
+        len(values) == 1
+        and values[0].type == "call_expression"
+        and _passes_context(values[0], cancel)
+    )
 
 
 def _argument_for(declaration: _Declaration) -> Node | None:
@@ -779,6 +879,8 @@ def _judge(operation: _Operation, channel: _Channel, cancel: _Cancel) -> Safety 
     if channel.made is None or channel.declaration is None:
         # A parameter, field or value from elsewhere: the other side is unknown.
         return _unknown_other_side(operation)
+    if not receives and _first_into_fresh_buffer(operation.statement, channel):
+        return None  # `c := make(chan T, 1); c <- v` before anyone else touches c: room for it
     uses = _local_uses(channel.declaration)
     handed_on = [e for e in uses.escapes if not _hands_out_receive_only(e)]
     if not receives and _fits_buffer(channel.made, uses.sends, bool(handed_on)):
@@ -798,6 +900,27 @@ def _judge(operation: _Operation, channel: _Channel, cancel: _Cancel) -> Safety 
     if uses.receives and all(_select_has_exit(s, None) for s in uses.receives):
         return Safety.SAFE
     return None
+
+
+def _first_into_fresh_buffer(send: Node, channel: _Channel) -> bool:
+    """The first use of a buffered channel made in this function, outside any loop around
+    the send: the buffer is empty, so the send cannot block."""
+    made, declaration = channel.made, channel.declaration
+    if made is None or declaration is None or _loops_between(send, made):
+        return False
+    if _enclosing_function(send) != _enclosing_function(made):
+        return False
+    arguments = call_arguments(made)
+    if len(arguments) < 2 or arguments[1].type != "int_literal":
+        return False
+    if text(arguments[1]).strip("0_") == "":
+        return False  # make(chan T, 0)
+    target = send.child_by_field_name("channel")
+    return not any(
+        made.end_byte <= r.start_byte < send.start_byte
+        for r in _references(declaration)
+        if r != target
+    )
 
 
 def _unknown_other_side(operation: _Operation) -> Safety:
@@ -872,8 +995,14 @@ def _replies_to_request(channel: Node | None) -> bool:
 
 
 def _returns_token(statement: Node, channel: Node | None) -> bool:
-    """An earlier receive from the same channel in this function: a token put back."""
+    """An earlier receive from the same channel in this function, or in the function that
+    started this goroutine (`<-sem; go func() { ...; sem <- token }()`): a token put back."""
     function = _enclosing_function(statement)
+    while function is not None and function.type == "func_literal":
+        outer = _enclosing_function(function)
+        if outer is None:
+            break
+        function = outer
     if channel is None or function is None:
         return False
     wanted = text(channel)
@@ -951,10 +1080,12 @@ def _fed_by_own_goroutine(declaration: _Declaration) -> bool:
         sends = parent.type == "send_statement" and parent.child_by_field_name("channel") == node
         if sends or (parent.type == "argument_list" and _call_of(parent) == "close"):
             signals.append(node)
+        elif _handed_to_go_statement(node):
+            continue  # `go worker(ch)`: a goroutine this function starts feeds it
         elif not _neutral_use(node, parent) and _receive_operand(parent) != node:
             return False  # handed to someone else
     if not signals:
-        return False
+        return any(_handed_to_go_statement(n) for n in _references(declaration))
     for node in signals:
         started = False
         for ancestor in ancestors(node):
@@ -971,6 +1102,19 @@ def _fed_by_own_goroutine(declaration: _Declaration) -> bool:
         if not started:
             return False
     return True
+
+
+def _handed_to_go_statement(identifier: Node) -> bool:
+    """`go worker(x, ch)`: the channel is an argument of a call this function starts."""
+    arguments = identifier.parent
+    call = arguments.parent if arguments is not None else None
+    return (
+        arguments is not None
+        and arguments.type == "argument_list"
+        and call is not None
+        and call.parent is not None
+        and call.parent.type == "go_statement"
+    )
 
 
 def _drained_before(statement: Node, channel: Node | None) -> bool:
@@ -1103,17 +1247,29 @@ def _runs_once(function: Node, made: Node) -> bool:
 
 
 def _ends_path(send: Node) -> bool:
-    """The send is the last thing its function does: followed by return, or at the end."""
-    statements = send.parent
-    if statements is None or statements.type != "statement_list":
-        return False
-    following = send.next_named_sibling
-    while following is not None and following.type == "comment":
-        following = following.next_named_sibling
-    if following is not None:
-        return following.type == "return_statement"
-    block = statements.parent
-    return block is not None and block.parent is not None and block.parent.type in FUNCTION_TYPES
+    """The send is the last thing its function does: followed by return, or at the end,
+    also from the end of an `if` block: `if err != nil { ch <- err }; return`."""
+    node = send
+    while True:
+        statements = node.parent
+        if statements is None or statements.type != "statement_list":
+            return False
+        following = node.next_named_sibling
+        while following is not None and following.type == "comment":
+            following = following.next_named_sibling
+        if following is not None:
+            return following.type == "return_statement"
+        block = statements.parent
+        holder = block.parent if block is not None else None
+        if holder is None:
+            return False
+        if holder.type in FUNCTION_TYPES:
+            return True
+        if holder.type != "if_statement":
+            return False
+        while holder.parent is not None and holder.parent.type == "if_statement":
+            holder = holder.parent  # else if: the statement after the whole chain
+        node = holder
 
 
 @dataclass

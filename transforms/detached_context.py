@@ -17,13 +17,14 @@ from codemod.syntax import (
     descendants_of_type,
     imported_name,
     register_candidate_types,
+    statement_list,
     text,
 )
 from codemod.transform import FileContext, Transform
 from transforms.lost_cancel import CONTEXT_PATHS
 
 # Entry points and tests own their lifetime: a fresh context is their job.
-ROOT_FUNCTION = re.compile(r"^(?:main|init|(?:Test|Benchmark|Fuzz)(?:$|[^a-z].*))$")
+ROOT_FUNCTION = re.compile(r"^(?:main|init|(?:Test|Benchmark|Fuzz|Example)(?:$|[^a-z].*))$")
 DETACHED = frozenset({"Background", "TODO"})
 # Cleanup must run even when the caller's context is already done: only report there.
 CLEANUP_WORDS = frozenset(
@@ -33,6 +34,20 @@ CLEANUP_WORDS = frozenset(
     }
 )
 TRAILING_COMMENT = re.compile(r"//\s*(.*)$")
+# Callees that only look something up in the context (a logger, a span, a metric): nothing
+# there blocks or can be cancelled, so the context they get detaches no work.
+LOOKUP_CALLEES = frozenset(
+    {"G", "L", "Ctx", "FromContext", "FromContextOrDiscard", "LoggerFromContext"}
+    | {"HandleErrorWithContext", "SpanFromContext", "SpanContextFromContext"}
+)
+LOOKUP_WORDS = frozenset({"log", "klog", "logr", "bklog", "logger", "logging", "zerolog", "slog"})
+LOOKUP_PREFIXES = ("Observe", "Log")
+# A comment above an enclosing statement that says the work is meant to run on its own.
+DELIBERATE = re.compile(
+    r"background|detach|outliv|independ|async|regardless|uncancel|not\s+(?:be\s+)?cancel"
+    r"|cancel|fresh\s+context|new\s+context",
+    re.IGNORECASE,
+)
 # What a declaration is scoped to: the rest of its block, or the statement it initialises.
 SCOPES = frozenset(
     {
@@ -101,10 +116,19 @@ class DetachedContext(Transform):
     with a cancel that is not simply deferred), a comment sits on or above the statement or
     its `go` statement, the parameter is reassigned or shadowed, the parameter is `_`, the
     function is a cleanup (`Close`, `Stop`, `release`...), or a goroutine is started from an
-    HTTP handler (net/http cancels `r.Context()` as soon as the handler returns). Silent
-    inside `defer`, after `<-ctx.Done()`, for `ctx = context.Background()` defaults, for
-    comparisons such as `ctx != context.Background()`, and in `main`, `init` and test
-    functions.
+    HTTP handler (net/http cancels `r.Context()` as soon as the handler returns). Also only
+    reported where the context, or what it builds, may outlive the call or be a choice: it
+    is assigned to a variable as is, it sits in a func literal that is stored or returned,
+    the callee's result is returned or stored, the callee is a cleanup (`Release`, `Close`,
+    `Shutdown`...), a function value made in this function, or a same-file function that
+    opens with `if ctx == nil || ctx.Err() != nil`, the same callee gets the caller's
+    context in the other branch of an `if` (or where it tested that context), or a comment
+    above the enclosing statements speaks of background, async, detached or cancelled
+    work. Silent inside `defer`, after `<-ctx.Done()` (or after a `select` or loop that
+    goes on once the context is done), for `ctx = context.Background()` defaults, for
+    comparisons such as `ctx != context.Background()`, for logger, span and metric
+    lookups (`log.G(context.TODO())`), when a same-file callee names that parameter `_`,
+    and in `main`, `init`, test and example functions.
 
     ## Go versions
     All. `context.WithoutCancel`, the explicit way to detach, needs Go 1.21.
@@ -136,16 +160,30 @@ class DetachedContext(Transform):
                 continue
             for node in descendants_of_type(declaration, self.candidates):
                 if _is_detached_call(node, package):
-                    finding = self._check(ctx, node, package, http, other_uses)
+                    finding = self._check(ctx, node, package, http, other_uses, root)
                     if finding is not None:
                         yield finding
 
     def _check(
-        self, ctx: FileContext, call: Node, package: str, http: str | None, other_uses: bool
+        self,
+        ctx: FileContext,
+        call: Node,
+        package: str,
+        http: str | None,
+        other_uses: bool,
+        root: Node,
     ) -> Finding | None:
         scope = _scope_of(call, package, http)
         if scope is None or _exempt(call, scope):
             return None
+        callee = _callee(call, package)
+        declared: list[Node] = []
+        if callee is not None:
+            if _looks_up(callee.call):
+                return None  # `log.G(context.TODO())`: a logger lookup detaches no work
+            declared = _declarations(root, callee.name)
+            if declared and all(_ignores_parameter(d, callee.index) for d in declared):
+                return None  # the callee declares that parameter `_`: nothing is detached
         called = text(call)
         if scope.request:
             message = (
@@ -175,6 +213,18 @@ class DetachedContext(Transform):
             return self.finding(ctx, call, message, Safety.REPORT_ONLY)
         if CLEANUP_WORDS.intersection(_words(_top_level_name(call))):
             return self.finding(ctx, call, message, Safety.REPORT_ONLY)
+        if callee is not None and (
+            CLEANUP_WORDS.intersection(_words(callee.name))
+            or any(_tests_parameter_first(d, callee.index) for d in declared)
+            or _passed_context_elsewhere(scope, callee)
+            or _local_function_value(callee, scope.function)
+            or _result_escapes(callee, scope.function)
+        ):
+            return self.finding(ctx, call, message, Safety.REPORT_ONLY)
+        if _assigned_as_is(call) or _in_escaping_closure(call, scope.function):
+            return self.finding(ctx, call, message, Safety.REPORT_ONLY)
+        if _deliberate_comment(ctx.source, call, scope.function):
+            return self.finding(ctx, call, message, Safety.REPORT_ONLY)
         if scope.request and not other_uses:
             return self.finding(ctx, call, message, Safety.REPORT_ONLY)
         replacement = f"{scope.name}.Context()" if scope.request else scope.name
@@ -189,6 +239,280 @@ class _Scope:
     function: Node
     name: str  # the parameter's name; "" when unnamed
     request: bool  # an *http.Request: its context is name.Context()
+
+
+@dataclass(frozen=True)
+class _Callee:
+    """The call that receives the detached context (through any context.WithX wrappers)."""
+
+    call: Node
+    name: str  # `Release` for ref.Release(...), `f` for f(...); "" for other callees
+    index: int  # the argument position of the context
+
+
+def _callee(call: Node, package: str) -> _Callee | None:
+    value = call
+    while True:
+        parent = value.parent
+        while parent is not None and parent.type == "parenthesized_expression":
+            value, parent = parent, parent.parent
+        if parent is None or parent.type != "argument_list" or parent.parent is None:
+            return None
+        wrapper = parent.parent
+        if wrapper.type != "call_expression":
+            return None
+        function = wrapper.child_by_field_name("function")
+        if function is None:
+            return None
+        operand = function.child_by_field_name("operand")
+        if function.type == "selector_expression" and operand and text(operand) == package:
+            value = wrapper  # context.WithTimeout(context.Background(), d): look further up
+            continue
+        arguments = [a for a in parent.named_children if a.type != "comment"]
+        index = next((i for i, a in enumerate(arguments) if a == value), -1)
+        field = function.child_by_field_name("field")
+        name = (
+            text(field)
+            if function.type == "selector_expression" and field is not None
+            else text(function)
+            if function.type == "identifier"
+            else ""
+        )
+        return _Callee(wrapper, name, index)
+
+
+def _looks_up(call: Node) -> bool:
+    """A logger, span or metric lookup: `log.G(ctx)`, `klog.FromContext(ctx)`, `m.Observe...`."""
+    function = call.child_by_field_name("function")
+    if function is None:
+        return False
+    selector = function.type == "selector_expression"
+    field = function.child_by_field_name("field") if selector else None
+    name = text(field) if field is not None else text(function)
+    if name in LOOKUP_CALLEES or name.startswith(LOOKUP_PREFIXES):
+        return True
+    operand = function.child_by_field_name("operand")
+    words = _words(text(operand)) if operand is not None else set()
+    return bool(LOOKUP_WORDS.intersection(words))
+
+
+_DECLARATIONS = frozenset({"function_declaration", "method_declaration"})
+
+
+def _declarations(root: Node, name: str) -> list[Node]:
+    """The functions and methods of this file called name."""
+    if not name:
+        return []
+    found = []
+    for node in root.named_children:
+        if node.type in _DECLARATIONS:
+            declared = node.child_by_field_name("name")
+            if declared is not None and text(declared) == name:
+                found.append(node)
+    return found
+
+
+def _parameter_name(function: Node, index: int) -> str | None:
+    """The name of the index-th parameter ("" when unnamed); None when there is none."""
+    names: list[str] = []
+    parameters = function.child_by_field_name("parameters")
+    for declaration in parameters.named_children if parameters is not None else ():
+        if declaration.type == "variadic_parameter_declaration":
+            variadic = declaration.child_by_field_name("name")
+            names.append(text(variadic) if variadic is not None else "")
+            continue
+        if declaration.type != "parameter_declaration":
+            continue
+        declared = declaration.children_by_field_name("name")
+        names.extend([text(n) for n in declared] if declared else [""])
+    return names[index] if 0 <= index < len(names) else None
+
+
+def _ignores_parameter(function: Node, index: int) -> bool:
+    return _parameter_name(function, index) in ("", "_")
+
+
+def _tests_parameter_first(function: Node, index: int) -> bool:
+    """The callee opens with `if ctx == nil` or `if ctx.Err() != nil`: it treats a fresh
+    context as a sentinel, so which one it gets changes what it does."""
+    name = _parameter_name(function, index)
+    body = function.child_by_field_name("body")
+    block = statement_list(body) if body is not None else None
+    first = block.named_children[0] if block is not None and block.named_child_count else None
+    if not name or name == "_" or first is None or first.type != "if_statement":
+        return False
+    condition = first.child_by_field_name("condition")
+    compact = re.sub(r"\s", "", text(condition)) if condition is not None else ""
+    return f"{name}==nil" in compact or f"{name}.Err()" in compact
+
+
+def _passed_context_elsewhere(scope: _Scope, callee: _Callee) -> bool:
+    """The function passes its own context to the same callee where it found that context
+    done: a fresh one elsewhere is a sentinel meaning "not cancelled" (etcd's compactBarrier)."""
+    function = callee.call.child_by_field_name("function")
+    if function is None:
+        return False
+    wanted = text(function)
+    expression = _context_expression(scope)
+    for other in descendants_of_type(scope.function, frozenset({"call_expression"})):
+        if other == callee.call:
+            continue
+        other_function = other.child_by_field_name("function")
+        if other_function is None or text(other_function) != wanted:
+            continue
+        arguments = other.child_by_field_name("arguments")
+        values = [a for a in arguments.named_children if a.type != "comment"] if arguments else []
+        if (
+            0 <= callee.index < len(values)
+            and text(values[callee.index]) == expression
+            and (_under_context_test(other, scope) or _other_branch(other, callee.call))
+        ):
+            return True
+    return False
+
+
+def _other_branch(one: Node, other: Node) -> bool:
+    """`if c { f(ctx) } else { f(context.TODO()) }`: the author chose per branch."""
+    for ancestor in ancestors(one):
+        if ancestor.type != "if_statement":
+            continue
+        if not _contains(ancestor, other):
+            continue
+        consequence = ancestor.child_by_field_name("consequence")
+        alternative = ancestor.child_by_field_name("alternative")
+        if consequence is None or alternative is None:
+            return False
+        return (_contains(consequence, one) and _contains(alternative, other)) or (
+            _contains(alternative, one) and _contains(consequence, other)
+        )
+    return False
+
+
+def _local_function_value(callee: _Callee, function: Node) -> bool:
+    """`wrap, ok := ctx.Value(key).(Wrapper)` ... `wrap(context.Background())`: a function
+    value made here decides itself what the fresh context is for."""
+    target = callee.call.child_by_field_name("function")
+    if target is None or target.type != "identifier":
+        return False
+    body = function.child_by_field_name("body")
+    for node in descendants(body) if body is not None else ():
+        if node.start_byte >= callee.call.start_byte:
+            break
+        if node.type == "short_var_declaration" and _assigns_name(node, text(target)):
+            return True
+    return False
+
+
+def _result_escapes(callee: _Callee, function: Node) -> bool:
+    """What the call builds outlives this function: it is returned (directly or through a
+    variable) or put in a composite literal, and may keep using the context it was given."""
+    holder = callee.call.parent
+    if holder is not None and holder.type == "expression_list":
+        holder = holder.parent
+    if holder is None:
+        return False
+    if holder.type in ("return_statement", "literal_element", "keyed_element"):
+        return True
+    if holder.type not in ("short_var_declaration", "assignment_statement"):
+        return False
+    left = holder.child_by_field_name("left")
+    names = {text(n) for n in left.named_children if n.type == "identifier"} if left else set()
+    names.discard("_")
+    names.discard("err")
+    body = function.child_by_field_name("body")
+    for node in descendants(body) if body is not None else ():
+        if node.start_byte < holder.end_byte or node.type != "identifier":
+            continue
+        if text(node) not in names:
+            continue
+        parent = node.parent
+        if parent is not None and parent.type == "expression_list":
+            parent = parent.parent
+        if parent is not None and parent.type in (
+            "return_statement",
+            "literal_element",
+            "keyed_element",
+        ):
+            return True  # `return rac`, `&readerAt{rac, desc}`: the value itself goes on
+    return False
+
+
+def _assigned_as_is(call: Node) -> bool:
+    """`x := context.Background()`: a context variable of its own, used later in ways this
+    transform does not follow."""
+    parent = call.parent
+    return (
+        parent is not None
+        and parent.type == "expression_list"
+        and parent.parent is not None
+        and parent.parent.type in ("short_var_declaration", "assignment_statement", "var_spec")
+    ) or (parent is not None and parent.type == "var_spec")
+
+
+def _in_escaping_closure(call: Node, function: Node) -> bool:
+    """Inside a func literal stored in a field, a composite literal or returned: it runs after
+    this function returned, when its context may be long done."""
+    for ancestor in ancestors(call):
+        if ancestor == function:
+            return False
+        if ancestor.type != "func_literal":
+            continue
+        holder = ancestor.parent
+        if holder is not None and holder.type == "expression_list":
+            holder = holder.parent
+        if holder is None:
+            continue
+        if holder.type in ("return_statement", "literal_element", "keyed_element"):
+            return True
+        if holder.type == "assignment_statement":
+            left = holder.child_by_field_name("left")
+            if left is not None and any(t.type != "identifier" for t in left.named_children):
+                return True
+    return False
+
+
+def _under_context_test(node: Node, scope: _Scope) -> bool:
+    """Inside `if ctx.Err() != nil { ... }` (or `ctx == nil`): the branch for a done context."""
+    for ancestor in _ancestors_until(node, scope.function):
+        if ancestor.type == "if_statement":
+            condition = ancestor.child_by_field_name("condition")
+            if condition is not None and _tests_context(condition, scope):
+                return True
+    return False
+
+
+def _deliberate_comment(source: bytes, call: Node, function: Node) -> bool:
+    """A comment above an enclosing statement says the work runs on its own: "a background
+    refresh", "must outlive the request", "detached from ..."."""
+    for ancestor in ancestors(call):
+        if ancestor == function:
+            return False
+        if ancestor.parent is not None and ancestor.parent.type == "statement_list":
+            # The comment may head the statement, or the short group it belongs to:
+            # `// Start an async lookup.` / `p.fetching = true` / `go p.fetch(...)`.
+            previous = ancestor.prev_named_sibling
+            while previous is not None and previous.type == "comment":
+                previous = previous.prev_named_sibling
+            for statement in (ancestor, previous):
+                comment = _comment_above(source, statement) if statement is not None else ""
+                if comment and DELIBERATE.search(comment):
+                    return True
+    return False
+
+
+def _comment_above(source: bytes, node: Node) -> str:
+    """The block of `//` comment lines right above the node's first line."""
+    line_start = source.rfind(b"\n", 0, node.start_byte) + 1
+    lines: list[bytes] = []
+    end = line_start - 1
+    while end > 0:
+        start = source.rfind(b"\n", 0, end) + 1
+        line = source[start:end].strip()
+        if not line.startswith(b"//"):
+            break
+        lines.append(line)
+        end = start - 1
+    return b" ".join(reversed(lines)).decode("utf-8", "replace")
 
 
 def _is_detached_call(call: Node, package: str) -> bool:
@@ -298,8 +622,31 @@ def _context_expression(scope: _Scope) -> str:
 
 
 def _waits_for_done(node: Node, scope: _Scope) -> bool:
-    done = f"<-{_context_expression(scope)}.Done()"
-    return done in re.sub(r"\s", "", text(node))
+    compact = re.sub(r"\s", "", text(node))
+    if f"<-{_context_expression(scope)}.Done()" in compact:
+        return True
+    # `done := ctx.Done()` ... `case <-done:`
+    return any(
+        f"<-{alias}" == compact
+        or compact.startswith(f"<-{alias}:")
+        or compact.endswith(f"<-{alias}")
+        for alias in _done_aliases(scope)
+    )
+
+
+def _done_aliases(scope: _Scope) -> list[str]:
+    body = scope.function.child_by_field_name("body")
+    done = f"{_context_expression(scope)}.Done()"
+    aliases: list[str] = []
+    for node in descendants(body) if body is not None else ():
+        if node.type not in ("short_var_declaration", "assignment_statement"):
+            continue
+        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        if left is None or right is None or left.named_child_count != 1:
+            continue
+        if re.sub(r"\s", "", text(right)) == done:
+            aliases.append(text(left.named_children[0]))
+    return aliases
 
 
 def _tests_context(condition: Node, scope: _Scope) -> bool:
@@ -317,8 +664,40 @@ def _done_before(statement: Node, scope: _Scope) -> bool:
         )
         if waits and _waits_for_done(sibling, scope):
             return True
+        if sibling.type in ("select_statement", "for_statement") and _ends_on_done(sibling, scope):
+            return True
         sibling = sibling.prev_named_sibling
     return False
+
+
+def _ends_on_done(statement: Node, scope: _Scope) -> bool:
+    """A select, or a loop, that goes on to the next statement once the context is done:
+    a `case <-ctx.Done():` that does not return, or `for ctx.Err() == nil`. What follows it
+    may run after the caller gave up, so a fresh context there is deliberate."""
+    if statement.type == "for_statement":
+        clause = next(
+            (c for c in statement.named_children if c.type not in ("block", "comment")), None
+        )
+        if clause is not None and _tests_context(clause, scope):
+            return True
+    for case in descendants_of_type(statement, frozenset({"communication_case"})):
+        if any(a.type == "func_literal" for a in _ancestors_until(case, statement)):
+            continue
+        communication = case.child_by_field_name("communication")
+        if (
+            communication is not None
+            and _waits_for_done(communication, scope)
+            and not _returns(case)
+        ):
+            return True
+    return False
+
+
+def _ancestors_until(node: Node, top: Node) -> Iterator[Node]:
+    for ancestor in ancestors(node):
+        if ancestor == top:
+            return
+        yield ancestor
 
 
 def _only_done(select: Node, scope: _Scope) -> bool:
@@ -399,7 +778,11 @@ def _stored(call: Node, function: Node, package: str) -> bool:
         if wrapper.type == "call_expression":
             callee = wrapper.child_by_field_name("function")
             operand = callee.child_by_field_name("operand") if callee is not None else None
-            derived = derived and operand is not None and text(operand) == package
+            field = callee.child_by_field_name("field") if callee is not None else None
+            derived = derived and (
+                (operand is not None and text(operand) == package)
+                or (field is not None and text(field).startswith("With"))
+            )
         value, parent = wrapper, wrapper.parent
     if parent is None:
         return False

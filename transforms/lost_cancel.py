@@ -54,6 +54,8 @@ PLAIN_QUALIFIED_TYPES = frozenset({"time.Duration", "time.Time"})
 # Values named like errors carry no context; every other result of a call given ctx might.
 CASE_CLAUSES = frozenset({"expression_case", "type_case", "communication_case", "default_case"})
 ERROR_NAME = re.compile(r"^(?:err|.*Err(?:or)?)$")
+# `//nolint`, `//nolint:govet`, `//nolint:lostcancel`: the author silenced go vet here.
+NOLINT_VET = re.compile(rb"//\s*nolint(?:\s*$|\s+|:[\w,\s-]*\b(?:govet|lostcancel)\b)")
 
 
 class LostCancel(Transform):
@@ -119,10 +121,15 @@ class LostCancel(Transform):
     goroutine or closure that may outlive the function, cancelling on return would cut that
     work short: the fix is marked for review, and only reported when the context itself
     (or a `...Context` value made from it) is returned or stored, when a goroutine using it
-    is started just before returning, or when `ctx, _ = ...` assigns a variable that is not
-    the function's own. A declaration inside a loop body is only reported, since `defer`
-    would pile up until the function returns. When `cancel` itself is returned, stored,
-    passed on or called from a closure, someone else owns it and nothing is reported.
+    is started just before returning or hands values back (sends on a channel, or assigns a
+    variable of the function: a response or a stream may still need the context), when
+    `ctx, _ = ...` assigns a variable that is not the function's own, or when the line
+    carries a `//nolint` for govet (the author silenced `lostcancel` on purpose). A
+    declaration inside a loop body is only reported, since `defer` would pile up until the
+    function returns. When `cancel` itself is returned, stored, passed on or called from a
+    closure, someone else owns it and nothing is reported; nor when the parent was derived
+    just before in the same block and its own cancel is deferred or called on every path,
+    since cancelling the parent releases the child too.
 
     ## Go versions
     All. `WithCancelCause` needs Go 1.20, `WithTimeoutCause`/`WithDeadlineCause` Go 1.21.
@@ -169,6 +176,8 @@ class LostCancel(Transform):
         if statements is None or statements.type != "statement_list" or function is None:
             return None  # an `if` or `for` initializer: no line to put a defer on
         following = _following(statement)
+        if _released_with_parent(statement, function, package):
+            return None
         discarded = text(cancel_node) == "_"
         declares = statement.type == "short_var_declaration"
         if discarded:
@@ -189,8 +198,11 @@ class LostCancel(Transform):
                 "context is released only when its parent is done"
             )
         # `ctx, _ = ...` assigns a variable declared further out: it lives past this block.
-        scope = following if declares else _rest_of_function(statement, function)
-        safety = _context_safety(text(context_node), scope, function, package)
+        rest = _rest_of_function(statement, function)
+        scope = following if declares else rest
+        safety = _context_safety(text(context_node), scope, rest, function, package)
+        if _silences_vet(ctx.source, statement):
+            safety = Safety.REPORT_ONLY  # the author told go vet this cancel is lost on purpose
         if text(context_node) in _named_results(function):
             safety = Safety.REPORT_ONLY  # a bare return hands the context to the caller
         if not declares and not _local_to(text(context_node), function, statement):
@@ -214,6 +226,60 @@ class LostCancel(Transform):
             edits.append(Edit(statement.start_byte, statement.start_byte, declaration_text))
         fix = Fix(tuple(edits), f"defer {name}() right after the context is derived")
         return self.finding(ctx, statement, message, safety, fix)
+
+
+def _released_with_parent(statement: Node, function: Node, package: str) -> bool:
+    """Whether the context is derived from a parent made just before in the same block,
+    `p, c := context.WithCancel(...)`, whose cancel is deferred or called on every path:
+    cancelling the parent cancels the child too, stopping its timer (buildkit's
+    `ctx, _ = context.WithTimeoutCause(ctx, ...)` under `defer cancel(...)`)."""
+    right = statement.child_by_field_name("right")
+    call = right.named_children[0] if right is not None else None
+    arguments = call.child_by_field_name("arguments") if call is not None else None
+    parent = arguments.named_children[0] if arguments and arguments.named_child_count else None
+    if parent is None or parent.type != "identifier":
+        return False
+    sibling = statement.prev_named_sibling
+    while sibling is not None:
+        if any(text(n) == text(parent) for n in _assigned_names(sibling)):
+            break
+        sibling = sibling.prev_named_sibling
+    if sibling is None or sibling.type != "short_var_declaration":
+        return False
+    if _derived_context(sibling, package) is None:
+        return False
+    left = sibling.child_by_field_name("left")
+    assert left is not None
+    context_node, cancel_node = left.named_children
+    if text(context_node) != text(parent) or text(cancel_node) == "_":
+        return False
+    name, following = text(cancel_node), _following(sibling)
+    uses = _cancel_uses(name, following, function)
+    if uses is None:
+        return False  # someone else calls it, at a time we cannot see
+    return uses.deferred or _Flow(name).leaves_live(following) is False
+
+
+def _assigned_names(statement: Node) -> list[Node]:
+    """The identifiers a declaration or assignment statement writes."""
+    if statement.type not in ("short_var_declaration", "assignment_statement", "var_declaration"):
+        return []
+    if statement.type == "var_declaration":
+        return [
+            n
+            for spec in descendants(statement)
+            if spec.type == "var_spec"
+            for n in spec.children_by_field_name("name")
+        ]
+    left = statement.child_by_field_name("left")
+    return left.named_children if left is not None else []
+
+
+def _silences_vet(source: bytes, statement: Node) -> bool:
+    """A `//nolint` (all linters, or govet/lostcancel) on the statement's last line."""
+    end_of_line = source.find(b"\n", statement.end_byte)
+    rest = source[statement.end_byte : end_of_line if end_of_line >= 0 else len(source)]
+    return NOLINT_VET.search(rest) is not None
 
 
 def _local_to(name: str, function: Node, before: Node) -> bool:
@@ -501,12 +567,17 @@ def _merge(a: bool | None, b: bool | None) -> bool | None:
     return a or b
 
 
-def _context_safety(name: str, following: list[Node], function: Node, package: str) -> Safety:
+def _context_safety(
+    name: str, following: list[Node], rest: list[Node], function: Node, package: str
+) -> Safety:
     """How far a deferred cancel is safe, from where the derived context flows.
 
     A name is tainted strongly when it holds the context itself (the context, or what a
     `...Context` call made from it: a request, a command), weakly when it is some other
-    result of a call given the context (rows, a stream, or a plain value).
+    result of a call given the context (rows, a stream, or a plain value). The context is
+    followed through `following` (where its name is in scope); the values made from it
+    through `rest`, the whole rest of the function, since they may be variables declared
+    further out (`opts = append(opts, WithContext(ctx))` inside an `if`, `return opts` after).
     """
     if name == "_":
         return Safety.SAFE
@@ -515,7 +586,7 @@ def _context_safety(name: str, following: list[Node], function: Node, package: s
     seen = {name}
     while tainted:
         current, strong = tainted.pop()
-        for identifier in _identifiers(following, current):
+        for identifier in _identifiers(following if current == name else rest, current):
             verdict, results = _classify_use(identifier, function, strong, package)
             safety = min(safety, verdict)
             for result, result_strong in results:
@@ -538,6 +609,9 @@ def _classify_use(identifier: Node, function: Node, strong: bool, package: str) 
         if ancestor.type == "go_statement":
             return _goroutine_safety(ancestor, function) if strong else Safety.REVIEW, []
         if ancestor.type == "func_literal" and not _is_deferred_literal(ancestor):
+            started = _started_by(ancestor)
+            if started is not None and strong:
+                return _goroutine_safety(started, function), []
             return Safety.REVIEW, []  # a closure may run after the function returned
         if statement is None and _is_statement(ancestor):
             statement = ancestor
@@ -715,7 +789,74 @@ def _goroutine_safety(go_statement: Node, function: Node) -> Safety:
         and after.type == "return_statement"
         and not any(n.type == "call_expression" for n in descendants(after))
     )
-    return Safety.REPORT_ONLY if at_end or bare_return else Safety.REVIEW
+    if at_end or bare_return or _hands_back(go_statement):
+        return Safety.REPORT_ONLY
+    return Safety.REVIEW
+
+
+def _started_by(literal: Node) -> Node | None:
+    """The `go` statement when literal is the function it starts: `go func() {...}()`."""
+    call = literal.parent
+    if call is None or call.type != "call_expression":
+        return None
+    if call.child_by_field_name("function") != literal:
+        return None
+    holder = call.parent
+    return holder if holder is not None and holder.type == "go_statement" else None
+
+
+def _hands_back(go_statement: Node) -> bool:
+    """Whether a `go func() {...}()` passes values out: a send, or an assignment to a variable
+    of the enclosing function. What it hands back (a response, a stream) may still use the
+    context after the function returns; errors and constants cannot."""
+    call = go_statement.named_children[0] if go_statement.named_child_count else None
+    literal = call.child_by_field_name("function") if call is not None else None
+    if literal is None or literal.type != "func_literal":
+        return False
+    local = _declared_in(literal)
+    for node in descendants(literal):
+        if node.type == "send_statement":
+            value = node.child_by_field_name("value")
+            if value is not None and _carries_values(value):
+                return True
+        elif node.type == "assignment_statement":
+            left = node.child_by_field_name("left")
+            for target in left.named_children if left is not None else []:
+                name = target if target.type == "identifier" else None
+                if name is None:
+                    return True  # a field, an element, through a pointer
+                if (
+                    text(name) not in local
+                    and text(name) != "_"
+                    and not ERROR_NAME.match(text(name))
+                ):
+                    return True
+    return False
+
+
+def _declared_in(literal: Node) -> set[str]:
+    """The names a function literal declares: its parameters and its own variables."""
+    names: set[str] = set()
+    for node in descendants(literal):
+        if node.type in ("parameter_declaration", "var_spec", "const_spec"):
+            names.update(text(n) for n in node.children_by_field_name("name"))
+        elif node.type in ("short_var_declaration", "range_clause"):
+            left = node.child_by_field_name("left")
+            names.update(
+                text(n)
+                for n in (left.named_children if left is not None else [])
+                if n.type == "identifier"
+            )
+    return names
+
+
+def _carries_values(value: Node) -> bool:
+    """Whether a sent value may hold something other than an error or a constant."""
+    names = [value] if value.type == "identifier" else []
+    names += [n for n in descendants(value) if n.type == "identifier"]
+    return any(
+        text(n) not in ("nil", "true", "false") and not ERROR_NAME.match(text(n)) for n in names
+    )
 
 
 @dataclass
