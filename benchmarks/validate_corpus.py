@@ -39,7 +39,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_scan import DEFAULT_CORPUS, REPO, corpus_env, fetch
 
-DEFAULT_MODULES = ("go.etcd.io/etcd/server/v3@v3.7.3", "k8s.io/kubernetes@v1.31.0")
+# The corpus issue #7 names; hugo v0.165.0 is the newest whose go line (1.26) the local Go
+# serves (v0.166.0 and later need go 1.27); moby's module is github.com/moby/moby/v2.
+DEFAULT_MODULES = (
+    "go.etcd.io/etcd/server/v3@v3.7.3",
+    "k8s.io/kubernetes@v1.31.0",
+    "github.com/prometheus/prometheus@v0.316.0",
+    "google.golang.org/grpc@v1.85.0",
+    "github.com/moby/moby/v2@v2.0.0-beta.24",
+    "github.com/gohugoio/hugo@v0.165.0",
+)
 MB = 1_000_000
 _PARSE_ERRORS = re.compile(r"declarations? in (\d+) files? left alone for parse errors")
 
