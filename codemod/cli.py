@@ -195,10 +195,18 @@ def _finish(summary: Summary, quiet: bool, fixing: bool) -> None:
             click.echo(line, err=True)
 
 
+# Shared by scan, fix, pr and triage.
+select_option = click.option(
+    "--select", multiple=True, help="Only these transform ids (comma-separated)."
+)
+ignore_option = click.option(
+    "--ignore", multiple=True, help="Skip these transform ids (comma-separated)."
+)
+
 _common = [
     click.argument("paths", nargs=-1, required=True),
-    click.option("--select", multiple=True, help="Only these transform ids (comma-separated)."),
-    click.option("--ignore", multiple=True, help="Skip these transform ids (comma-separated)."),
+    select_option,
+    ignore_option,
     click.option(
         "--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: CPUs)."
     ),

@@ -1104,17 +1104,18 @@ def _fed_by_own_goroutine(declaration: _Declaration) -> bool:
     return True
 
 
+def _call_taking(argument: Node) -> Node | None:
+    """The call that `argument` is passed to directly (`f(a, argument)`), if any."""
+    arguments = argument.parent
+    if arguments is None or arguments.type != "argument_list":
+        return None
+    return arguments.parent
+
+
 def _handed_to_go_statement(identifier: Node) -> bool:
     """`go worker(x, ch)`: the channel is an argument of a call this function starts."""
-    arguments = identifier.parent
-    call = arguments.parent if arguments is not None else None
-    return (
-        arguments is not None
-        and arguments.type == "argument_list"
-        and call is not None
-        and call.parent is not None
-        and call.parent.type == "go_statement"
-    )
+    call = _call_taking(identifier)
+    return call is not None and call.parent is not None and call.parent.type == "go_statement"
 
 
 def _drained_before(statement: Node, channel: Node | None) -> bool:
@@ -1174,14 +1175,8 @@ def _seeds_fresh_buffer(send: Node, channel: Node | None) -> bool:
 
 
 def _passed_with_context(use: Node, cancel: _Cancel) -> bool:
-    arguments = use.parent
-    call = arguments.parent if arguments is not None else None
-    return (
-        arguments is not None
-        and arguments.type == "argument_list"
-        and call is not None
-        and any(text(a) == cancel.name for a in call_arguments(call))
-    )
+    call = _call_taking(use)
+    return call is not None and any(text(a) == cancel.name for a in call_arguments(call))
 
 
 def _fits_buffer(made: Node, sends: list[Node], escapes: bool) -> bool:

@@ -11,6 +11,7 @@ import click
 
 from codemod.bot.flow import BotError, Console, PrRequest, open_pull_request
 from codemod.bot.forge import FORGES
+from codemod.cli import ignore_option, select_option
 from codemod.engine import RunOptions
 from codemod.model import Safety
 from transforms import ALL_TRANSFORMS, transform_by_id
@@ -82,8 +83,8 @@ class _Scrubber:
     is_flag=True,
     help="Print the branch, commits and pull request body; touch no remote.",
 )
-@click.option("--select", multiple=True, help="Only these transform ids (comma-separated).")
-@click.option("--ignore", multiple=True, help="Skip these transform ids (comma-separated).")
+@select_option
+@ignore_option
 @click.option("--unsafe/--no-unsafe", default=None, help="Also apply fixes marked `review`.")
 @click.option(
     "--config",

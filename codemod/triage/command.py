@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from codemod.cli import flags_given, parse_transform_ids
+from codemod.cli import flags_given, ignore_option, parse_transform_ids, select_option
 from codemod.config import ConfigError
 from codemod.engine import RunOptions
 from codemod.model import Safety
@@ -42,8 +42,8 @@ def _fail(message: str) -> None:
 @click.option("--unsafe", is_flag=True, help="diff: also include fixes marked `review`.")
 @click.option("--no-gofmt", is_flag=True, help="Do not run gofmt on the proposed fixes.")
 @click.option("--quiet", "-q", is_flag=True, help="No summary line on stderr.")
-@click.option("--select", multiple=True, help="Only these transform ids (comma-separated).")
-@click.option("--ignore", multiple=True, help="Skip these transform ids (comma-separated).")
+@select_option
+@ignore_option
 @click.option(
     "--config",
     "config_file",
