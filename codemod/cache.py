@@ -220,7 +220,9 @@ def trim(directory: Path, now: float | None = None) -> int:
     now = time.time() if now is None else now
     marker = directory / TRIM_MARKER
     try:
-        if 0 <= now - float(marker.read_text().strip()) < TRIM_INTERVAL_SECONDS:
+        # abs(): a marker a little ahead (another run's clock, rounding) is recent too; one a
+        # day or more away either side is stale or from a broken clock: trim and rewrite it.
+        if abs(now - float(marker.read_text().strip())) < TRIM_INTERVAL_SECONDS:
             return 0
     except (OSError, ValueError):
         pass  # never trimmed, or an unreadable marker: trim now
@@ -269,7 +271,7 @@ def _write_marker(marker: Path, now: float) -> None:
     try:
         handle, temporary = tempfile.mkstemp(dir=marker.parent, prefix=".tmp-")
         with os.fdopen(handle, "w") as stream:
-            stream.write(f"{now:.0f}\n")
+            stream.write(f"{now:.3f}\n")
         os.replace(temporary, marker)
     except OSError:
         pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from functools import lru_cache
@@ -198,6 +199,22 @@ def call_name(call: Node) -> str | None:
 def call_arguments(call: Node) -> list[Node]:
     arguments = call.child_by_field_name("arguments")
     return [] if arguments is None else [a for a in arguments.named_children if a.type != "comment"]
+
+
+def made_channel_type(node: Node) -> Node | None:
+    """The `chan T` of `make(chan T, ...)`; None for any other expression."""
+    if node.type != "call_expression" or call_name(node) != "make":
+        return None
+    arguments = call_arguments(node)
+    return arguments[0] if arguments and arguments[0].type == "channel_type" else None
+
+
+def is_bidirectional(channel_type: Node) -> bool:
+    """`chan T`, not `chan<- T` or `<-chan T`: only that one can be both sent on and closed."""
+    return _BIDIRECTIONAL.match(text(channel_type)) is not None
+
+
+_BIDIRECTIONAL = re.compile(r"chan\b(?!\s*<-)")
 
 
 def function_parameters(function: Node) -> list[tuple[str, Node]]:

@@ -223,6 +223,7 @@ def test_trim_runs_once_a_day_and_drops_old_formats_and_stale_temporaries(tmp_pa
     assert fresh_temporary.exists() and not old_format.exists() and not stale_temporary.exists()
     assert not (directory / "v0").exists()  # emptied folders go too
     age(fresh_temporary, 10 * DAY, now)
+    assert cache.trim(directory, now - 0.4) == 0  # a marker a moment ahead is recent too
     assert cache.trim(directory, now + 3600) == 0  # trimmed an hour ago: not again today
     assert cache.trim(directory, now + DAY + 1) == 1
 

@@ -21,7 +21,9 @@ from codemod.syntax import (
     enclosing_function,
     function_parameters,
     has_goto,
+    is_bidirectional,
     is_declaration,
+    made_channel_type,
     single_declarations,
     text,
 )
@@ -218,14 +220,12 @@ def _unbuffered_makes(declaration: Node) -> Iterator[_Made]:
 
 
 def _is_unbuffered_make(node: Node) -> bool:
-    if node.type != "call_expression" or call_name(node) != "make":
-        return False
-    arguments = call_arguments(node)
+    channel_type = made_channel_type(node)
     argument_list = node.child_by_field_name("arguments")
     return (
-        len(arguments) == 1
-        and arguments[0].type == "channel_type"
-        and re.match(r"chan\b(?!\s*<-)", text(arguments[0])) is not None
+        channel_type is not None
+        and is_bidirectional(channel_type)
+        and len(call_arguments(node)) == 1
         and argument_list is not None
         and not any(c.type == "," for c in argument_list.children)
     )

@@ -20,8 +20,10 @@ from codemod.syntax import (
     function_parameters,
     has_goto,
     inside_loop,
+    is_bidirectional,
     is_declaration,
     line_indent,
+    made_channel_type,
     statement_list,
     text,
 )
@@ -234,15 +236,9 @@ def _assigns_named_result(assignment: Node) -> bool:
 
 
 def _is_make_chan(node: Node) -> bool:
-    if node.type != "call_expression" or call_name(node) != "make":
-        return False
-    arguments = call_arguments(node)
     # A bidirectional `chan T`: directional channels cannot be closed by their maker anyway.
-    return (
-        bool(arguments)
-        and arguments[0].type == "channel_type"
-        and text(arguments[0]).startswith("chan")
-    )
+    channel_type = made_channel_type(node)
+    return channel_type is not None and is_bidirectional(channel_type)
 
 
 def _classify_uses(name: str, declared: Node, function: Node, body: Node) -> _Uses | None:

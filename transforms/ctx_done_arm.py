@@ -18,6 +18,7 @@ from codemod.syntax import (
     descendants,
     descendants_of_type,
     line_indent,
+    made_channel_type,
     text,
 )
 from codemod.transform import FileContext, Transform
@@ -812,10 +813,7 @@ def _passes_context(call: Node, cancel: _Cancel | None) -> bool:
 
 
 def _is_make_chan(node: Node) -> bool:
-    if node.type != "call_expression" or call_name(node) != "make":
-        return False
-    arguments = call_arguments(node)
-    return bool(arguments) and arguments[0].type == "channel_type"
+    return made_channel_type(node) is not None
 
 
 def _is_local_variable(declaration: _Declaration) -> bool:

@@ -21,8 +21,10 @@ from codemod.syntax import (
     enclosing_function,
     function_parameters,
     has_goto,
+    is_bidirectional,
     is_declaration,
     line_indent,
+    made_channel_type,
     single_declarations,
     statement_list,
     text,
@@ -280,14 +282,8 @@ def _channel_makes(declaration: Node) -> Iterator[_Made]:
 
 
 def _is_make_chan(node: Node) -> bool:
-    if node.type != "call_expression" or call_name(node) != "make":
-        return False
-    arguments = call_arguments(node)
-    return (
-        bool(arguments)
-        and arguments[0].type == "channel_type"
-        and re.match(r"chan\b(?!\s*<-)", text(arguments[0])) is not None
-    )
+    channel_type = made_channel_type(node)
+    return channel_type is not None and is_bidirectional(channel_type)
 
 
 def _is_buffered(made: _Made) -> bool:
