@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 
 from tree_sitter import Node, Query, QueryCursor
@@ -312,6 +313,44 @@ def single_declarations(root: Node) -> Iterator[tuple[Node, Node, Node]]:
             continue
         if names[0].type == "identifier":
             yield statement, names[0], right.named_children[0]
+
+
+@dataclass(frozen=True)
+class MadeChannel:
+    """`name := make(chan T...)` (or `var name = ...`): statement, name, call, enclosing list."""
+
+    statement: Node
+    name: Node
+    call: Node
+    scope: Node  # the statement_list holding `statement`: the channel's scope ends with it
+
+
+def channel_makes(declaration: Node, accept: Callable[[Node], bool]) -> Iterator[MadeChannel]:
+    """Every single-name declaration in a statement list whose value `accept` takes."""
+    for statement, name, value in single_declarations(declaration):
+        scope = statement.parent
+        if accept(value) and scope is not None and scope.type == "statement_list":
+            yield MadeChannel(statement, name, value, scope)
+
+
+def uses_in_scope(made: MadeChannel) -> Iterator[Node]:
+    """Every identifier spelled like the channel from its declaration to the end of its block."""
+    name = text(made.name)
+    after = False
+    for statement in made.scope.named_children:
+        if statement == made.statement:
+            after = True
+        elif after:
+            for node in descendants(statement):
+                if node.type == "identifier" and text(node) == name:
+                    yield node
+
+
+def mentions(node: Node, name: str) -> bool:
+    """`node` is, or holds, an identifier spelled `name`."""
+    if node.type == "identifier":
+        return text(node) == name
+    return any(n.type == "identifier" and text(n) == name for n in descendants(node))
 
 
 def received_channel(statement: Node) -> Node | None:

@@ -13,9 +13,11 @@ from codemod.model import Edit, Finding, Fix, Safety
 from codemod.syntax import (
     FUNCTION_TYPES,
     SINGLE_DECLARATION_TYPES,
+    MadeChannel,
     ancestors,
     call_arguments,
     call_name,
+    channel_makes,
     descendants,
     descendants_outside_functions,
     enclosing_function,
@@ -24,8 +26,9 @@ from codemod.syntax import (
     is_bidirectional,
     is_declaration,
     made_channel_type,
-    single_declarations,
+    mentions,
     text,
+    uses_in_scope,
 )
 from codemod.transform import FileContext, Transform
 
@@ -110,12 +113,12 @@ class BufferOrphanedResult(Transform):
 
     def find(self, ctx: FileContext) -> Iterator[Finding]:
         for declaration in ctx.parsed.clean_declarations:
-            for made in _unbuffered_makes(declaration):
+            for made in channel_makes(declaration, _is_unbuffered_make):
                 finding = self._check_channel(ctx, made)
                 if finding is not None:
                     yield finding
 
-    def _check_channel(self, ctx: FileContext, made: _Made) -> Finding | None:
+    def _check_channel(self, ctx: FileContext, made: MadeChannel) -> Finding | None:
         function = enclosing_function(made.statement)
         body = function.child_by_field_name("body") if function is not None else None
         if function is None or body is None or has_goto(body):
@@ -145,7 +148,7 @@ class BufferOrphanedResult(Transform):
         return self.finding(ctx, made.call, message, safety, fix)
 
     def _per_item_finding(
-        self, ctx: FileContext, made: _Made, loop: Node, sender: _Sender, function: Node
+        self, ctx: FileContext, made: MadeChannel, loop: Node, sender: _Sender, function: Node
     ) -> Finding | None:
         name = text(made.name)
         capacity = _loop_count(loop, made, function, ctx.parsed.root)
@@ -162,16 +165,6 @@ class BufferOrphanedResult(Transform):
             f"make `{name}` buffered with one slot per goroutine ({capacity})",
         )
         return self.finding(ctx, made.call, message, safety, fix)
-
-
-@dataclass(frozen=True)
-class _Made:
-    """`name := make(chan T)`: the statement, the name, the call, and the list it lives in."""
-
-    statement: Node
-    name: Node
-    call: Node
-    scope: Node  # the statement_list holding `statement`: the channel's scope ends with it
 
 
 @dataclass
@@ -200,7 +193,7 @@ class _Uses:
 class _Plan:
     """What the receiver-side analysis needs: where the senders start and what receives."""
 
-    made: _Made
+    made: MadeChannel
     start: Node  # the go statement, or the loop that starts one goroutine per item
     start_list: Node
     receives: list[Node]
@@ -210,13 +203,6 @@ class _Plan:
         return any(
             node.start_byte <= r.start_byte and r.end_byte <= node.end_byte for r in self.receives
         )
-
-
-def _unbuffered_makes(declaration: Node) -> Iterator[_Made]:
-    for statement, name, call in single_declarations(declaration):
-        scope = statement.parent
-        if _is_unbuffered_make(call) and scope is not None and scope.type == "statement_list":
-            yield _Made(statement, name, call, scope)
 
 
 def _is_unbuffered_make(node: Node) -> bool:
@@ -231,25 +217,12 @@ def _is_unbuffered_make(node: Node) -> bool:
     )
 
 
-def _uses_in_scope(made: _Made) -> Iterator[Node]:
-    """Every identifier spelled like the channel from its declaration to the end of its block."""
-    name = text(made.name)
-    after = False
-    for statement in made.scope.named_children:
-        if statement == made.statement:
-            after = True
-        elif after:
-            for node in descendants(statement):
-                if node.type == "identifier" and text(node) == name:
-                    yield node
-
-
-def _classify_uses(made: _Made, function: Node) -> _Uses | None:
+def _classify_uses(made: MadeChannel, function: Node) -> _Uses | None:
     """Receives in the function and sends in its goroutines; None for any other use."""
     name = text(made.name)
     uses = _Uses()
     goroutines: dict[int, _Sender | None] = {}
-    for node in _uses_in_scope(made):
+    for node in uses_in_scope(made):
         go_statement = _goroutine_of(node, function)
         if go_statement is not None:
             if go_statement.id not in goroutines:
@@ -278,7 +251,7 @@ def _goroutine_sender(go_statement: Node, name: str) -> _Sender | None:
     arguments = call_arguments(call)
     parameters = function_parameters(literal)
     passed = [i for i, a in enumerate(arguments) if a.type == "identifier" and text(a) == name]
-    if sum(1 for a in arguments if _mentions(a, name)) != len(passed) or len(passed) > 1:
+    if sum(1 for a in arguments if mentions(a, name)) != len(passed) or len(passed) > 1:
         return None  # passed twice, or inside an expression
     shadowed = any(parameter == name for parameter, _ in parameters)
     locals_ = []
@@ -287,17 +260,11 @@ def _goroutine_sender(go_statement: Node, name: str) -> _Sender | None:
             return None  # grouped or variadic parameters: do not guess
         locals_.append(parameters[passed[0]][0])
     body = literal.child_by_field_name("body")
-    if not shadowed and body is not None and _mentions(body, name):
+    if not shadowed and body is not None and mentions(body, name):
         locals_.append(name)  # captured
     if len(locals_) != 1:
         return _Sender(go_statement, literal) if not locals_ else None
     return _scan_sender(go_statement, literal, locals_[0])
-
-
-def _mentions(node: Node, name: str) -> bool:
-    if node.type == "identifier":
-        return text(node) == name
-    return any(n.type == "identifier" and text(n) == name for n in descendants(node))
 
 
 def _scan_sender(go_statement: Node, literal: Node, local: str) -> _Sender | None:
@@ -524,12 +491,12 @@ def _break_target(statement: Node, body: Node) -> Node | None:
     return None
 
 
-def _capacity_edit(made: _Made, capacity: str) -> Edit:
+def _capacity_edit(made: MadeChannel, capacity: str) -> Edit:
     channel_type = call_arguments(made.call)[0]
     return Edit(channel_type.end_byte, channel_type.end_byte, f", {capacity}")
 
 
-def _loop_count(loop: Node, made: _Made, function: Node, root: Node) -> str | None:
+def _loop_count(loop: Node, made: MadeChannel, function: Node, root: Node) -> str | None:
     """An expression, valid where the channel is made, at least the number of iterations."""
     clause = next(
         (c for c in loop.named_children if c.type in ("range_clause", "for_clause")), None
@@ -588,12 +555,12 @@ def _changed_between(name: str, start: int, end: int, within: Node) -> bool:
             continue
         if node.type in ("assignment_statement", "short_var_declaration"):
             left = node.child_by_field_name("left")
-            if left is not None and _mentions(left, name):
+            if left is not None and mentions(left, name):
                 return True
         elif node.type in ("inc_statement", "dec_statement") or (
             node.type == "call_expression" and call_name(node) in ("delete", "clear")
         ):
-            if _mentions(node, name):
+            if mentions(node, name):
                 return True
         elif node.type == "unary_expression":
             operator = node.child_by_field_name("operator")
@@ -602,13 +569,13 @@ def _changed_between(name: str, start: int, end: int, within: Node) -> bool:
                 operator is not None
                 and operator.type == "&"
                 and operand is not None
-                and _mentions(operand, name)
+                and mentions(operand, name)
             ):
                 return True
     return False
 
 
-def _has_length(collection: Node, made: _Made, function: Node, root: Node) -> bool:
+def _has_length(collection: Node, made: MadeChannel, function: Node, root: Node) -> bool:
     """Whether `len(collection)` counts its range loop's iterations, readable from the code."""
     name = text(collection)
     declarations = [

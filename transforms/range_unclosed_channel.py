@@ -13,9 +13,11 @@ from codemod.model import Edit, Finding, Fix, Safety
 from codemod.syntax import (
     FUNCTION_TYPES,
     SINGLE_DECLARATION_TYPES,
+    MadeChannel,
     ancestors,
     call_arguments,
     call_name,
+    channel_makes,
     descendants,
     descendants_outside_functions,
     enclosing_function,
@@ -25,9 +27,10 @@ from codemod.syntax import (
     is_declaration,
     line_indent,
     made_channel_type,
-    single_declarations,
+    mentions,
     statement_list,
     text,
+    uses_in_scope,
 )
 from codemod.transform import FileContext, Transform
 
@@ -132,12 +135,12 @@ class RangeUnclosedChannel(Transform):
 
     def find(self, ctx: FileContext) -> Iterator[Finding]:
         for declaration in ctx.parsed.clean_declarations:
-            for made in _channel_makes(declaration):
+            for made in channel_makes(declaration, _is_make_chan):
                 finding = self._check_channel(ctx, made)
                 if finding is not None:
                     yield finding
 
-    def _check_channel(self, ctx: FileContext, made: _Made) -> Finding | None:
+    def _check_channel(self, ctx: FileContext, made: MadeChannel) -> Finding | None:
         function = enclosing_function(made.statement)
         body = function.child_by_field_name("body") if function is not None else None
         if function is None or body is None or has_goto(body):
@@ -184,15 +187,6 @@ class RangeUnclosedChannel(Transform):
         return self.finding(
             ctx, consumer, f"{message}; close it after the WaitGroup", Safety.SAFE, fix
         )
-
-
-@dataclass(frozen=True)
-class _Made:
-    """`name := make(chan T...)`: the statement, the name, and the list it lives in."""
-
-    statement: Node
-    name: Node
-    scope: Node  # the statement_list holding `statement`: the channel's scope ends with it
 
 
 @dataclass
@@ -274,43 +268,14 @@ def _leaves(statement: Node, loop: Node) -> bool:
     return False
 
 
-def _channel_makes(declaration: Node) -> Iterator[_Made]:
-    for statement, name, value in single_declarations(declaration):
-        scope = statement.parent
-        if _is_make_chan(value) and scope is not None and scope.type == "statement_list":
-            yield _Made(statement, name, scope)
-
-
 def _is_make_chan(node: Node) -> bool:
     channel_type = made_channel_type(node)
     return channel_type is not None and is_bidirectional(channel_type)
 
 
-def _is_buffered(made: _Made) -> bool:
-    for node in descendants(made.statement):
-        if node.type == "call_expression" and call_name(node) == "make":
-            arguments = call_arguments(node)
-            return len(arguments) > 1 and text(arguments[1]) != "0"
-    return False
-
-
-def _mentions(node: Node, name: str) -> bool:
-    if node.type == "identifier":
-        return text(node) == name
-    return any(n.type == "identifier" and text(n) == name for n in descendants(node))
-
-
-def _uses_in_scope(made: _Made) -> Iterator[Node]:
-    """Every identifier spelled like the channel from its declaration to the end of its block."""
-    name = text(made.name)
-    after = False
-    for statement in made.scope.named_children:
-        if statement == made.statement:
-            after = True
-        elif after:
-            for node in descendants(statement):
-                if node.type == "identifier" and text(node) == name:
-                    yield node
+def _is_buffered(made: MadeChannel) -> bool:
+    arguments = call_arguments(made.call)
+    return len(arguments) > 1 and text(arguments[1]) != "0"
 
 
 def _owner(node: Node, function: Node) -> tuple[Node, str | None] | None:
@@ -351,12 +316,12 @@ def _wait_group_go(literal: Node) -> tuple[Node, str] | None:
     return call.parent, text(operand)
 
 
-def _classify_uses(made: _Made, function: Node) -> _Uses | None:
+def _classify_uses(made: MadeChannel, function: Node) -> _Uses | None:
     """How the function and its goroutines use the channel; None when unsure whose it is."""
     name = text(made.name)
     uses = _Uses()
     goroutines: dict[int, _Goroutine | None] = {}
-    for node in _uses_in_scope(made):
+    for node in uses_in_scope(made):
         owner = _owner(node, function)
         if owner is not None:
             start, wait_group = owner
@@ -398,7 +363,7 @@ def _goroutine(start: Node, wait_group: str | None, name: str, uses: _Uses) -> _
     goroutine = _Goroutine(start, literal, wait_group)
     parameters = function_parameters(literal)
     passed = [i for i, a in enumerate(arguments) if a.type == "identifier" and text(a) == name]
-    if sum(1 for a in arguments if _mentions(a, name)) != len(passed) or len(passed) > 1:
+    if sum(1 for a in arguments if mentions(a, name)) != len(passed) or len(passed) > 1:
         return None
     locals_ = []
     if passed:
@@ -408,7 +373,7 @@ def _goroutine(start: Node, wait_group: str | None, name: str, uses: _Uses) -> _
     body = literal.child_by_field_name("body")
     if body is None:
         return None
-    if not any(p == name for p, _ in parameters) and _mentions(body, name):
+    if not any(p == name for p, _ in parameters) and mentions(body, name):
         locals_.append(name)  # captured
     if len(locals_) > 1:
         return None
@@ -466,7 +431,7 @@ def _loops_between(node: Node, outer: Node) -> list[Node]:
 
 def _plan_closer(
     source: bytes,
-    made: _Made,
+    made: MadeChannel,
     function: Node,
     uses: _Uses,
     producers: list[_Goroutine],
