@@ -74,7 +74,14 @@ class _TreeIndex:
         return [
             n
             for n in self.candidates[low:high]
-            if n.type in types and n.end_byte <= node.end_byte and n != node
+            if n.type in types
+            and n.end_byte <= node.end_byte
+            and (
+                # A node sharing a boundary may be `node`'s parent of the same span (the
+                # expression_statement around a call) or an empty sibling: ask the tree.
+                (n.start_byte != node.start_byte and n.end_byte != node.end_byte)
+                or _is_strictly_below(n, node)
+            )
         ]
 
 
@@ -98,6 +105,15 @@ def _candidate_query() -> Query:
 
     alternatives = " ".join(f"({kind})" for kind in sorted(_CANDIDATE_TYPES))
     return Query(GO_LANGUAGE, f"[{alternatives}] @candidate")
+
+
+def _is_strictly_below(node: Node, ancestor: Node) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent == ancestor:
+            return True
+        parent = parent.parent
+    return False
 
 
 def _root_of(node: Node) -> Node:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tree_sitter import Node
@@ -46,6 +47,27 @@ def test_descendants_of_type_matches_a_walk(
         node = nodes[int(pick * len(nodes))]
         expected = [n for n in plain_walk(node) if n.type in types]
         assert syntax.descendants_of_type(node, types) == expected
+
+
+@pytest.mark.parametrize("path", GO_FILES, ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_every_node_of_every_fixture_gets_the_walk_answer(path: Path) -> None:
+    """Exhaustive over the fixtures: a node whose parent has the same span (a call and its
+    expression_statement) once got its parent back; sampling found that only by luck."""
+    parsed = parse_source(path.read_bytes())
+    registered = frozenset(REGISTERED)
+    for node in all_nodes(parsed.root):
+        expected = [n for n in plain_walk(node) if n.type in registered]
+        assert syntax.descendants_of_type(node, registered) == expected, node
+
+
+def test_a_call_does_not_hold_its_own_statement() -> None:
+    parsed = parse_source(b"package p\n\nfunc f() {\n\tg()\n}\n")
+    statement = next(n for n in plain_walk(parsed.root) if n.type == "expression_statement")
+    call = statement.named_children[0]
+    assert call.type == "call_expression" and call.byte_range == statement.byte_range
+    wanted = frozenset({"expression_statement", "call_expression"})
+    assert syntax.descendants_of_type(call, wanted) == []
+    assert syntax.descendants_of_type(statement, wanted) == [call]
 
 
 @settings(max_examples=200, deadline=None)
