@@ -3,9 +3,12 @@
 An entry is keyed on everything that decides a file's findings: the file's bytes and name,
 unleak's own code (version and a digest of its sources), the transforms that apply to the file,
 the module's path and Go version, and --report-unused-ignores. It holds the findings and the
-count of declarations left alone for parse errors, as JSON. Entries are written to a temporary
-file and renamed into place, so concurrent runs never see half an entry; an entry that cannot
-be read back is treated as absent and rewritten. Only `scan` uses the cache (fixes bypass it).
+count of declarations left alone for parse errors, as JSON. When a transform looked at the rest
+of the file's package (codemod.package), the entry also holds a digest of those files, and it
+answers only while they are unchanged: most files never ask, and never pay for reading them.
+Entries are written to a temporary file and renamed into place, so concurrent runs never see
+half an entry; an entry that cannot be read back is treated as absent and rewritten. Only
+`scan` uses the cache (fixes bypass it).
 
 Eviction follows Go's build cache: an entry's mtime records its last use (refreshed at most
 hourly, so a warm run does not rewrite metadata for every file), and at most once a day the
@@ -22,7 +25,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,7 +36,7 @@ from codemod.gomod import ModuleFacts
 from codemod.model import Edit, Finding, Fix, Position, Safety
 
 # Bumped when the entry layout changes; old entries are never looked up, and trim deletes them.
-ENTRY_FORMAT = 1
+ENTRY_FORMAT = 2
 USE_REFRESH_SECONDS = 3600  # a hit older than this gets its mtime set to now
 TRIM_INTERVAL_SECONDS = 24 * 3600  # how often trim() looks at the whole cache
 TRIM_AGE_SECONDS = 5 * 24 * 3600  # entries unused this long are deleted
@@ -91,10 +94,14 @@ def _entry_path(directory: Path, key: str) -> Path:
     return directory / f"v{ENTRY_FORMAT}" / key[:2] / key[2:]
 
 
-def load(directory: Path, key: str, path: Path, size: int) -> tuple[list[Finding], int] | None:
+def load(
+    directory: Path, key: str, path: Path, size: int, package_digest: Callable[[], str]
+) -> tuple[list[Finding], int] | None:
     """The cached findings and skipped-declaration count, or None when absent or unreadable.
 
     size: the file's length; an entry whose edits reach past it was tampered with.
+    package_digest: the digest of the file's package siblings now, asked only when the entry
+    depends on them.
     """
     try:
         with _entry_path(directory, key).open("rb") as stream:
@@ -102,6 +109,9 @@ def load(directory: Path, key: str, path: Path, size: int) -> tuple[list[Finding
             _mark_used(stream.fileno())
         if data["key"] != key:
             return None
+        package = data["package"]
+        if package is not None and package != package_digest():
+            return None  # another file of the package changed
         findings = [_finding(item, path) for item in data["findings"]]
         if any(e.end > size for f in findings if f.fix for e in f.fix.edits):
             return None
@@ -121,13 +131,23 @@ def _mark_used(descriptor: int) -> None:
         pass  # a read-only cache still answers; it only ages faster
 
 
-def store(directory: Path, key: str, findings: Sequence[Finding], skipped: int) -> None:
-    """Write an entry atomically; a cache that cannot be written only costs speed."""
+def store(
+    directory: Path,
+    key: str,
+    findings: Sequence[Finding],
+    skipped: int,
+    package_digest: str | None = None,
+) -> None:
+    """Write an entry atomically; a cache that cannot be written only costs speed.
+
+    package_digest: Siblings.digest() when the findings depend on the package's other files.
+    """
     target = _entry_path(directory, key)
     data = {
         "key": key,
         "findings": [_finding_data(f) for f in findings],
         "declarations_skipped": skipped,
+        "package": package_digest,
     }
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from codemod.edits import OverlappingEdits, apply_edits, conflicts
 from codemod.gomod import ModuleFacts, module_facts_for
 from codemod.imports import ImportConflict, import_edits, unused_import_edits
 from codemod.model import Edit, FileResult, FileStatus, Finding, Safety
+from codemod.package import Siblings
 from codemod.parse import ParsedFile, parse_source
 from codemod.scope import FileScope
 from codemod.suppress import MARKER, apply_suppressions
@@ -106,8 +107,9 @@ def find_all(
     transforms: Sequence[Transform],
     lines: frozenset[int] | None = None,
     report_unused_ignores: bool = False,
+    siblings: Siblings | None = None,
 ) -> list[Finding]:
-    ctx = FileContext(path, parsed, module)
+    ctx = FileContext(path, parsed, module, siblings or Siblings.none())
     findings: list[Finding] = []
     for transform in transforms:
         if transform.applies_to(module):
@@ -192,8 +194,15 @@ def drop_unused_imports(source: bytes, fixes_from: list[Finding]) -> bytes:
 
 
 def process_source(
-    path: Path, source: bytes, module: ModuleFacts, options: RunOptions
+    path: Path,
+    source: bytes,
+    module: ModuleFacts,
+    options: RunOptions,
+    siblings: Siblings | None = None,
 ) -> FileResult:
+    """One file through match, edit and check. siblings: the rest of its package (none when
+    not given: a source with no directory)."""
+    siblings = siblings or Siblings.none()
     ignored = options.scope.ignored_ids(path)
     applicable = [
         t for t in selected_transforms(options) if t.applies_to(module) and t.id not in ignored
@@ -207,7 +216,13 @@ def process_source(
     parsed = parse_source(source)
     lines = options.scope.lines(path)
     findings = find_all(
-        path, parsed, module, transforms, lines, report_unused_ignores=judge_ignores
+        path,
+        parsed,
+        module,
+        transforms,
+        lines,
+        report_unused_ignores=judge_ignores,
+        siblings=siblings,
     )
     result = FileResult(
         path=path,
@@ -222,7 +237,7 @@ def process_source(
     current = parsed
     for _ in range(MAX_FIX_ROUNDS):
         accepted, edits, notes = choose_fixes(
-            find_all(path, current, module, transforms, lines)
+            find_all(path, current, module, transforms, lines, siblings=siblings)
             if current is not parsed
             else findings,
             options.apply_threshold,
@@ -262,7 +277,7 @@ def process_file(path: Path, options: RunOptions) -> FileResult:
         if options.use_cache and not options.fix and options.scope.changed_lines is None:
             result = cached_scan(path, read, module, options)
         else:
-            result = process_source(path, read, module, options)
+            result = process_source(path, read, module, options, Siblings.of_file(path, read))
     except RecursionError:
         return FileResult(path=path, status=FileStatus.FAILED, reason="nesting too deep to analyse")
     if result.status is FileStatus.UNCHANGED and not result.findings:
@@ -278,7 +293,8 @@ def cached_scan(path: Path, source: bytes, module: ModuleFacts, options: RunOpti
     ]
     key = cache.entry_key(path, source, module, ids, options.report_unused_ignores)
     directory = cache.cache_dir()
-    hit = cache.load(directory, key, path, len(source))
+    siblings = Siblings.of_file(path, source)
+    hit = cache.load(directory, key, path, len(source), siblings.digest)
     if hit is not None:
         findings, skipped = hit
         return FileResult(
@@ -289,8 +305,9 @@ def cached_scan(path: Path, source: bytes, module: ModuleFacts, options: RunOpti
             declarations_skipped=skipped,
             gomod=module.gomod_path,
         )
-    result = process_source(path, source, module, options)
-    cache.store(directory, key, result.findings, result.declarations_skipped)
+    result = process_source(path, source, module, options, siblings)
+    package = siblings.digest() if siblings.consulted else None
+    cache.store(directory, key, result.findings, result.declarations_skipped, package)
     return result
 
 

@@ -40,6 +40,12 @@ class ParsedFile:
         return error_ranges(self.tree)
 
 
+def parse_tree(source: bytes) -> Tree:
+    """A bare parse, for files that are only read (a package's other files): the index the
+    transforms ask (codemod.syntax) stays on the file being analysed."""
+    return _parser().parse(source)
+
+
 def parse_source(source: bytes) -> ParsedFile:
     tree = _parser().parse(source)
     index_tree(tree.root_node)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
 
@@ -13,6 +14,7 @@ from tree_sitter import Node
 
 from codemod.gomod import ModuleFacts
 from codemod.model import Edit, Finding, Fix, Position, Safety
+from codemod.package import PackageView, Siblings
 from codemod.parse import ParsedFile
 from codemod.syntax import register_candidate_types
 
@@ -29,11 +31,20 @@ DOC_SECTIONS = (
 
 @dataclass(frozen=True)
 class FileContext:
-    """Everything a transform may look at for one file; it never touches the disk."""
+    """Everything a transform may look at for one file; it never touches the disk itself.
+
+    `package` answers questions about the rest of the file's package (codemod.package); the
+    engine decides where those files come from (the directory, or a test's sources).
+    """
 
     path: Path
     parsed: ParsedFile
     module: ModuleFacts
+    siblings: Siblings = field(default_factory=Siblings.none)
+
+    @cached_property
+    def package(self) -> PackageView:
+        return PackageView.of(self.parsed.root, self.siblings)
 
     @property
     def source(self) -> bytes:

@@ -11,6 +11,7 @@ import pytest
 from codemod.engine import RunOptions, process_source
 from codemod.gomod import ModuleFacts, parse_gomod
 from codemod.model import FileResult, Safety
+from codemod.package import Siblings
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -48,6 +49,13 @@ class FixtureCase:
         # Always inside a module, as fixtures stand for code in one (go.mod may be implicit).
         return parse_gomod(text, gomod)
 
+    @property
+    def siblings(self) -> Siblings:
+        """package/*.go: the rest of the case's package (other files of before.go's package)."""
+        return Siblings.of_sources(
+            {p.name: p.read_bytes() for p in sorted((self.directory / "package").glob("*.go"))}
+        )
+
     def wanted(self) -> list[tuple[int, str]]:
         """(line, pattern) for every `// want "..."` marker in before.go."""
         wanted = []
@@ -70,6 +78,7 @@ def run_codemod(
     select: str | None = None,
     unsafe: bool = False,
     path: Path = Path("fixture.go"),
+    siblings: Siblings | None = None,
 ) -> FileResult:
     """The whole per-file pipeline on one source, as `unleak fix` runs it (gofmt included)."""
     options = RunOptions(
@@ -77,7 +86,7 @@ def run_codemod(
         fix=True,
         apply_threshold=Safety.REVIEW if unsafe else Safety.SAFE,
     )
-    return process_source(path, source, module, options)
+    return process_source(path, source, module, options, siblings)
 
 
 def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:

@@ -314,6 +314,8 @@ def _write_module(root: Path, go_version: str, cases: Iterable[Case], helpers: l
             pkg = root / case.package_dir(side)
             pkg.mkdir()
             shutil.copyfile(code, pkg / "code.go")
+            for sibling in sorted((case.path / "package").glob("*.go")):
+                shutil.copyfile(sibling, pkg / sibling.name)  # the rest of the package
             if case.has_leak_test:
                 shutil.copyfile(case.path / "leak_test.go", pkg / "leak_test.go")
                 for helper in helpers:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -247,3 +248,34 @@ def test_a_scan_trims_and_cache_commands_report_and_empty_it(module: Path) -> No
     cleaned = unleak("cache", "clean", cwd=module)
     assert cleaned.returncode == 0 and "removed 2 entries" in cleaned.stdout
     assert entries() == [] and not cache.cache_dir().exists()
+
+
+def test_a_change_to_another_file_of_the_package_is_seen_when_it_was_consulted(
+    tmp_path: Path,
+) -> None:
+    """ctx-done-arm asks the rest of the package who receives on a field: its cached answer
+    holds only while those files are unchanged; a file that never asked keeps its entry."""
+    fixture = Path(__file__).resolve().parent.parent / "fixtures/ctx-done-arm"
+    root = tmp_path / "mod"
+    root.mkdir()
+    (root / "go.mod").write_text("module example\n\ngo 1.22\n")
+    case = fixture / "field-consumer-in-package"
+    (root / "feed.go").write_bytes((case / "before.go").read_bytes())
+    listen = root / "listen.go"
+    listen.write_bytes((case / "package/listen.go").read_bytes())
+
+    def safety() -> list[str]:
+        completed = unleak("scan", "--format", "json", "--select", "ctx-done-arm", ".", cwd=root)
+        assert completed.returncode in (0, 1), completed.stderr
+        return [f["safety"] for f in json.loads(completed.stdout)["findings"]]
+
+    assert safety() == ["safe"]  # the listener selects on ctx.Done()
+    listen_entries = [p for p in entries() if b'"package":null' in p.read_bytes()]
+    assert safety() == ["safe"]  # warm
+    # The listener now takes every reading: the send can no longer block forever.
+    listen.write_text(
+        "package fixture\n\nfunc NewFeed() *Feed { return &Feed{updates: make(chan int)} }\n\n"
+        "func (f *Feed) Drain() {\n\tfor range f.updates {\n\t}\n}\n"
+    )
+    assert safety() == []
+    assert listen_entries and all(p.exists() for p in listen_entries)

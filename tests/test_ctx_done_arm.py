@@ -8,7 +8,7 @@ import pytest
 
 from codemod.gomod import parse_gomod
 from codemod.model import FileResult, Safety
-from tests.conftest import run_codemod
+from tests.conftest import FixtureCase, fixture_cases, run_codemod
 
 MODULE = parse_gomod("module example\n\ngo 1.22\n")
 
@@ -260,3 +260,49 @@ def test_no_arm_where_the_context_is_already_done() -> None:
     module = parse_gomod("module example\n\ngo 1.22\n", Path("go.mod"))
     result = run_codemod(AFTER_DONE.encode(), module, select="ctx-done-arm", unsafe=True)
     assert result.findings == []
+
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ctx-done-arm"
+
+
+def _case(name: str) -> FixtureCase:
+    return next(c for c in fixture_cases() if c.id == f"ctx-done-arm/{name}")
+
+
+def test_the_rest_of_the_package_silences_channels_it_drains_or_closes() -> None:
+    """Alone, before.go looks like four channel operations with no way out; with the package's
+    other file (consumers that range until close, a Close that closes) none can block."""
+    case = _case("package-drains-or-closes")
+    alone = run_codemod(case.before, case.module, select=case.transform_id, unsafe=True)
+    with_package = run_codemod(
+        case.before, case.module, select=case.transform_id, unsafe=True, siblings=case.siblings
+    )
+    assert len(alone.findings) >= 3, alone.findings
+    assert with_package.findings == []
+
+
+def test_a_consumer_that_can_leave_makes_the_fix_safe() -> None:
+    """A send in a loop that ends by itself, on a field: safe only when the package shows a
+    receiver that walks away on ctx.Done(); otherwise the consumer may drain to the end."""
+    case = _case("field-consumer-in-package")
+    alone = run_codemod(case.before, case.module, select=case.transform_id)
+    with_package = run_codemod(
+        case.before, case.module, select=case.transform_id, siblings=case.siblings
+    )
+    assert [f.safety for f in alone.findings] == [Safety.REVIEW]
+    assert alone.rewritten is None  # review fixes need --unsafe
+    assert [f.safety for f in with_package.findings] == [Safety.SAFE]
+    assert with_package.rewritten == case.after
+
+
+def test_endless_producer_on_a_parameter_stays_safe_and_bounded_one_needs_review() -> None:
+    endless = _run(
+        "func Emit(ctx context.Context, out chan<- int) error {\n"
+        "\tfor i := 0; ; i++ {\n\t\tout <- i\n\t}\n}\n"
+    )
+    bounded = _run(
+        "func Emit(ctx context.Context, out chan<- int, xs []int) error {\n"
+        "\tfor _, x := range xs {\n\t\tout <- x\n\t}\n\treturn nil\n}\n"
+    )
+    assert [f.safety for f in endless.findings] == [Safety.SAFE]
+    assert [f.safety for f in bounded.findings] == [Safety.REVIEW]

@@ -30,7 +30,7 @@ def test_fixture_folders_name_real_transforms() -> None:
 
 @pytest.mark.parametrize("case", CASES)
 def test_findings_match_want_markers(case: FixtureCase) -> None:
-    result = run_codemod(case.before, case.module, select=case.transform_id)
+    result = run_codemod(case.before, case.module, select=case.transform_id, siblings=case.siblings)
     found = sorted((f.start.line, f.transform_id) for f in result.findings)
     wanted = case.wanted()
     noisy = [(line, i) for line, i in found if not any(w == line for w, _ in wanted)]
@@ -46,7 +46,9 @@ def test_findings_match_want_markers(case: FixtureCase) -> None:
 @pytest.mark.parametrize("case", CASES)
 def test_rewrite_is_exactly_after(case: FixtureCase) -> None:
     # after.go is the rewrite with every fix offered (`fix --unsafe`), `review` ones included.
-    result = run_codemod(case.before, case.module, select=case.transform_id, unsafe=True)
+    result = run_codemod(
+        case.before, case.module, select=case.transform_id, unsafe=True, siblings=case.siblings
+    )
     expected = case.after if case.after is not None else case.before
     actual = result.rewritten if result.rewritten is not None else case.before
     assert actual.decode() == expected.decode(), f"Wrong fix for {case.id}; notes: {result.notes}"
@@ -55,7 +57,9 @@ def test_rewrite_is_exactly_after(case: FixtureCase) -> None:
 @pytest.mark.parametrize("case", [c for c in CASES if c.after is not None])
 def test_second_run_changes_nothing(case: FixtureCase) -> None:
     assert case.after is not None
-    result = run_codemod(case.after, case.module, select=case.transform_id, unsafe=True)
+    result = run_codemod(
+        case.after, case.module, select=case.transform_id, unsafe=True, siblings=case.siblings
+    )
     assert result.rewritten is None, f"not idempotent:\n{_show(result.rewritten or b'')}"
     fixable = [f for f in result.findings if f.fix is not None]
     assert not fixable, f"after.go still has fixable findings: {fixable}"
@@ -63,5 +67,7 @@ def test_second_run_changes_nothing(case: FixtureCase) -> None:
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.after is None])
 def test_negative_cases_offer_no_fix(case: FixtureCase) -> None:
-    result = run_codemod(case.before, case.module, select=case.transform_id, unsafe=True)
+    result = run_codemod(
+        case.before, case.module, select=case.transform_id, unsafe=True, siblings=case.siblings
+    )
     assert [f for f in result.findings if f.fix is not None] == []

@@ -10,6 +10,7 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from codemod.model import Edit, Finding, Fix, Safety
+from codemod.package import ChannelKey, ChannelUses, PackageView, channel_key
 from codemod.syntax import (
     FUNCTION_TYPES,
     ancestors,
@@ -141,12 +142,12 @@ class ChannelOperationIgnoresContext(Transform):
             return None
         safety = Safety.SAFE
         if operation.kind == "select":
-            if not _select_needs_arm(node, cancel):
+            if not _select_needs_arm(node, cancel, ctx.package):
                 return None
         else:
             assert operation.channel is not None
             channel = _classify_channel(operation.channel, cancel)
-            judged = None if channel is None else _judge(operation, channel, cancel)
+            judged = None if channel is None else _judge(operation, channel, cancel, ctx.package)
             if channel is None or judged is None:
                 return None
             safety = min(safety, judged)
@@ -681,7 +682,7 @@ def _is_context(declaration: _Declaration, names: _FileNames) -> bool:
 # --- the channel operated on -----------------------------------------------------------------
 
 # Receives from these are waits for a shutdown or completion signal, often the exit path itself.
-_SIGNAL_NAME = re.compile(r"(?i)done|quit|stop|clos|exit|shutdown|cancel|finish|dying|kill")
+_SIGNAL_NAME = re.compile(r"(?i)done|quit|stop|clos|exit|shutdown|cancel|finish|dying|kill|notif")
 # Channels made by these fire by themselves: time.After(d), clock.Tick(d).
 _TIMER_CALLS = frozenset({"After", "Tick"})
 
@@ -859,9 +860,15 @@ def _references(declaration: _Declaration) -> Iterator[Node]:
             yield node
 
 
-def _judge(operation: _Operation, channel: _Channel, cancel: _Cancel) -> Safety | None:
+def _judge(
+    operation: _Operation, channel: _Channel, cancel: _Cancel, package: PackageView
+) -> Safety | None:
     """How far a ctx.Done() arm on this operation can be trusted; None: it cannot leak."""
     receives = operation.kind != "send"
+    assert operation.channel is not None
+    key = channel_key(operation.channel)
+    if receives and channel.made is None and key is not None and package.uses(key).closed:
+        return None  # the package closes it (a field, a parameter its function closes)
     if operation.kind == "range" and not channel.known:
         return None  # perhaps a slice or a map
     if receives and (_SIGNAL_NAME.search(channel.name) or channel.producer_owns):
@@ -875,8 +882,8 @@ def _judge(operation: _Operation, channel: _Channel, cancel: _Cancel) -> Safety 
     if not receives and _returns_token(operation.statement, operation.channel):
         return None  # `v := <-sem; ...; sem <- v`: puts back what it took, there is room
     if channel.made is None or channel.declaration is None:
-        # A parameter, field or value from elsewhere: the other side is unknown.
-        return _unknown_other_side(operation)
+        # A parameter, field or value from elsewhere: ask the rest of the package.
+        return _other_side_elsewhere(operation, channel, key, package)
     if not receives and _first_into_fresh_buffer(operation.statement, channel):
         return None  # `c := make(chan T, 1); c <- v` before anyone else touches c: room for it
     uses = _local_uses(channel.declaration)
@@ -892,6 +899,12 @@ def _judge(operation: _Operation, channel: _Channel, cancel: _Cancel) -> Safety 
         # the context too do both sides give up together.
         if receives and not all(_passed_with_context(use, cancel) for use in uses.escapes):
             return None
+        workers = _handed_to_package_functions(uses.escapes, package)
+        if workers is not None:
+            if receives and workers.closed:
+                return None  # the worker it was handed to closes it: the wait ends
+            if not receives and workers.receives and not workers.leaving_receives:
+                return None  # the workers take every value until the channel is closed
         # Handed elsewhere: whether that side gives up on the context too is not visible.
         return _unknown_other_side(operation)
     # The receiver can walk away (select with another way out): the sender then blocks forever.
@@ -919,6 +932,76 @@ def _first_into_fresh_buffer(send: Node, channel: _Channel) -> bool:
         for r in _references(declaration)
         if r != target
     )
+
+
+def _other_side_elsewhere(
+    operation: _Operation, channel: _Channel, key: ChannelKey | None, package: PackageView
+) -> Safety | None:
+    """A field, a parameter or a channel from a call: what the rest of the package says.
+
+    A ctx.Done() arm removes a leak only when the other side can stop while this one waits.
+    Judged on real code (docs/validation.md), most arms on channels whose other side is out
+    of sight never fired: a consumer that ranges until the producer closes, a producer that
+    closes when done. So a fix is offered as safe only with a sign that the other side can
+    walk away: a receiver in the package that selects on another way out, or a producer
+    loop that never ends by itself (its consumer must stop first).
+    """
+    if operation.kind == "send":
+        uses = package.uses(key) if key is not None and key[0] == "field" else None
+        if uses is not None and uses.receives:
+            if not uses.leaving_receives:
+                return None  # every receiver in the package keeps taking values
+            return _unknown_other_side(operation)
+        if _in_endless_loop(operation.statement):
+            return _unknown_other_side(operation)
+        return Safety.REVIEW  # the consumer is out of sight: it may well drain to the end
+    if channel.declaration is not None and _is_parameter(channel.declaration):
+        return Safety.REVIEW  # the caller's producer: it usually closes the channel when done
+    return _unknown_other_side(operation)
+
+
+def _is_parameter(declaration: _Declaration) -> bool:
+    parent = declaration.identifier.parent
+    return parent is not None and parent.type in (
+        "parameter_declaration",
+        "variadic_parameter_declaration",
+    )
+
+
+def _in_endless_loop(statement: Node) -> bool:
+    """The innermost loop around the statement is `for { ... }`: it ends only by a return or
+    break, so a consumer that stops reading leaves it waiting for good."""
+    for ancestor in ancestors(statement):
+        if ancestor.type in FUNCTION_TYPES:
+            return False
+        if ancestor.type == "for_statement":
+            return all(
+                c.type == "block"
+                or (c.type == "for_clause" and c.child_by_field_name("condition") is None)
+                for c in ancestor.named_children
+            )
+    return False
+
+
+def _handed_to_package_functions(escapes: list[Node], package: PackageView) -> ChannelUses | None:
+    """What the functions of this package a local channel is passed to (`go worker(ctx, ch)`,
+    `s.consume(ch)`) do with it; None when any use hands it elsewhere."""
+    merged = ChannelUses()
+    for use in escapes:
+        call = _call_taking(use)
+        callee = call.child_by_field_name("function") if call is not None else None
+        if call is None or callee is None:
+            return None
+        if callee.type == "selector_expression":
+            callee = callee.child_by_field_name("field")
+        if callee is None or callee.type not in ("identifier", "field_identifier"):
+            return None
+        arguments = call_arguments(call)
+        found = package.parameter_uses(text(callee), arguments.index(use))
+        if found is None:
+            return None
+        merged.add(found)
+    return merged
 
 
 def _unknown_other_side(operation: _Operation) -> Safety:
@@ -1191,13 +1274,43 @@ def _fits_buffer(made: Node, sends: list[Node], escapes: bool) -> bool:
     by_function: dict[int, list[Node]] = {}
     for send in sends:
         function = _enclosing_function(send)
-        if _loops_between(send, made) or function is None or not _runs_once(function, made):
+        if function is None or not _runs_once(function, made):
+            return False
+        loops = _loops_between(send, made)
+        if loops and not (_ends_path(send) and all(_holds(function, loop) for loop in loops)):
+            # A loop repeats the send, unless the send ends the function's run: a retry loop
+            # whose every send is followed by return sends once.
             return False
         by_function.setdefault(function.id, []).append(send)
-    bound = sum(1 if all(map(_ends_path, group)) else len(group) for group in by_function.values())
+    bounds = {
+        key: 1 if all(map(_ends_path, group)) else len(group) for key, group in by_function.items()
+    }
+    for key, group in by_function.items():
+        # `defer func() { if r := recover(); r != nil { ch <- err } }()` in a goroutine whose
+        # own sends each end its run: the panic path and those sends exclude each other.
+        owner = _recovering_owner(_enclosing_function(group[0]))
+        if owner is not None and owner.id in bounds and all(map(_ends_path, by_function[owner.id])):
+            bounds[owner.id] = max(bounds[owner.id], bounds.pop(key))
+    bound = sum(bounds.values())
     if capacity.type == "int_literal":
         return bound <= int(text(capacity), 0)
     return bound <= 1
+
+
+def _recovering_owner(function: Node | None) -> Node | None:
+    """For a deferred func literal that calls recover(), the function that defers it."""
+    if function is None or not _is_deferred(function):
+        return None
+    if not any(call_name(c) == "recover" for c in descendants_of_type(function, _CALLS)):
+        return None
+    return _enclosing_function(function)
+
+
+_CALLS = frozenset({"call_expression"})
+
+
+def _holds(outer: Node, inner: Node) -> bool:
+    return outer.start_byte <= inner.start_byte and inner.end_byte <= outer.end_byte
 
 
 def _sized_at_run_time(capacity: Node) -> bool:
@@ -1325,6 +1438,15 @@ def _select_cases(select: Node) -> list[Node]:
     return [c for c in select.named_children if c.type in ("communication_case", "default_case")]
 
 
+def _closed_in_package(case: Node, package: PackageView) -> bool:
+    communication = case.child_by_field_name("communication")
+    if communication is None or communication.type != "receive_statement":
+        return False
+    operand = _receive_operand(communication.child_by_field_name("right"))
+    key = channel_key(operand) if operand is not None else None
+    return key is not None and key[0] == "field" and package.uses(key).closed
+
+
 def _select_has_exit(select: Node | None, cancel: _Cancel | None) -> bool:
     """A select with a default, a timer, a Done() or a signal arm: it does not wait forever."""
     if select is None:
@@ -1344,10 +1466,12 @@ def _select_has_exit(select: Node | None, cancel: _Cancel | None) -> bool:
     return False
 
 
-def _select_needs_arm(select: Node, cancel: _Cancel) -> bool:
+def _select_needs_arm(select: Node, cancel: _Cancel, package: PackageView) -> bool:
     cases = _select_cases(select)
     if not cases or _select_has_exit(select, cancel):
         return False
+    if any(_closed_in_package(case, package) for case in cases):
+        return False  # an arm on a channel the package closes: the select ends with it
     for case in cases:
         # An arm that hears from a goroutine this function started: the select waits for
         # its own worker, which is the one to give a way out.

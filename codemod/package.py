@@ -1,0 +1,304 @@
+"""The rest of a file's Go package: what one file cannot say about its channels.
+
+A channel field sent on in one file is often received in another. Whether that receiver can
+walk away (a select with another way out) or always takes what comes (a range until close),
+and whether anyone closes the channel, decide whether a ctx.Done() arm removes a leak or only
+adds a path that never runs (docs/validation.md). The engine hands each file a `Siblings`: the
+other non-test .go files of its directory that declare the same package. They are read and
+parsed only when a transform asks, at most once per worker process; a question asked makes the
+scan cache entry depend on those files' bytes (Siblings.digest).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tree_sitter import Node, QueryCursor
+
+from codemod.parse import compile_query, parse_tree
+from codemod.syntax import ancestors, text
+
+MAX_SIBLING_BYTES = 4 * 1024 * 1024
+_PACKAGE_CLAUSE = re.compile(rb"^package\s+(\w+)", re.MULTILINE)
+# A select case that ends the wait without the channel: a Done(), a timer, a signal channel.
+_WAY_OUT = re.compile(
+    r"Done\(\)|time\.After|\.C\b|(?i:done|quit|stop|clos|exit|shutdown|cancel|finish|dying|kill)"
+)
+_USES_QUERY = """
+(unary_expression operator: "<-" operand: (_) @received)
+(range_clause right: (_) @ranged)
+(send_statement channel: (_) @sent)
+(call_expression function: (identifier) @callee arguments: (argument_list) @arguments)
+"""
+
+# ("field", name) for `x.name`; ("local", function, name) for an identifier in a declaration.
+ChannelKey = tuple[str, ...]
+
+
+@dataclass
+class ChannelUses:
+    """What the package does with the channels of one key."""
+
+    closed: bool = False
+    sends: int = 0
+    leaving_receives: int = 0  # in a select that has another way out (a Done(), a default...)
+    staying_receives: int = 0  # a range, a bare receive, a select over data channels only
+
+    @property
+    def receives(self) -> int:
+        return self.leaving_receives + self.staying_receives
+
+    def add(self, other: ChannelUses) -> None:
+        self.closed = self.closed or other.closed
+        self.sends += other.sends
+        self.leaving_receives += other.leaving_receives
+        self.staying_receives += other.staying_receives
+
+
+@dataclass
+class FileChannelFacts:
+    uses: dict[ChannelKey, ChannelUses] = field(default_factory=dict)
+    # function or method name -> parameter names of each declaration with that name
+    parameters: dict[str, list[list[str]]] = field(default_factory=dict)
+
+
+def channel_key(expression: Node) -> ChannelKey | None:
+    """The key the package facts file a channel expression under."""
+    while expression.type in ("parenthesized_expression", "index_expression"):
+        inner = (
+            expression.child_by_field_name("operand")
+            if expression.type == "index_expression"
+            else (expression.named_children[0] if expression.named_child_count else None)
+        )
+        if inner is None:
+            return None
+        expression = inner
+    if expression.type == "selector_expression":
+        name = expression.child_by_field_name("field")
+        return ("field", text(name)) if name is not None else None
+    if expression.type == "identifier":
+        declaration = _top_declaration(expression)
+        if declaration is None:
+            return None
+        name = declaration.child_by_field_name("name")
+        return ("local", text(name) if name is not None else "", text(expression))
+    return None
+
+
+def _top_declaration(node: Node) -> Node | None:
+    found = None
+    for ancestor in ancestors(node):
+        if ancestor.type in ("function_declaration", "method_declaration"):
+            found = ancestor
+    return found
+
+
+def file_channel_facts(root: Node) -> FileChannelFacts:
+    """One query over a file: sends, receives and closes of every channel expression."""
+    facts = FileChannelFacts()
+    captures = QueryCursor(compile_query(_USES_QUERY)).captures(root)
+
+    def uses(node: Node) -> ChannelUses | None:
+        key = channel_key(node)
+        return None if key is None else facts.uses.setdefault(key, ChannelUses())
+
+    for node in captures.get("received", []):
+        if (found := uses(node)) is not None:
+            if _receive_can_leave(node):
+                found.leaving_receives += 1
+            else:
+                found.staying_receives += 1
+    for node in captures.get("ranged", []):
+        if (found := uses(node)) is not None:
+            found.staying_receives += 1
+    for node in captures.get("sent", []):
+        if (found := uses(node)) is not None:
+            found.sends += 1
+    for callee in captures.get("callee", []):
+        arguments = callee.parent.child_by_field_name("arguments") if callee.parent else None
+        if text(callee) != "close" or arguments is None or not arguments.named_child_count:
+            continue
+        if (found := uses(arguments.named_children[0])) is not None:
+            found.closed = True
+    for declaration in _declarations(root):
+        name = declaration.child_by_field_name("name")
+        if name is not None:
+            facts.parameters.setdefault(text(name), []).append(_parameter_names(declaration))
+    return facts
+
+
+def _declarations(root: Node) -> Iterator[Node]:
+    for child in root.named_children:
+        if child.type in ("function_declaration", "method_declaration"):
+            yield child
+
+
+def _parameter_names(declaration: Node) -> list[str]:
+    parameters = declaration.child_by_field_name("parameters")
+    names: list[str] = []
+    if parameters is None:
+        return names
+    for parameter in parameters.named_children:
+        if parameter.type not in ("parameter_declaration", "variadic_parameter_declaration"):
+            continue
+        declared = parameter.children_by_field_name("name")
+        names.extend(text(n) for n in declared) if declared else names.append("_")
+    return names
+
+
+def _receive_can_leave(operand: Node) -> bool:
+    """`<-ch` as one case of a select that can also end another way (default, Done, timer)."""
+    receive = operand.parent  # the unary expression
+    holder = receive.parent if receive is not None else None
+    while holder is not None and holder.type == "expression_list":
+        holder = holder.parent
+    if holder is None or holder.type != "receive_statement":
+        return False
+    case = holder.parent
+    select = case.parent if case is not None else None
+    if case is None or select is None or select.type != "select_statement":
+        return False
+    for other in select.named_children:
+        if other == case:
+            continue
+        if other.type == "default_case":
+            return True
+        communication = other.child_by_field_name("communication")
+        if (
+            communication is not None
+            and communication.type == "receive_statement"
+            and _WAY_OUT.search(text(communication))
+        ):
+            return True
+    return False
+
+
+class Siblings:
+    """The other files of a file's package, read and summarised on first use."""
+
+    def __init__(self, load: Callable[[], list[tuple[str, bytes]]]) -> None:
+        self._load = load
+        self._files: list[tuple[str, bytes]] | None = None
+        self._facts: list[FileChannelFacts] | None = None
+        self.consulted = False  # a transform asked: the result depends on these files
+
+    @staticmethod
+    def none() -> Siblings:
+        return Siblings(list)
+
+    @staticmethod
+    def of_sources(sources: Mapping[str, bytes]) -> Siblings:
+        return Siblings(lambda: sorted(sources.items()))
+
+    @staticmethod
+    def of_file(path: Path, source: bytes) -> Siblings:
+        """The directory's other non-test .go files declaring the same package as `source`."""
+        return Siblings(lambda: _read_siblings(path, source))
+
+    def files(self) -> list[tuple[str, bytes]]:
+        if self._files is None:
+            self._files = self._load()
+        return self._files
+
+    def facts(self) -> list[FileChannelFacts]:
+        self.consulted = True
+        if self._facts is None:
+            self._facts = [_facts_of(name, source) for name, source in self.files()]
+        return self._facts
+
+    def digest(self) -> str:
+        """Names and bytes of every sibling: a cache entry that consulted them keys on this."""
+        hasher = hashlib.blake2b(digest_size=16)
+        for name, source in self.files():
+            hasher.update(name.encode() + b"\0" + hashlib.blake2b(source).digest())
+        return hasher.hexdigest()
+
+
+# Facts of a sibling, by its name and bytes: each worker parses a package's files once, however
+# many of its files ask.
+_FACTS_MEMO: dict[tuple[str, bytes], FileChannelFacts] = {}
+_MEMO_LIMIT = 2048
+
+
+def _facts_of(name: str, source: bytes) -> FileChannelFacts:
+    key = (name, hashlib.blake2b(source, digest_size=16).digest())
+    found = _FACTS_MEMO.get(key)
+    if found is None:
+        if len(_FACTS_MEMO) >= _MEMO_LIMIT:
+            _FACTS_MEMO.clear()
+        found = _FACTS_MEMO[key] = file_channel_facts(parse_tree(source).root_node)
+    return found
+
+
+def _read_siblings(path: Path, source: bytes) -> list[tuple[str, bytes]]:
+    package = _package_name(source)
+    if package is None:
+        return []
+    try:
+        candidates = sorted(path.parent.iterdir())
+    except OSError:
+        return []
+    found: list[tuple[str, bytes]] = []
+    for candidate in candidates:
+        name = candidate.name
+        if not name.endswith(".go") or name.endswith("_test.go") or name == path.name:
+            continue
+        try:
+            if not candidate.is_file() or candidate.stat().st_size > MAX_SIBLING_BYTES:
+                continue
+            data = candidate.read_bytes()
+        except OSError:
+            continue  # unreadable: the facts are partial, and transforms only get more careful
+        if b"\0" not in data and _package_name(data) == package:
+            found.append((name, data))
+    return found
+
+
+def _package_name(source: bytes) -> bytes | None:
+    match = _PACKAGE_CLAUSE.search(source)
+    return match.group(1) if match else None
+
+
+@dataclass
+class PackageView:
+    """Channel facts over a whole package: this file's current tree plus its siblings."""
+
+    own: FileChannelFacts
+    siblings: Siblings
+
+    @staticmethod
+    def of(root: Node, siblings: Siblings) -> PackageView:
+        return PackageView(file_channel_facts(root), siblings)
+
+    def _all(self) -> Iterable[FileChannelFacts]:
+        yield self.own
+        yield from self.siblings.facts()
+
+    def uses(self, key: ChannelKey) -> ChannelUses:
+        merged = ChannelUses()
+        for facts in self._all():
+            found = facts.uses.get(key)
+            if found is not None:
+                merged.add(found)
+        return merged
+
+    def parameter_uses(self, function: str, index: int) -> ChannelUses | None:
+        """What the package's only function (or method) named `function` does with its
+        index-th parameter; None when there is no such single declaration."""
+        declared = [p for facts in self._all() for p in facts.parameters.get(function, [])]
+        if len(declared) != 1 or not 0 <= index < len(declared[0]):
+            return None
+        name = declared[0][index]
+        if name == "_":
+            return ChannelUses()
+        return self.uses(("local", function, name))
+
+
+def enclosing_declaration_name(node: Node) -> str | None:
+    declaration = _top_declaration(node)
+    name = declaration.child_by_field_name("name") if declaration is not None else None
+    return text(name) if name is not None else None
