@@ -8,6 +8,7 @@ import pytest
 
 from codemod.gomod import parse_gomod
 from codemod.model import FileResult, Safety
+from codemod.package import Siblings
 from tests.conftest import FixtureCase, fixture_cases, run_codemod
 
 MODULE = parse_gomod("module example\n\ngo 1.22\n")
@@ -277,7 +278,7 @@ def test_the_rest_of_the_package_silences_channels_it_drains_or_closes() -> None
     with_package = run_codemod(
         case.before, case.module, select=case.transform_id, unsafe=True, siblings=case.siblings
     )
-    assert len(alone.findings) >= 3, alone.findings
+    assert len(alone.findings) >= 4, alone.findings
     assert with_package.findings == []
 
 
@@ -304,5 +305,68 @@ def test_endless_producer_on_a_parameter_stays_safe_and_bounded_one_needs_review
         "func Emit(ctx context.Context, out chan<- int, xs []int) error {\n"
         "\tfor _, x := range xs {\n\t\tout <- x\n\t}\n\treturn nil\n}\n"
     )
+    reads_to_the_end = _run(
+        "func Emit(ctx context.Context, out chan<- int, next func() (int, bool)) error {\n"
+        "\tfor {\n\t\tx, ok := next()\n\t\tif !ok {\n\t\t\tbreak\n\t\t}\n"
+        "\t\tout <- x\n\t}\n\treturn nil\n}\n"
+    )
     assert [f.safety for f in endless.findings] == [Safety.SAFE]
     assert [f.safety for f in bounded.findings] == [Safety.REVIEW]
+    assert [f.safety for f in reads_to_the_end.findings] == [Safety.REVIEW]
+
+
+def test_receive_from_a_producer_handed_the_context_needs_review_or_nothing() -> None:
+    """`ch` handed with ctx to a producer: out of sight it usually closes ch when done (review);
+    a producer in the package that closes it ends the wait (no finding)."""
+    body = (
+        "func Watch(ctx context.Context, w {watcher}) error {{\n"
+        "\tch := make(chan int, 8)\n"
+        "\tgo w.Stream(ctx, ch)\n"
+        "\tfor {{\n\t\tv, ok := <-ch\n\t\tif !ok {{\n\t\t\treturn nil\n\t\t}}\n\t\t_ = v\n\t}}\n"
+        "}}\n"
+    )
+    elsewhere = _run(body.format(watcher="interface{ Stream(context.Context, chan<- int) }"))
+    assert [f.safety for f in elsewhere.findings] == [Safety.REVIEW]
+    producer = (
+        "type Source struct{}\n\n"
+        "func (Source) Stream(ctx context.Context, out chan<- int) {\n"
+        "\tdefer close(out)\n\tout <- 1\n}\n\n"
+    )
+    source = f'package example\n\nimport "context"\n\n{body.format(watcher="Source")}'
+    in_package = run_codemod(
+        source.encode(),
+        MODULE,
+        select="ctx-done-arm",
+        unsafe=True,
+        siblings=Siblings.of_sources(
+            {"source.go": f'package example\n\nimport "context"\n\n{producer}'.encode()}
+        ),
+    )
+    assert in_package.findings == []
+
+
+def test_a_select_over_channels_from_elsewhere_is_for_a_reviewer() -> None:
+    result = _run(
+        "type Server struct{ errs, fails chan error }\n\n"
+        "func (s *Server) Run(ctx context.Context) error {\n"
+        "\tselect {\n\tcase err := <-s.errs:\n\t\treturn err\n"
+        "\tcase err := <-s.fails:\n\t\treturn err\n\t}\n}\n"
+    )
+    assert [f.safety for f in result.findings] == [Safety.REVIEW]
+    assert "case <-ctx.Done():" in _fixed(result)
+
+
+def test_a_stream_with_a_last_word_is_for_a_reviewer() -> None:
+    """etcd's GetStream: the reader ranges to the end and takes the final error as the
+    verdict on the stream; an arm that drops a chunk makes a cut-short stream look whole."""
+    result = _run(
+        "type Item struct{ err error }\n\n"
+        "func Stream(ctx context.Context, next func() (Item, error)) <-chan Item {\n"
+        "\tout := make(chan Item, 1)\n"
+        "\tgo func() {\n\t\tdefer close(out)\n\t\tfor {\n"
+        "\t\t\titem, err := next()\n\t\t\tif err != nil {\n"
+        "\t\t\t\tout <- Item{err: err}\n\t\t\t\treturn\n\t\t\t}\n"
+        "\t\t\tout <- item\n\t\t}\n\t}()\n\treturn out\n}\n"
+    )
+    assert {f.safety for f in result.findings} <= {Safety.REVIEW, Safety.REPORT_ONLY}
+    assert any(f.start.line == 17 for f in result.findings), result.findings  # `out <- item`
