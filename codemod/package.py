@@ -20,14 +20,15 @@ from pathlib import Path
 from tree_sitter import Node, QueryCursor
 
 from codemod.parse import compile_query, parse_tree
-from codemod.syntax import ancestors, text
+from codemod.syntax import ancestors, function_parameters, text
 
 MAX_SIBLING_BYTES = 4 * 1024 * 1024
 _PACKAGE_CLAUSE = re.compile(rb"^package\s+(\w+)", re.MULTILINE)
+# Channels named like this signal an end (`done`, `stopCh`, `closing`, `notify`), not data.
+_SIGNAL_WORDS = "done|quit|stop|clos|exit|shutdown|cancel|finish|dying|kill|notif"
+SIGNAL_NAME = re.compile(_SIGNAL_WORDS, re.IGNORECASE)
 # A select case that ends the wait without the channel: a Done(), a timer, a signal channel.
-_WAY_OUT = re.compile(
-    r"Done\(\)|time\.After|\.C\b|(?i:done|quit|stop|clos|exit|shutdown|cancel|finish|dying|kill)"
-)
+_WAY_OUT = re.compile(rf"Done\(\)|time\.After|\.C\b|(?i:{_SIGNAL_WORDS})")
 _USES_QUERY = """
 (unary_expression operator: "<-" operand: (_) @received)
 (range_clause right: (_) @ranged)
@@ -127,7 +128,8 @@ def file_channel_facts(root: Node) -> FileChannelFacts:
     for declaration in _declarations(root):
         name = declaration.child_by_field_name("name")
         if name is not None:
-            facts.parameters.setdefault(text(name), []).append(_parameter_names(declaration))
+            names = [parameter for parameter, _ in function_parameters(declaration)]
+            facts.parameters.setdefault(text(name), []).append(names)
     return facts
 
 
@@ -135,19 +137,6 @@ def _declarations(root: Node) -> Iterator[Node]:
     for child in root.named_children:
         if child.type in ("function_declaration", "method_declaration"):
             yield child
-
-
-def _parameter_names(declaration: Node) -> list[str]:
-    parameters = declaration.child_by_field_name("parameters")
-    names: list[str] = []
-    if parameters is None:
-        return names
-    for parameter in parameters.named_children:
-        if parameter.type not in ("parameter_declaration", "variadic_parameter_declaration"):
-            continue
-        declared = parameter.children_by_field_name("name")
-        names.extend(text(n) for n in declared) if declared else names.append("_")
-    return names
 
 
 def _receive_can_leave(operand: Node) -> bool:
@@ -292,13 +281,4 @@ class PackageView:
         declared = [p for facts in self._all() for p in facts.parameters.get(function, [])]
         if len(declared) != 1 or not 0 <= index < len(declared[0]):
             return None
-        name = declared[0][index]
-        if name == "_":
-            return ChannelUses()
-        return self.uses(("local", function, name))
-
-
-def enclosing_declaration_name(node: Node) -> str | None:
-    declaration = _top_declaration(node)
-    name = declaration.child_by_field_name("name") if declaration is not None else None
-    return text(name) if name is not None else None
+        return self.uses(("local", function, declared[0][index]))

@@ -10,7 +10,7 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from codemod.model import Edit, Finding, Fix, Safety
-from codemod.package import ChannelKey, ChannelUses, PackageView, channel_key
+from codemod.package import SIGNAL_NAME, ChannelKey, ChannelUses, PackageView, channel_key
 from codemod.syntax import (
     FUNCTION_TYPES,
     ancestors,
@@ -695,7 +695,6 @@ def _is_context(declaration: _Declaration, names: _FileNames) -> bool:
 # --- the channel operated on -----------------------------------------------------------------
 
 # Receives from these are waits for a shutdown or completion signal, often the exit path itself.
-_SIGNAL_NAME = re.compile(r"(?i)done|quit|stop|clos|exit|shutdown|cancel|finish|dying|kill|notif")
 # Channels made by these fire by themselves: time.After(d), clock.Tick(d).
 _TIMER_CALLS = frozenset({"After", "Tick"})
 
@@ -884,7 +883,7 @@ def _judge(
         return None  # the package closes it (a field, a parameter its function closes)
     if operation.kind == "range" and not channel.known:
         return None  # perhaps a slice or a map
-    if receives and (_SIGNAL_NAME.search(channel.name) or channel.producer_owns):
+    if receives and (SIGNAL_NAME.search(channel.name) or channel.producer_owns):
         return None
     if not receives and _drained_before(operation.statement, operation.channel):
         return None  # `select { case <-ch: default: }; ch <- v`: a one-slot mailbox
@@ -1251,11 +1250,9 @@ def _drained_before(statement: Node, channel: Node | None) -> bool:
     if not any(c.type == "default_case" for c in cases):
         return False
     for case in cases:
-        communication = case.child_by_field_name("communication")
-        if communication is not None and communication.type == "receive_statement":
-            operand = _receive_operand(communication.child_by_field_name("right"))
-            if operand is not None and text(operand) == text(channel):
-                return True
+        operand = _case_receive_operand(case)
+        if operand is not None and text(operand) == text(channel):
+            return True
     return False
 
 
@@ -1485,11 +1482,16 @@ def _select_cases(select: Node) -> list[Node]:
     return [c for c in select.named_children if c.type in ("communication_case", "default_case")]
 
 
-def _closed_in_package(case: Node, package: PackageView) -> bool:
+def _case_receive_operand(case: Node) -> Node | None:
+    """`ch` of a select case `case <-ch:` or `case v := <-ch:`; None for sends and default."""
     communication = case.child_by_field_name("communication")
     if communication is None or communication.type != "receive_statement":
-        return False
-    operand = _receive_operand(communication.child_by_field_name("right"))
+        return None
+    return _receive_operand(communication.child_by_field_name("right"))
+
+
+def _closed_in_package(case: Node, package: PackageView) -> bool:
+    operand = _case_receive_operand(case)
     key = channel_key(operand) if operand is not None else None
     return key is not None and key[0] == "field" and package.uses(key).closed
 
@@ -1501,14 +1503,11 @@ def _select_has_exit(select: Node | None, cancel: _Cancel | None) -> bool:
     for case in _select_cases(select):
         if case.type == "default_case":
             return True
-        communication = case.child_by_field_name("communication")
-        if communication is None or communication.type != "receive_statement":
-            continue
-        operand = _receive_operand(communication.child_by_field_name("right"))
+        operand = _case_receive_operand(case)
         if operand is None:
             continue
         channel = _classify_channel(operand, cancel)
-        if channel is None or channel.producer_owns or _SIGNAL_NAME.search(channel.name):
+        if channel is None or channel.producer_owns or SIGNAL_NAME.search(channel.name):
             return True
     return False
 
@@ -1522,10 +1521,7 @@ def _select_needs_arm(select: Node, cancel: _Cancel, package: PackageView) -> bo
     for case in cases:
         # An arm that hears from a goroutine this function started: the select waits for
         # its own worker, which is the one to give a way out.
-        communication = case.child_by_field_name("communication")
-        if communication is None or communication.type != "receive_statement":
-            continue
-        operand = _receive_operand(communication.child_by_field_name("right"))
+        operand = _case_receive_operand(case)
         channel = _classify_channel(operand, cancel) if operand is not None else None
         if (
             channel is not None
