@@ -47,6 +47,7 @@ class ChannelUses:
     closed: bool = False
     sends: int = 0
     leaving_receives: int = 0  # in a select that has another way out (a Done(), a default...)
+    cancelled_receives: int = 0  # of those, the ones whose way out includes a `Done()`
     staying_receives: int = 0  # a range, a bare receive, a select over data channels only
 
     @property
@@ -57,6 +58,7 @@ class ChannelUses:
         self.closed = self.closed or other.closed
         self.sends += other.sends
         self.leaving_receives += other.leaving_receives
+        self.cancelled_receives += other.cancelled_receives
         self.staying_receives += other.staying_receives
 
 
@@ -109,8 +111,10 @@ def file_channel_facts(root: Node) -> FileChannelFacts:
 
     for node in captures.get("received", []):
         if (found := uses(node)) is not None:
-            if _receive_can_leave(node):
+            ways_out = _ways_out(node)
+            if ways_out:
                 found.leaving_receives += 1
+                found.cancelled_receives += any("Done()" in way for way in ways_out)
             else:
                 found.staying_receives += 1
     for node in captures.get("ranged", []):
@@ -139,31 +143,34 @@ def _declarations(root: Node) -> Iterator[Node]:
             yield child
 
 
-def _receive_can_leave(operand: Node) -> bool:
-    """`<-ch` as one case of a select that can also end another way (default, Done, timer)."""
+def _ways_out(operand: Node) -> list[str]:
+    """For `<-ch` as one case of a select, the other cases that end the wait another way
+    (`default`, a Done(), a timer, a signal channel); empty when it waits for ch alone."""
     receive = operand.parent  # the unary expression
     holder = receive.parent if receive is not None else None
     while holder is not None and holder.type == "expression_list":
         holder = holder.parent
     if holder is None or holder.type != "receive_statement":
-        return False
+        return []
     case = holder.parent
     select = case.parent if case is not None else None
     if case is None or select is None or select.type != "select_statement":
-        return False
+        return []
+    ways_out = []
     for other in select.named_children:
         if other == case:
             continue
         if other.type == "default_case":
-            return True
+            ways_out.append("default")
+            continue
         communication = other.child_by_field_name("communication")
         if (
             communication is not None
             and communication.type == "receive_statement"
             and _WAY_OUT.search(text(communication))
         ):
-            return True
-    return False
+            ways_out.append(text(communication))
+    return ways_out
 
 
 class Siblings:

@@ -59,6 +59,43 @@ def _fixed(result: FileResult) -> str:
 	return nil
 }
 """,
+        # Each case of the switch sends once and ends the goroutine: one value, room for one
+        # (tailscale's derp prober).
+        """func First(ctx context.Context, recv func() (any, error)) error {
+	errc := make(chan error, 1)
+	go func() {
+		m, err := recv()
+		if err != nil {
+			errc <- err
+			return
+		}
+		switch m.(type) {
+		case string:
+			errc <- nil
+		default:
+			errc <- context.Canceled
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+""",
+        # A dropped `<-sem` gives back a slot taken before: its token is waiting (telegraf).
+        """func Track(ctx context.Context, sem chan struct{}, delivered <-chan int) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-delivered:
+			<-sem
+		}
+	}
+}
+""",
         # Buffer sized at run time for every send the loop makes.
         """func All(ctx context.Context, items []int) error {
 	errc := make(chan error, len(items))
@@ -104,6 +141,8 @@ def _fixed(result: FileResult) -> str:
         "callback",
         "timers",
         "local-timeout",
+        "one-send-per-switch-case",
+        "semaphore-release",
         "sized-buffer",
         "closed-here",
         "slice",
@@ -297,9 +336,24 @@ def test_a_consumer_that_can_leave_makes_the_fix_safe() -> None:
 
 
 def test_endless_producer_on_a_parameter_stays_safe_and_bounded_one_needs_review() -> None:
+    """Safe only for a producer that never ends by itself and is meant to stop on its context:
+    it waits on ctx.Done() elsewhere, or takes ctx for nothing else. One that only hands ctx
+    to other calls was judged to run under a context nobody cancels (docs/validation.md,
+    round 4)."""
     endless = _run(
         "func Emit(ctx context.Context, out chan<- int) error {\n"
+        "\tfor i := 0; ; i++ {\n"
+        "\t\tselect {\n\t\tcase <-ctx.Done():\n\t\t\treturn ctx.Err()\n"
+        "\t\tdefault:\n\t\t}\n"
+        "\t\tout <- i\n\t}\n}\n"
+    )
+    only_for_this = _run(
+        "func Emit(ctx context.Context, out chan<- int) error {\n"
         "\tfor i := 0; ; i++ {\n\t\tout <- i\n\t}\n}\n"
+    )
+    handed_on = _run(
+        "func Emit(ctx context.Context, out chan<- int, next func(context.Context) int) error {\n"
+        "\tfor {\n\t\tout <- next(ctx)\n\t}\n}\n"
     )
     bounded = _run(
         "func Emit(ctx context.Context, out chan<- int, xs []int) error {\n"
@@ -311,6 +365,8 @@ def test_endless_producer_on_a_parameter_stays_safe_and_bounded_one_needs_review
         "\t\tout <- x\n\t}\n\treturn nil\n}\n"
     )
     assert [f.safety for f in endless.findings] == [Safety.SAFE]
+    assert [f.safety for f in only_for_this.findings] == [Safety.SAFE]
+    assert [f.safety for f in handed_on.findings] == [Safety.REVIEW]
     assert [f.safety for f in bounded.findings] == [Safety.REVIEW]
     assert [f.safety for f in reads_to_the_end.findings] == [Safety.REVIEW]
 
@@ -370,3 +426,93 @@ def test_a_stream_with_a_last_word_is_for_a_reviewer() -> None:
     )
     assert {f.safety for f in result.findings} <= {Safety.REVIEW, Safety.REPORT_ONLY}
     assert any(f.start.line == 17 for f in result.findings), result.findings  # `out <- item`
+
+
+def _result_wait(receiver_cases: str, context_line: str = "") -> list[Safety]:
+    """A goroutine's result, received by a select in the same function (round 4 shapes)."""
+    body = (
+        "func Get(ctx context.Context, get func() int) (int, error) {\n"
+        f"{context_line}"
+        "\tresults := make(chan int)\n"
+        "\tgo func() {\n\t\tresults <- get()\n\t}()\n"
+        "\tselect {\n\tcase v := <-results:\n\t\treturn v, nil\n"
+        f"{receiver_cases}"
+        "\t}\n}\n"
+    )
+    return [f.safety for f in _run(body, '"context"\n\t"time"').findings]
+
+
+@pytest.mark.parametrize(
+    ("receiver_cases", "context_line", "expected"),
+    [
+        # The receiver gives up on the same context: the arm drops nothing anyone waits for.
+        ("\tcase <-ctx.Done():\n\t\treturn 0, ctx.Err()\n", "", Safety.SAFE),
+        # ... or on the context the goroutine's one was derived from.
+        (
+            "\tcase <-ctx.Done():\n\t\treturn 0, ctx.Err()\n",
+            "\tsub, cancel := context.WithCancel(ctx)\n\tdefer cancel()\n\tctx = sub\n",
+            Safety.SAFE,
+        ),
+        # It can also leave on a timer: the arm covers the cancelled path only.
+        (
+            "\tcase <-ctx.Done():\n\t\treturn 0, ctx.Err()\n"
+            "\tcase <-time.After(time.Second):\n\t\treturn 0, nil\n",
+            "",
+            Safety.REVIEW,
+        ),
+        # It waits on a timer alone: after a cancel it may still want the value the arm drops.
+        ("\tcase <-time.After(time.Second):\n\t\treturn 0, nil\n", "", Safety.REPORT_ONLY),
+    ],
+    ids=["same-context", "parent-context", "context-and-timer", "timer-only"],
+)
+def test_a_result_arm_is_safe_only_when_the_receiver_gives_up_on_the_same_context(
+    receiver_cases: str, context_line: str, expected: Safety
+) -> None:
+    assert _result_wait(receiver_cases, context_line) == [expected]
+
+
+def test_a_derived_context_counts_as_the_receivers_own() -> None:
+    """`sub, cancel := context.WithCancel(ctx)`: when ctx is done, so is sub."""
+    body = (
+        "func Get(ctx context.Context, get func(context.Context) int) (int, error) {\n"
+        "\tsub, cancel := context.WithCancel(ctx)\n\tdefer cancel()\n"
+        "\tresults := make(chan int)\n"
+        "\tgo func() {\n\t\tresults <- get(sub)\n\t}()\n"
+        "\tselect {\n\tcase v := <-results:\n\t\treturn v, nil\n"
+        "\tcase <-ctx.Done():\n\t\treturn 0, ctx.Err()\n\t}\n}\n"
+    )
+    findings = _run(body).findings
+    assert [f.safety for f in findings] == [Safety.SAFE]
+    assert "sub.Done()" in _fixed(_run(body))
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"), [("Results", Safety.SAFE), ("results", Safety.REVIEW)]
+)
+def test_a_stream_returned_to_callers_in_the_package_needs_review(
+    name: str, expected: Safety
+) -> None:
+    """An unexported function's callers are all in the package: one that reads a fixed count
+    with bare receives would hang on a dropped value (docker/cli's parallelOperation)."""
+    body = (
+        f"func {name}(ctx context.Context, next func() int) <-chan int {{\n"
+        "\tout := make(chan int)\n"
+        "\tgo func() {\n\t\tfor {\n\t\t\tout <- next()\n\t\t}\n\t}()\n"
+        "\treturn out\n}\n"
+    )
+    assert [f.safety for f in _run(body).findings] == [expected]
+
+
+def test_a_goroutine_parameter_stands_for_its_argument() -> None:
+    """`go func(ctx context.Context) {...}(timedCtx)`: the receiver leaving on timedCtx.Done()
+    leaves on the goroutine's context (vitess' vtctl workflow progress)."""
+    body = (
+        "func Wait(ctx context.Context, next func() int) (int, error) {\n"
+        "\ttimedCtx, cancel := context.WithTimeout(ctx, time.Second)\n\tdefer cancel()\n"
+        "\tprogress := make(chan int)\n"
+        "\tgo func(ctx context.Context) {\n\t\tfor {\n\t\t\tprogress <- next()\n\t\t}\n"
+        "\t}(timedCtx)\n"
+        "\tselect {\n\tcase v := <-progress:\n\t\treturn v, nil\n"
+        "\tcase <-timedCtx.Done():\n\t\treturn 0, timedCtx.Err()\n\t}\n}\n"
+    )
+    assert [f.safety for f in _run(body, '"context"\n\t"time"').findings] == [Safety.SAFE]

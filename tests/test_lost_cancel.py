@@ -337,3 +337,30 @@ def test_parent_not_cancelled_on_every_path_still_reports_the_child() -> None:
 }
 """
     assert [line for line, _ in _findings(body)] == [10, 11]
+
+
+@pytest.mark.parametrize(
+    ("comment", "expected"),
+    [
+        # The author says why the cancel is left to the timeout (vault's event bus, whose
+        # asynchronous sink still uses the context after the function returns).
+        (
+            "\t// We can't know when the send completes, so we can't call the cancel function.\n",
+            [Safety.REPORT_ONLY],
+        ),
+        # A comment about something else explains nothing.
+        ("\t// Give the send a deadline.\n", [Safety.SAFE]),
+        ("", [Safety.SAFE]),
+    ],
+    ids=["explained", "other-comment", "no-comment"],
+)
+def test_a_comment_above_that_speaks_of_the_cancel_means_report_only(
+    comment: str, expected: list[Safety]
+) -> None:
+    body = (
+        "func Publish(send func(context.Context) error) error {\n"
+        f"{comment}"
+        "\tctx, _ := context.WithTimeout(context.Background(), time.Second)\n"
+        "\treturn send(ctx)\n}\n"
+    )
+    assert _safeties(body) == expected

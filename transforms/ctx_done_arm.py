@@ -45,9 +45,16 @@ class ChannelOperationIgnoresContext(Transform):
     ```go
     import "context"
 
-    func produce(ctx context.Context, out chan<- int) error {
-        for i := 0; ; i++ {
-            out <- i
+    func Render(ctx context.Context, doc string, render func(string) string) (string, error) {
+        pages := make(chan string)
+        go func() {
+            pages <- render(doc)
+        }()
+        select {
+        case page := <-pages:
+            return page, nil
+        case <-ctx.Done():
+            return "", ctx.Err()
         }
     }
     ```
@@ -56,13 +63,20 @@ class ChannelOperationIgnoresContext(Transform):
     ```go
     import "context"
 
-    func produce(ctx context.Context, out chan<- int) error {
-        for i := 0; ; i++ {
+    func Render(ctx context.Context, doc string, render func(string) string) (string, error) {
+        pages := make(chan string)
+        go func() {
             select {
-            case out <- i:
+            case pages <- render(doc):
             case <-ctx.Done():
-                return ctx.Err()
+                return
             }
+        }()
+        select {
+        case page := <-pages:
+            return page, nil
+        case <-ctx.Done():
+            return "", ctx.Err()
         }
     }
     ```
@@ -77,14 +91,24 @@ class ChannelOperationIgnoresContext(Transform):
     parameter, a field, a channel handed to other code) and the operation is a one-shot hand-off
     rather than a stream in a loop: a reply, a future's result, one message, or a stream's last
     word (`if err != nil { ch <- err }; return`) whose reader waits without a context of its own
-    would lose the value the arm drops (half of such arms were wrong on real code). The rest of
-    the package is read to tell whether the other side can stop first: a send on a field is safe
-    only when a receiver in the package selects on another way out (or the sending loop never
-    ends by itself); a send whose consumer is out of sight in a loop that ends by itself, a
-    stream with a last word, a receive from a parameter or from a producer handed the context
-    out of sight, and a `select` over channels from elsewhere (most often a deliberate wait
-    under a context nobody cancels) need review. Reported without a fix: no `error` result to
-    carry the cancellation, `v := <-ch` where the element type is not written down, a `range`
+    would lose the value the arm drops (half of such arms were wrong on real code). The arm
+    drops the value once the context is done, so it is safe only where the other side gives up
+    on that context too. A value received by a `select` in the same function: safe when every
+    such `select` leaves on the same context (or one it was derived from); review when it can
+    also leave on a timer or a `default` (the arm covers only the cancelled path, a buffer of
+    one covers both); reported without a fix when it leaves on a timer or another context only
+    (it may still be waiting for the value the arm drops). A channel an unexported function
+    returns to its callers in the package needs review (a caller that reads a fixed count with
+    bare receives would hang). The rest of the package is read to tell whether the other side of
+    a field or parameter can stop first: a send on a field is safe only when a receiver in the
+    package selects on another way out (or the sending loop never ends by itself), and only with
+    a sign that cancellation reaches here: the function waits on `ctx.Done()` elsewhere, or a
+    receiver in the package gives up on a `Done()` (contexts without such a sign were mostly
+    never cancelled on real code). A send whose consumer is out of sight in a loop that ends by
+    itself, a stream with a last word, a receive from a parameter or from a producer handed the
+    context out of sight, and a `select` over channels from elsewhere (most often a deliberate
+    wait under a context nobody cancels) need review. Reported without a fix: no `error` result
+    to carry the cancellation, `v := <-ch` where the element type is not written down, a `range`
     whose body breaks out, one-line blocks, operations followed by a `close`, `Done`, `Unlock`
     or `Close` that an early return would skip, and goroutines that capture the context in scope
     but work under another one. Left alone as unable to leak, or as deliberate waits: sends that
@@ -177,6 +201,16 @@ class ChannelOperationIgnoresContext(Transform):
         returned = _return_statement(function, cancel, names)
         if returned is None:
             return self.finding(ctx, node, message, Safety.REPORT_ONLY)
+        own_exit = _own_exit_when_done(function, cancel, node)
+        if own_exit is None:
+            # The function's own `case <-ctx.Done():` closes or stops something first, or
+            # returns what the arm cannot say here: the new arm would leave another way than
+            # the code's own exit (judged wrong on real code).
+            safety = Safety.REPORT_ONLY
+        elif own_exit:
+            # Leave the way the function already does when the context is done (`return nil`
+            # where the arm would say `ctx.Err()` made a clean stop look like a failure).
+            returned = _Return(own_exit, returned.safety)
         edits = _rewrite(ctx.source, operation, cancel, returned, function)
         if edits is None:
             return self.finding(ctx, node, message, Safety.REPORT_ONLY)
@@ -560,8 +594,7 @@ def _cleanup_after(node: Node, function: Node) -> bool:
         if call.start_byte < node.end_byte or call.type != "call_expression":
             continue
         if (
-            call.parent is None
-            or call.parent.type != "expression_statement"
+            not _result_ignored(call)
             or _enclosing_function(call) != function
             or any(a.type == "defer_statement" for a in ancestors(call))
         ):
@@ -572,9 +605,52 @@ def _cleanup_after(node: Node, function: Node) -> bool:
         elif name in ("Unlock", "RUnlock"):
             if holder not in locked_after:
                 return True
-        elif name in _CLEANUP_CALLS:
+        elif name in _CLEANUP_CALLS or name.endswith("Close"):  # xio.SafeClose(ch)
             return True
     return False
+
+
+def _own_exit_when_done(function: Node, cancel: _Cancel, operation: Node) -> str | None:
+    """The return statement of the function's own `case <-ctx.Done():` arms when they all
+    just return the same thing, in names visible at the operation; "" when it has no such
+    arm; None when an arm does more (a close, a Stop) or the arms disagree."""
+    exits: set[str] = set()
+    for case in descendants_of_type(function, frozenset({"communication_case"})):
+        operand = _case_receive_operand(case)
+        if operand is None or text(operand) != cancel.done or _enclosing_function(case) != function:
+            continue
+        communication = case.child_by_field_name("communication")
+        body = [c for c in case.named_children if c != communication and c.type != "comment"]
+        if body and body[0].type == "statement_list":
+            body = [c for c in body[0].named_children if c.type != "comment"]
+        if len(body) != 1 or body[0].type != "return_statement":
+            return None
+        for name in descendants_of_type(body[0], frozenset({"identifier"})):
+            there = _resolve(text(name), name)
+            here = _resolve(text(name), operation)
+            if (there and there.identifier) != (here and here.identifier):
+                return None  # a local of the arm's scope, not visible at the operation
+        exits.add(" ".join(text(body[0]).split()))
+    if len(exits) > 1:
+        return None
+    return exits.pop() if exits else ""
+
+
+def _result_ignored(call: Node) -> bool:
+    """`f()` as a statement, or `_ = f()` / `_, _ = f()`."""
+    parent = call.parent
+    if parent is not None and parent.type == "expression_list":
+        parent = parent.parent
+    if parent is None:
+        return False
+    if parent.type == "expression_statement":
+        return True
+    left = parent.child_by_field_name("left")
+    return (
+        parent.type == "assignment_statement"
+        and left is not None
+        and all(text(n) == "_" for n in left.named_children)
+    )
 
 
 def _runs_as_goroutine(function: Node) -> bool:
@@ -885,6 +961,8 @@ def _judge(
         return None  # perhaps a slice or a map
     if receives and (SIGNAL_NAME.search(channel.name) or channel.producer_owns):
         return None
+    if _releases_semaphore(operation, channel):
+        return None  # `<-sem` gives back a slot taken before: the token is there
     if not receives and _drained_before(operation.statement, operation.channel):
         return None  # `select { case <-ch: default: }; ch <- v`: a one-slot mailbox
     if not receives and _seeds_fresh_buffer(operation.statement, operation.channel):
@@ -895,7 +973,7 @@ def _judge(
         return None  # `v := <-sem; ...; sem <- v`: puts back what it took, there is room
     if channel.made is None or channel.declaration is None:
         # A parameter, field or value from elsewhere: ask the rest of the package.
-        return _other_side_elsewhere(operation, channel, key, package)
+        return _other_side_elsewhere(operation, channel, cancel, key, package)
     if not receives and _first_into_fresh_buffer(operation.statement, channel):
         return None  # `c := make(chan T, 1); c <- v` before anyone else touches c: room for it
     uses = _local_uses(channel.declaration)
@@ -917,18 +995,150 @@ def _judge(
                 # The workers it was handed to close it, or send on it: this waits for its
                 # own workers, and they are the ones to give a way out (go-cni's attach).
                 return None
+            if receives and not workers.receives:
+                # They only pass it on (into a struct, to other code): the producer is out of
+                # sight and usually closes it when done (telegraf's pipeline).
+                return Safety.REVIEW
             if not receives and workers.receives and not workers.leaving_receives:
                 return None  # the workers take every value until the channel is closed
         elif receives:
             # Handed with the context to code out of sight: such a producer usually closes
             # the channel when it is done or cancelled, and the arm then never fires.
             return Safety.REVIEW
+        if any(_returned_to_package_callers(use) for use in uses.escapes):
+            # Its readers are this package's own callers: one that reads a fixed count with
+            # bare receives hangs on the value the arm drops (judged wrong on real code).
+            return Safety.REVIEW
         # Handed elsewhere: whether that side gives up on the context too is not visible.
         return _unknown_other_side(operation)
     # The receiver can walk away (select with another way out): the sender then blocks forever.
     if uses.receives and all(_select_has_exit(s, None) for s in uses.receives):
-        return Safety.SAFE
+        return _receivers_give_up_with(uses.receives, cancel, operation.statement)
     return None
+
+
+def _receivers_give_up_with(selects: list[Node | None], cancel: _Cancel, operation: Node) -> Safety:
+    """How far to trust the arm when this function's own selects receive the value.
+
+    The arm drops the value once the context is done, so it is right only when every receiver
+    gives up on that same context (or one it derives from) too. A receiver that waits on a
+    timer alone is still waiting when the arm fires: the value it waits for is lost (judged
+    wrong on real code); a buffer of one is the fix there. One that also leaves on a timer or a
+    default still strands the sender on that path: the arm covers only part of the leak.
+    """
+    lineage = _context_lineage(cancel, operation)
+    safety = Safety.SAFE
+    for select in selects:
+        assert select is not None  # _select_has_exit(None) is False
+        exits = [c for c in _select_cases(select) if _is_exit_case(c)]
+        if not any(_done_of(c) in lineage for c in exits):
+            return Safety.REPORT_ONLY
+        if any(_done_of(c) not in lineage for c in exits):
+            safety = Safety.REVIEW
+    return safety
+
+
+def _is_exit_case(case: Node) -> bool:
+    if case.type == "default_case":
+        return True
+    operand = _case_receive_operand(case)
+    if operand is None:
+        return False
+    channel = _classify_channel(operand, None)
+    return channel is None or channel.producer_owns or bool(SIGNAL_NAME.search(channel.name))
+
+
+def _done_of(case: Node) -> str | None:
+    """`ctx` of `case <-ctx.Done():`."""
+    operand = _case_receive_operand(case)
+    if operand is None or operand.type != "call_expression" or call_arguments(operand):
+        return None
+    callee = operand.child_by_field_name("function")
+    if callee is None or callee.type != "selector_expression":
+        return None
+    owner = callee.child_by_field_name("operand")
+    if owner is None or _text(callee.child_by_field_name("field")) != "Done":
+        return None
+    return text(owner)
+
+
+def _context_lineage(cancel: _Cancel, node: Node) -> set[str]:
+    """The context's name and the names of the contexts it stands for or was derived from in
+    scope: `sub, cancel := context.WithCancel(ctx)`, or the argument bound to a goroutine's
+    parameter (`go func(ctx context.Context) {...}(timedCtx)`). When any is done, so is it."""
+    lineage = {cancel.name}
+    name, at = cancel.name, node
+    while True:
+        declaration = _resolve(name, at)
+        if declaration is None:
+            break
+        value = declaration.value
+        if value is None:
+            value = _argument_for(declaration)
+        elif value.type == "call_expression" and (
+            (call_name(value) or "").rpartition(".")[2] in _CONTEXT_CONSTRUCTORS
+        ):
+            arguments = call_arguments(value)
+            value = arguments[0] if arguments else None
+        if value is None or value.type != "identifier" or text(value) in lineage:
+            break
+        name, at = text(value), value
+        lineage.add(name)
+    return lineage
+
+
+def _returned_to_package_callers(use: Node) -> bool:
+    """`return ch` from an unexported function or method: every reader is in this package."""
+    statement = use.parent.parent if use.parent is not None else None
+    if statement is None or statement.type != "return_statement":
+        return False
+    function = _enclosing_function(statement)
+    if function is None or function.type not in ("function_declaration", "method_declaration"):
+        return False
+    return not _text(function.child_by_field_name("name"))[:1].isupper()
+
+
+def _watches_context(statement: Node, cancel: _Cancel) -> bool:
+    """The function around the statement is meant to stop on its context: it waits on
+    `ctx.Done()` elsewhere (a poll of `ctx.Err()` between steps is not such a wait), or it
+    takes the context as a parameter and uses it nowhere else, so ending this wait is all
+    the parameter can be for (`func (t *Ticker) Run(ctx context.Context, out chan<- int)`)."""
+    function = _enclosing_function(statement)
+    if function is None:
+        return False
+    uses = [n for n in descendants(function) if n.type == "identifier" and text(n) == cancel.name]
+    if any(
+        n.parent is not None
+        and n.parent.type == "selector_expression"
+        and n.parent.parent is not None
+        and text(n.parent.parent) == cancel.done
+        and not _holds(statement, n)
+        for n in uses
+    ):
+        return True
+    declaration = _resolve(cancel.name, statement)
+    return (
+        declaration is not None
+        and declaration.owner == function
+        and _is_parameter(declaration)
+        and all(n == declaration.identifier for n in uses)
+    )
+
+
+# A counting semaphore: `sem <- struct{}{}` takes a slot, a discarded `<-sem` gives it back.
+_SEMAPHORE_NAME = re.compile(r"(?i)^(sem|sema|semaphore|tokens?|slots?|limiter|throttle)s?$")
+
+
+def _releases_semaphore(operation: _Operation, channel: _Channel) -> bool:
+    """A bare `<-sem` statement (the value dropped) on a channel named as a semaphore: a
+    release of a slot the code took before, which finds its token waiting (telegraf's
+    delivery trackers were judged so on real code)."""
+    return (
+        operation.kind == "receive"
+        and not operation.targets
+        and operation.statement.type == "expression_statement"
+        and _SEMAPHORE_NAME.match(channel.name.rpartition(".")[2]) is not None
+    )
 
 
 def _first_into_fresh_buffer(send: Node, channel: _Channel) -> bool:
@@ -953,7 +1163,11 @@ def _first_into_fresh_buffer(send: Node, channel: _Channel) -> bool:
 
 
 def _other_side_elsewhere(
-    operation: _Operation, channel: _Channel, key: ChannelKey | None, package: PackageView
+    operation: _Operation,
+    channel: _Channel,
+    cancel: _Cancel,
+    key: ChannelKey | None,
+    package: PackageView,
 ) -> Safety | None:
     """A field, a parameter or a channel from a call: what the rest of the package says.
 
@@ -964,18 +1178,24 @@ def _other_side_elsewhere(
     walk away: a receiver in the package that selects on another way out, or a producer
     loop that never ends by itself (its consumer must stop first).
     """
+    # Without a sign that cancellation reaches this code (the function waits on ctx.Done()
+    # elsewhere, or a receiver in the package gives up on a Done()), the context was judged on
+    # real code to be mostly one nobody cancels (Background, the process's signals) or the
+    # other side drained anyway: such arms never fire, and a reviewer decides.
+    heeded = _watches_context(operation.statement, cancel)
     if operation.kind == "send":
         uses = package.uses(key) if key is not None and key[0] == "field" else None
         if uses is not None and uses.receives:
             if not uses.leaving_receives:
                 return None  # every receiver in the package keeps taking values
-            return _unknown_other_side(operation)
-        if _in_endless_loop(operation.statement):
+            heeded = heeded or uses.cancelled_receives > 0
+            return _unknown_other_side(operation) if heeded else Safety.REVIEW
+        if _in_endless_loop(operation.statement) and heeded:
             return _unknown_other_side(operation)
         return Safety.REVIEW  # the consumer is out of sight: it may well drain to the end
     if channel.declaration is not None and _is_parameter(channel.declaration):
         return Safety.REVIEW  # the caller's producer: it usually closes the channel when done
-    return _unknown_other_side(operation)
+    return _unknown_other_side(operation) if heeded else Safety.REVIEW
 
 
 def _is_parameter(declaration: _Declaration) -> bool:
@@ -1038,18 +1258,19 @@ def _unknown_other_side(operation: _Operation) -> Safety:
 
 def _has_last_word(operation: _Operation) -> bool:
     """A stream that ends with a final send (`if err != nil { ch <- err }; return`) on the
-    same channel: its reader waits for that last word (etcd's GetStream), and an arm that
-    drops a value mid-stream lets the reader see a clean end of a cut-short stream."""
+    channel, this one or another: its reader waits for that last word (etcd's GetStream),
+    and an arm that drops a value mid-stream lets the reader see a clean end of a cut-short
+    stream."""
     if operation.kind != "send" or operation.channel is None:
         return False
     function = _enclosing_function(operation.statement)
     if function is None:
         return False
     name = text(operation.channel)
+    # The operation itself may be the last word (vitess' watch: `ch <- &WatchData{Err: err};
+    # return`): the arm fires just when the error came from the context, and drops it.
     return any(
-        send != operation.statement
-        and _text(send.child_by_field_name("channel")) == name
-        and _ends_path(send)
+        _text(send.child_by_field_name("channel")) == name and _ends_path(send)
         for send in descendants_of_type(function, _SENDS)
     )
 
@@ -1407,9 +1628,17 @@ def _ends_path(send: Node) -> bool:
         following = node.next_named_sibling
         while following is not None and following.type == "comment":
             following = following.next_named_sibling
+        while following is not None and _bare_call(following):
+            following = following.next_named_sibling  # `cancel()`, `wg.Done()` on the way out
         if following is not None:
             return following.type == "return_statement"
         block = statements.parent
+        if block is not None and block.type in _SWITCH_CASES:
+            switch = block.parent  # the last statement of a case: what follows the switch
+            if switch is None or switch.type not in _SWITCHES:
+                return False
+            node = switch
+            continue
         holder = block.parent if block is not None else None
         if holder is None:
             return False
@@ -1420,6 +1649,16 @@ def _ends_path(send: Node) -> bool:
         while holder.parent is not None and holder.parent.type == "if_statement":
             holder = holder.parent  # else if: the statement after the whole chain
         node = holder
+
+
+_SWITCH_CASES = frozenset({"expression_case", "type_case", "default_case"})
+_SWITCHES = frozenset({"expression_switch_statement", "type_switch_statement"})
+
+
+def _bare_call(statement: Node) -> bool:
+    """`f()` or `x.f()` as a statement: a call with no arguments (a cancel, a Done)."""
+    call = statement.named_children[0] if statement.type == "expression_statement" else None
+    return call is not None and call.type == "call_expression" and not call_arguments(call)
 
 
 @dataclass

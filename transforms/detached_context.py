@@ -31,6 +31,7 @@ CLEANUP_WORDS = frozenset(
     {
         *("clean", "cleanup", "close", "shutdown", "stop", "tear", "teardown", "release"),
         *("unlock", "destroy", "dispose", "finalize", "terminate", "rollback", "abort"),
+        *("cancel", "purge"),  # a cancel request must go out after the caller gave up
     }
 )
 TRAILING_COMMENT = re.compile(r"//\s*(.*)$")
@@ -109,26 +110,27 @@ class DetachedContext(Transform):
 
     ## Fix safety
     Needs review: the work now stops when the caller's context is cancelled, and it sees the
-    caller's deadline and values. That is the point, unless the work was meant to outlive
-    the call (an audit record written after the client left, a cache refresh); say so with
-    `context.WithoutCancel(ctx)` (Go 1.21). Only reported, without a fix, where the code
-    looks deliberate: the context is stored in a field or package variable (or derived
-    with a cancel that is not simply deferred), a comment sits on or above the statement or
-    its `go` statement, the parameter is reassigned or shadowed, the parameter is `_`, the
-    function is a cleanup (`Close`, `Stop`, `release`...), or a goroutine is started from an
-    HTTP handler (net/http cancels `r.Context()` as soon as the handler returns). Also only
-    reported where the context, or what it builds, may outlive the call or be a choice: it
-    is assigned to a variable as is, it sits in a func literal that is stored or returned,
-    the callee's result is returned or stored, the callee is a cleanup (`Release`, `Close`,
-    `Shutdown`...), a function value made in this function, or a same-file function that
-    opens with `if ctx == nil || ctx.Err() != nil`, the same callee gets the caller's
-    context in the other branch of an `if` (or where it tested that context), or a comment
-    above the enclosing statements speaks of background, async, detached or cancelled
-    work. Silent inside `defer`, after `<-ctx.Done()` (or after a `select` or loop that
-    goes on once the context is done), for `ctx = context.Background()` defaults, for
-    comparisons such as `ctx != context.Background()`, for logger, span and metric
-    lookups (`log.G(context.TODO())`), when a same-file callee names that parameter `_`,
-    and in `main`, `init`, test and example functions.
+    caller's deadline and values. That is the point, unless the work was meant to outlive the
+    call (an audit record written after the client left, a cache refresh); say so with
+    `context.WithoutCancel(ctx)` (Go 1.21). Only reported, without a fix, where the code looks
+    deliberate: the context is stored in a field or package variable (or derived with a cancel
+    that is not simply deferred), a comment sits on or above the statement or its `go`
+    statement, the parameter is reassigned or shadowed, the parameter is `_`, the function is a
+    cleanup (`Close`, `Stop`, `release`, `purge`...), the function reads its context's
+    `Deadline()` (a fresh context beside it is a second clock kept apart on purpose), or a
+    goroutine is started from an HTTP handler (net/http cancels `r.Context()` as soon as the
+    handler returns). Also only reported where the context, or what it builds, may outlive the
+    call or be a choice: it is assigned to a variable as is, it sits in a func literal that is
+    stored or returned, the callee's result is returned or stored, the callee is a cleanup
+    (`Release`, `Close`, `Shutdown`, `Cancel`...), a function value made in this function, or a
+    same-file function that opens with `if ctx == nil || ctx.Err() != nil`, the same callee gets
+    the caller's context in the other branch of an `if` (or where it tested that context), or a
+    comment above the enclosing statements speaks of background, async, detached or cancelled
+    work. Silent inside `defer`, after `<-ctx.Done()` (or after a `select` or loop that goes on
+    once the context is done), for `ctx = context.Background()` defaults, for comparisons such
+    as `ctx != context.Background()`, for logger, span and metric lookups
+    (`log.G(context.TODO())`), when a same-file callee names that parameter `_`, and in `main`,
+    `init`, test and example functions.
 
     ## Go versions
     All. `context.WithoutCancel`, the explicit way to detach, needs Go 1.21.
@@ -200,6 +202,7 @@ class DetachedContext(Transform):
             scope.name in ("", "_")
             or _reassigned(scope, call)
             or _stored(call, scope.function, package)
+            or _reads_deadline(scope)
         ):
             return self.finding(ctx, call, message, Safety.REPORT_ONLY)
         go_statement = _goroutine_of(call, scope.function)
@@ -230,6 +233,23 @@ class DetachedContext(Transform):
         replacement = f"{scope.name}.Context()" if scope.request else scope.name
         fix = Fix((Edit(call.start_byte, call.end_byte, replacement),), f"use {replacement}")
         return self.finding(ctx, call, message, Safety.REVIEW, fix)
+
+
+def _reads_deadline(scope: _Scope) -> bool:
+    """The function reads its context's `Deadline()`: a fresh context next to it is a second
+    clock kept apart on purpose (temporal's matcher tells which of the two fired)."""
+    if scope.request:
+        return False
+    wanted = f"{scope.name}.Deadline"
+    return any(
+        n.type == "call_expression" and _text_of_function(n) == wanted
+        for n in descendants_of_type(scope.function, frozenset({"call_expression"}))
+    )
+
+
+def _text_of_function(call: Node) -> str:
+    function = call.child_by_field_name("function")
+    return text(function) if function is not None else ""
 
 
 @dataclass(frozen=True)

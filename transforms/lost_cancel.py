@@ -190,6 +190,8 @@ class LostCancel(Transform):
             return None  # `cancel = ...`: its declaration (and any defer) may be elsewhere
         else:
             name = text(cancel_node)
+            if name in _named_results(function):
+                return None  # a bare return hands it to the caller (vitess' watch helpers)
             uses = _cancel_uses(name, following, function)
             if uses is None or uses.deferred or _Flow(name).leaves_live(following) is not True:
                 return None
@@ -201,8 +203,8 @@ class LostCancel(Transform):
         rest = _rest_of_function(statement, function)
         scope = following if declares else rest
         safety = _context_safety(text(context_node), scope, rest, function, package)
-        if _silences_vet(ctx.source, statement):
-            safety = Safety.REPORT_ONLY  # the author told go vet this cancel is lost on purpose
+        if _silences_vet(ctx.source, statement) or _explained_above(statement):
+            safety = Safety.REPORT_ONLY  # the author says this cancel is lost on purpose
         if text(context_node) in _named_results(function):
             safety = Safety.REPORT_ONLY  # a bare return hands the context to the caller
         if not declares and not _local_to(text(context_node), function, statement):
@@ -280,6 +282,20 @@ def _silences_vet(source: bytes, statement: Node) -> bool:
     end_of_line = source.find(b"\n", statement.end_byte)
     rest = source[statement.end_byte : end_of_line if end_of_line >= 0 else len(source)]
     return NOLINT_VET.search(rest) is not None
+
+
+def _explained_above(statement: Node) -> bool:
+    """A comment right above the statement that speaks of the cancel function: the author
+    left it uncalled on purpose (vault's event bus lets the timeout release the context,
+    which an asynchronous sink still uses after the function returns)."""
+    comment = statement.prev_sibling
+    if comment is None and statement.parent is not None:
+        comment = statement.parent.prev_sibling  # the first statement: comments open the block
+    while comment is not None and comment.type == "comment":
+        if re.search(r"(?i)\bcancel", text(comment)):
+            return True
+        comment = comment.prev_sibling
+    return False
 
 
 def _local_to(name: str, function: Node, before: Node) -> bool:
