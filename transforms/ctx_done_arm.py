@@ -997,8 +997,9 @@ def _judge(
                 return None
             if receives and not workers.receives:
                 # They only pass it on (into a struct, to other code): the producer is out of
-                # sight and usually closes it when done (telegraf's pipeline).
-                return Safety.REVIEW
+                # sight and usually closes it when done, and a reader that leaves early can
+                # block it (telegraf's pipeline, judged wrong).
+                return Safety.REPORT_ONLY
             if not receives and workers.receives and not workers.leaving_receives:
                 return None  # the workers take every value until the channel is closed
         elif receives:
@@ -1008,7 +1009,7 @@ def _judge(
         if any(_returned_to_package_callers(use) for use in uses.escapes):
             # Its readers are this package's own callers: one that reads a fixed count with
             # bare receives hangs on the value the arm drops (judged wrong on real code).
-            return Safety.REVIEW
+            return min(_unknown_other_side(operation), Safety.REVIEW)
         # Handed elsewhere: whether that side gives up on the context too is not visible.
         return _unknown_other_side(operation)
     # The receiver can walk away (select with another way out): the sender then blocks forever.
@@ -1183,19 +1184,21 @@ def _other_side_elsewhere(
     # real code to be mostly one nobody cancels (Background, the process's signals) or the
     # other side drained anyway: such arms never fire, and a reviewer decides.
     heeded = _watches_context(operation.statement, cancel)
+    unknown = _unknown_other_side(operation)
     if operation.kind == "send":
         uses = package.uses(key) if key is not None and key[0] == "field" else None
         if uses is not None and uses.receives:
             if not uses.leaving_receives:
                 return None  # every receiver in the package keeps taking values
             heeded = heeded or uses.cancelled_receives > 0
-            return _unknown_other_side(operation) if heeded else Safety.REVIEW
+            return unknown if heeded else min(unknown, Safety.REVIEW)
         if _in_endless_loop(operation.statement) and heeded:
-            return _unknown_other_side(operation)
-        return Safety.REVIEW  # the consumer is out of sight: it may well drain to the end
+            return unknown
+        # The consumer is out of sight: it may well drain to the end.
+        return min(unknown, Safety.REVIEW)
     if channel.declaration is not None and _is_parameter(channel.declaration):
         return Safety.REVIEW  # the caller's producer: it usually closes the channel when done
-    return _unknown_other_side(operation) if heeded else Safety.REVIEW
+    return unknown if heeded else min(unknown, Safety.REVIEW)
 
 
 def _is_parameter(declaration: _Declaration) -> bool:
@@ -1251,26 +1254,46 @@ def _unknown_other_side(operation: _Operation) -> Safety:
     the time on real code (docs/validation.md): its reader often waits without a context and
     loses the value the arm drops. Those fixes are for a reviewer.
     """
-    if not _streams(operation) or _has_last_word(operation):
-        return Safety.REVIEW
-    return Safety.SAFE
+    # A stream's reader waits for its last word (an error, a final record): an arm drops
+    # a chunk or that word just when the context ends the stream (etcd's GetStream, vitess'
+    # watch: judged wrong both as `safe` and as `review`).
+    if not _streams(operation):
+        return Safety.REPORT_ONLY if _last_word_of_a_stream(operation) else Safety.REVIEW
+    return Safety.REPORT_ONLY if _has_last_word(operation) else Safety.SAFE
+
+
+def _last_word_of_a_stream(operation: _Operation) -> bool:
+    """`ch <- &Record{Err: err}; return` where the same channel also streams values."""
+    if operation.kind != "send" or operation.channel is None:
+        return False
+    if not _ends_path(operation.statement):
+        return False
+    function = _enclosing_function(operation.statement)
+    if function is None:
+        return False
+    name = text(operation.channel)
+    return any(
+        _text(send.child_by_field_name("channel")) == name
+        and not _ends_path(send)
+        and _streams(_Operation("send", send, send.child_by_field_name("channel")))
+        for send in descendants_of_type(function, _SENDS)
+    )
 
 
 def _has_last_word(operation: _Operation) -> bool:
     """A stream that ends with a final send (`if err != nil { ch <- err }; return`) on the
-    channel, this one or another: its reader waits for that last word (etcd's GetStream),
-    and an arm that drops a value mid-stream lets the reader see a clean end of a cut-short
-    stream."""
+    same channel: its reader waits for that last word (etcd's GetStream), and an arm that
+    drops a value mid-stream lets the reader see a clean end of a cut-short stream."""
     if operation.kind != "send" or operation.channel is None:
         return False
     function = _enclosing_function(operation.statement)
     if function is None:
         return False
     name = text(operation.channel)
-    # The operation itself may be the last word (vitess' watch: `ch <- &WatchData{Err: err};
-    # return`): the arm fires just when the error came from the context, and drops it.
     return any(
-        _text(send.child_by_field_name("channel")) == name and _ends_path(send)
+        send != operation.statement
+        and _text(send.child_by_field_name("channel")) == name
+        and _ends_path(send)
         for send in descendants_of_type(function, _SENDS)
     )
 
