@@ -1039,13 +1039,15 @@ def _receivers_give_up_with(selects: list[Node | None], cancel: _Cancel, operati
     return safety
 
 
-def _is_exit_case(case: Node) -> bool:
+def _is_exit_case(case: Node, cancel: _Cancel | None = None) -> bool:
+    """A `default`, or a receive from a timer, a Done(), a signal channel or a channel the
+    producer owns: a way out of the select other than the data it waits for."""
     if case.type == "default_case":
         return True
     operand = _case_receive_operand(case)
     if operand is None:
         return False
-    channel = _classify_channel(operand, None)
+    channel = _classify_channel(operand, cancel)
     return channel is None or channel.producer_owns or bool(SIGNAL_NAME.search(channel.name))
 
 
@@ -1760,18 +1762,7 @@ def _closed_in_package(case: Node, package: PackageView) -> bool:
 
 def _select_has_exit(select: Node | None, cancel: _Cancel | None) -> bool:
     """A select with a default, a timer, a Done() or a signal arm: it does not wait forever."""
-    if select is None:
-        return False
-    for case in _select_cases(select):
-        if case.type == "default_case":
-            return True
-        operand = _case_receive_operand(case)
-        if operand is None:
-            continue
-        channel = _classify_channel(operand, cancel)
-        if channel is None or channel.producer_owns or SIGNAL_NAME.search(channel.name):
-            return True
-    return False
+    return select is not None and any(_is_exit_case(c, cancel) for c in _select_cases(select))
 
 
 def _select_needs_arm(select: Node, cancel: _Cancel, package: PackageView) -> bool:
