@@ -20,6 +20,7 @@ from codemod.syntax import (
     descendants_of_type,
     line_indent,
     made_channel_type,
+    statement_list,
     text,
 )
 from codemod.transform import FileContext, Transform
@@ -627,10 +628,8 @@ def _own_exit_when_done(function: Node, cancel: _Cancel, operation: Node) -> str
         operand = _case_receive_operand(case)
         if operand is None or text(operand) != cancel.done or _enclosing_function(case) != function:
             continue
-        communication = case.child_by_field_name("communication")
-        body = [c for c in case.named_children if c != communication and c.type != "comment"]
-        if body and body[0].type == "statement_list":
-            body = [c for c in body[0].named_children if c.type != "comment"]
+        statements = statement_list(case)
+        body = [c for c in statements.named_children if c.type != "comment"] if statements else []
         if len(body) != 1 or body[0].type != "return_statement":
             return None
         for name in descendants_of_type(body[0], frozenset({"identifier"})):

@@ -13,6 +13,7 @@ from codemod.model import Edit, Finding, Fix, Safety
 from codemod.syntax import (
     FUNCTION_TYPES,
     ancestors,
+    call_name,
     descendants,
     descendants_of_type,
     imported_name,
@@ -242,14 +243,9 @@ def _reads_deadline(scope: _Scope) -> bool:
         return False
     wanted = f"{scope.name}.Deadline"
     return any(
-        n.type == "call_expression" and _text_of_function(n) == wanted
+        call_name(n) == wanted
         for n in descendants_of_type(scope.function, frozenset({"call_expression"}))
     )
-
-
-def _text_of_function(call: Node) -> str:
-    function = call.child_by_field_name("function")
-    return text(function) if function is not None else ""
 
 
 @dataclass(frozen=True)
