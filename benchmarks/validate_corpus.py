@@ -293,8 +293,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     sys.path.insert(0, str(REPO))
     outcomes: list[Outcome] = []
+    unavailable: list[str] = []
     for module in args.modules:
-        outcomes.extend(validate(module, args))
+        try:
+            outcomes.extend(validate(module, args))
+        except SystemExit as error:
+            # One module the proxy or the local Go cannot serve must not lose the others' rows.
+            print(error, file=sys.stderr)
+            unavailable.append(f"{module}: {error}")
     version = subprocess.run(
         [*shlex.split(args.unleak), "--version"],
         env=corpus_env(args.corpus),
@@ -305,6 +311,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"{version}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load {load}\n")
     print(table(outcomes))
+    for line in unavailable:
+        print(f"\nnot validated: {line}")
     for o in outcomes:
         for what, output in o.broken.items():
             print(f"\n### {o.module} {o.mode}: {what} broken by the rewrite\n")

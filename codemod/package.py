@@ -4,7 +4,8 @@ A channel field sent on in one file is often received in another. Whether that r
 walk away (a select with another way out) or always takes what comes (a range until close),
 and whether anyone closes the channel, decide whether a ctx.Done() arm removes a leak or only
 adds a path that never runs (docs/validation.md). The engine hands each file a `Siblings`: the
-other non-test .go files of its directory that declare the same package. They are read and
+other .go files of its directory that declare the same package (channel facts come from the
+non-test ones; callers are looked up in all, codemod/callers.py). They are read and
 parsed only when a transform asks, at most once per worker process; a question asked makes the
 scan cache entry depend on those files' bytes (Siblings.digest).
 """
@@ -192,7 +193,8 @@ class Siblings:
 
     @staticmethod
     def of_file(path: Path, source: bytes) -> Siblings:
-        """The directory's other non-test .go files declaring the same package as `source`."""
+        """The directory's other .go files declaring the same package as `source` (its
+        external `_test` package's files declare another one)."""
         return Siblings(lambda: _read_siblings(path, source))
 
     def files(self) -> list[tuple[str, bytes]]:
@@ -201,10 +203,22 @@ class Siblings:
         return self._files
 
     def facts(self) -> list[FileChannelFacts]:
+        """Channel facts of the package's other non-test files (tests drive the code, and
+        their waits would make every channel look drained)."""
         self.consulted = True
         if self._facts is None:
-            self._facts = [_facts_of(name, source) for name, source in self.files()]
+            self._facts = [
+                _facts_of(name, source)
+                for name, source in self.files()
+                if not name.endswith("_test.go")
+            ]
         return self._facts
+
+    def sources(self) -> list[tuple[str, bytes]]:
+        """Every other file of the package, its in-package tests included (who calls an
+        unexported function can be a test)."""
+        self.consulted = True
+        return self.files()
 
     def digest(self) -> str:
         """Names and bytes of every sibling: a cache entry that consulted them keys on this."""
@@ -241,7 +255,7 @@ def _read_siblings(path: Path, source: bytes) -> list[tuple[str, bytes]]:
     found: list[tuple[str, bytes]] = []
     for candidate in candidates:
         name = candidate.name
-        if not name.endswith(".go") or name.endswith("_test.go") or name == path.name:
+        if not name.endswith(".go") or name == path.name:
             continue
         try:
             if not candidate.is_file() or candidate.stat().st_size > MAX_SIBLING_BYTES:
@@ -265,10 +279,11 @@ class PackageView:
 
     own: FileChannelFacts
     siblings: Siblings
+    root: Node  # this file's tree, for questions the facts do not answer (codemod/callers.py)
 
     @staticmethod
     def of(root: Node, siblings: Siblings) -> PackageView:
-        return PackageView(file_channel_facts(root), siblings)
+        return PackageView(file_channel_facts(root), siblings, root)
 
     def _all(self) -> Iterable[FileChannelFacts]:
         yield self.own

@@ -546,3 +546,17 @@ def test_a_worker_that_owes_a_result_after_its_input_loop_gets_no_fix() -> None:
     )
     range_findings = [f for f in result.findings if f.start.line == 10]
     assert [f.safety for f in range_findings] == [Safety.REPORT_ONLY], result.findings
+
+
+def test_a_drain_loop_gets_no_finding() -> None:
+    """`for range ch {}` in a goroutine left behind by an early return drains a producer so
+    that it can finish (coredns' zone transfer). An arm would stop the drain just when the
+    caller's context ends, and strand that producer: judged wrong on real code."""
+    drain = (
+        "func Forward(ctx context.Context, records <-chan string, out chan<- string) {\n"
+        "\tgo func() {\n\t\tfor range records {\n\t\t}\n\t}()\n"
+        '\tfor range records {\n\t\tout <- "x"\n\t}\n}\n'
+    )
+    result = _run(drain)
+    # Only the second range, which does work in its body, is a finding.
+    assert [f.start.line for f in result.findings if "range" in f.message] == [10]

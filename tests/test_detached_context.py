@@ -163,3 +163,23 @@ def test_nearest_function_with_a_context_wins() -> None:
     result = run_codemod(_file(body), GO_122, select=ID, unsafe=True)
     assert result.rewritten is not None
     assert "use(inner)" in result.rewritten.decode()
+
+
+def test_only_a_cleanup_registration_makes_a_callback_deliberate() -> None:
+    """A func literal handed to `Cleanup` or `AddOnClose` runs after the caller's context has
+    ended (report only); one handed to an ordinary call runs under the caller's wait (fix)."""
+    body = """func F(ctx context.Context, t Hooks, load func(context.Context) error) error {
+	t.Cleanup(func() {
+		if err := load(context.Background()); err != nil {
+			panic(err)
+		}
+	})
+	return each(func() error {
+		if err := load(context.Background()); err != nil {
+			return err
+		}
+		return nil
+	})
+}
+"""
+    assert [s for _, s in _findings(_file(body))] == [Safety.REPORT_ONLY, Safety.REVIEW]

@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from tree_sitter import Node
 
+from codemod.callers import context_never_cancelled
 from codemod.model import Edit, Finding, Fix, Safety
 from codemod.package import SIGNAL_NAME, ChannelKey, ChannelUses, PackageView, channel_key
 from codemod.syntax import (
@@ -132,7 +133,8 @@ class ChannelOperationIgnoresContext(Transform):
     calling the context's `cancel` or after `<-ctx.Done()`, contexts made with a timeout in the
     same function, contexts that are never done (`context.WithoutCancel`) or still nil (`var ctx
     context.Context` not yet assigned), callbacks that capture the context (returning early from
-    `wait.Until(func() {...})` makes it call again at once), `main`, `init` and test files.
+    `wait.Until(func() {...})` makes it call again at once), drain loops (`for range ch {}`,
+    which let a producer finish after an early return), `main`, `init` and test files.
 
     ## Go versions
     All (context.Context exists since Go 1.7).
@@ -225,6 +227,14 @@ class ChannelOperationIgnoresContext(Transform):
             return self.finding(ctx, node, message, Safety.REPORT_ONLY)
         fix = Fix(tuple(edits), f"also select on {cancel.done}")
         safety = min(safety, returned.safety)
+        if (
+            safety
+            and cancel.parameter_of is not None
+            and context_never_cancelled(cancel.parameter_of, cancel.name, ctx.package)
+        ):
+            # Every caller in the package passes a context nobody cancels (Background, or
+            # one its own callers got that way): the arm could never fire.
+            return None
         return self.finding(ctx, node, message, safety, fix if safety else None)
 
 
@@ -307,6 +317,12 @@ def _operation(node: Node) -> _Operation | None:
         declares = any(c.type == ":=" for c in clause.children)
         if len(targets) > 1 or (targets and not declares):
             return None  # two variables: not a channel; `v = range ch`: not rewritten
+        body = node.child_by_field_name("body")
+        if not targets and body is not None and not body.named_child_count:
+            # `for range ch {}` drains a producer so that it can finish: an arm that stops
+            # the drain strands the producer it was written for (coredns' transfer, judged
+            # wrong on real code).
+            return None
         return _Operation("range", node, clause.child_by_field_name("right"), targets)
     if kind == "select_statement":
         return _Operation("select", node, None)
@@ -471,8 +487,12 @@ class _Cancel:
     # The function that made it with WithTimeout/WithDeadline: there it bounds one call,
     # and its expiry says nothing about whether the other side of a channel has gone.
     deadline_of: Node | None = None
+    # The function or method declaration whose parameter it is: its callers decide whether
+    # anyone can cancel it (codemod/callers.py).
+    parameter_of: Node | None = None
 
 
+_TOP_LEVEL_FUNCTIONS = ("function_declaration", "method_declaration")
 _CONTEXT_CONSTRUCTORS = frozenset(
     {
         "WithCancel",
@@ -506,6 +526,9 @@ def _context_in_scope(node: Node, names: _FileNames) -> _Cancel | None:
                 name,
                 _cancel_function(declaration),
                 _enclosing_function(declaration.identifier) if _has_deadline(declaration) else None,
+                declaration.owner
+                if _is_parameter(declaration) and declaration.owner.type in _TOP_LEVEL_FUNCTIONS
+                else None,
             )
             found = (declaration, cancel)
             break

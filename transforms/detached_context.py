@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from tree_sitter import Node
 
+from codemod.callers import context_never_cancelled
 from codemod.model import Edit, Finding, Fix, Safety
 from codemod.syntax import (
     FUNCTION_TYPES,
@@ -127,7 +128,10 @@ class DetachedContext(Transform):
     same-file function that opens with `if ctx == nil || ctx.Err() != nil`, the same callee gets
     the caller's context in the other branch of an `if` (or where it tested that context), or a
     comment above the enclosing statements speaks of background, async, detached or cancelled
-    work. Silent inside `defer`, after `<-ctx.Done()` (or after a `select` or loop that goes on
+    work, the context is returned as is (`return context.Background()`: one branch of a
+    choice), or it sits in a func literal handed to a cleanup registration (`t.Cleanup`,
+    `AddOnClose`, `context.AfterFunc`), which runs after the caller's context has ended.
+    Silent inside `defer`, after `<-ctx.Done()` (or after a `select` or loop that goes on
     once the context is done), for `ctx = context.Background()` defaults, for comparisons such
     as `ctx != context.Background()`, for logger, span and metric lookups
     (`log.G(context.TODO())`), when a same-file callee names that parameter `_`, and in `main`,
@@ -225,12 +229,24 @@ class DetachedContext(Transform):
             or _result_escapes(callee, scope.function)
         ):
             return self.finding(ctx, call, message, Safety.REPORT_ONLY)
-        if _assigned_as_is(call) or _in_escaping_closure(call, scope.function):
+        if (
+            _assigned_as_is(call)
+            or _returned_as_is(call)
+            or _in_escaping_closure(call, scope.function)
+            or _in_cleanup_callback(call, scope.function)
+        ):
             return self.finding(ctx, call, message, Safety.REPORT_ONLY)
         if _deliberate_comment(ctx.source, call, scope.function):
             return self.finding(ctx, call, message, Safety.REPORT_ONLY)
         if scope.request and not other_uses:
             return self.finding(ctx, call, message, Safety.REPORT_ONLY)
+        if (
+            not scope.request
+            and scope.function.type in ("function_declaration", "method_declaration")
+            and context_never_cancelled(scope.function, scope.name, ctx.package)
+        ):
+            # Every caller in the package passes a context nobody cancels: nothing is detached.
+            return None
         replacement = f"{scope.name}.Context()" if scope.request else scope.name
         fix = Fix((Edit(call.start_byte, call.end_byte, replacement),), f"use {replacement}")
         return self.finding(ctx, call, message, Safety.REVIEW, fix)
@@ -463,6 +479,41 @@ def _assigned_as_is(call: Node) -> bool:
         and parent.parent is not None
         and parent.parent.type in ("short_var_declaration", "assignment_statement", "var_spec")
     ) or (parent is not None and parent.type == "var_spec")
+
+
+def _returned_as_is(call: Node) -> bool:
+    """`return context.Background()`: the function hands out a context of its choosing, often
+    one branch of an option (go-redis returns the caller's context only when timeouts are
+    enabled; passing it there was judged wrong on real code)."""
+    holder = call.parent
+    if holder is not None and holder.type == "expression_list":
+        holder = holder.parent
+    return holder is not None and holder.type == "return_statement"
+
+
+def _in_cleanup_callback(call: Node, function: Node) -> bool:
+    """Inside a func literal handed to a cleanup registration (`t.Cleanup(...)`,
+    `p.AddOnClose(...)`, `context.AfterFunc(...)`): it runs when the caller's context has
+    ended, so that context would cancel the cleanup itself (livekit's on-close notification,
+    judged wrong on real code)."""
+    for ancestor in ancestors(call):
+        if ancestor == function:
+            return False
+        if ancestor.type != "func_literal":
+            continue
+        arguments = ancestor.parent
+        registration = arguments.parent if arguments is not None else None
+        if (
+            arguments is None
+            or arguments.type != "argument_list"
+            or registration is None
+            or registration.type != "call_expression"
+        ):
+            continue
+        name = (call_name(registration) or "").rsplit(".", 1)[-1]
+        if name == "AfterFunc" or CLEANUP_WORDS.intersection(_words(name)):
+            return True
+    return False
 
 
 def _in_escaping_closure(call: Node, function: Node) -> bool:
