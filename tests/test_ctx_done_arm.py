@@ -560,3 +560,22 @@ def test_a_drain_loop_gets_no_finding() -> None:
     result = _run(drain)
     # Only the second range, which does work in its body, is a finding.
     assert [f.start.line for f in result.findings if "range" in f.message] == [10]
+
+
+def test_a_test_context_is_not_done_while_the_test_function_runs() -> None:
+    """`ctx := t.Context()` is cancelled after the test function returns: an arm on a wait in
+    that function never fires (kubo's pin tests). A goroutine it leaves behind can use it."""
+    helper = (
+        "func checkNames(t *testing.T, list func(context.Context, chan<- string) error) {\n"
+        "\tctx := t.Context()\n"
+        "\tnames := make(chan string)\n"
+        "\tvar err error\n"
+        "\tgo func() {\n\t\terr = list(ctx, names)\n\t}()\n"
+        "\tfor name := range names {\n\t\tt.Log(name)\n\t}\n"
+        "\tif err != nil {\n\t\tt.Fatal(err)\n\t}\n"
+        "\tgo func() {\n\t\tfor name := range names {\n\t\t\tt.Log(name)\n\t\t}\n\t}()\n"
+        "}\n"
+    )
+    result = _run(helper, imports='"context"\n\t"testing"')
+    # The range in the test function is silent; the one in the goroutine keeps its finding.
+    assert [f.start.line for f in result.findings] == [20]
