@@ -491,17 +491,18 @@ def _returned_as_is(call: Node) -> bool:
     return holder is not None and holder.type == "return_statement"
 
 
+def _func_literals_around(node: Node, function: Node) -> Iterator[Node]:
+    """The func literals between node and the function that receives the context."""
+    return (a for a in _ancestors_until(node, function) if a.type == "func_literal")
+
+
 def _in_cleanup_callback(call: Node, function: Node) -> bool:
     """Inside a func literal handed to a cleanup registration (`t.Cleanup(...)`,
     `p.AddOnClose(...)`, `context.AfterFunc(...)`): it runs when the caller's context has
     ended, so that context would cancel the cleanup itself (livekit's on-close notification,
     judged wrong on real code)."""
-    for ancestor in ancestors(call):
-        if ancestor == function:
-            return False
-        if ancestor.type != "func_literal":
-            continue
-        arguments = ancestor.parent
+    for literal in _func_literals_around(call, function):
+        arguments = literal.parent
         registration = arguments.parent if arguments is not None else None
         if (
             arguments is None
@@ -519,12 +520,8 @@ def _in_cleanup_callback(call: Node, function: Node) -> bool:
 def _in_escaping_closure(call: Node, function: Node) -> bool:
     """Inside a func literal stored in a field, a composite literal or returned: it runs after
     this function returned, when its context may be long done."""
-    for ancestor in ancestors(call):
-        if ancestor == function:
-            return False
-        if ancestor.type != "func_literal":
-            continue
-        holder = ancestor.parent
+    for literal in _func_literals_around(call, function):
+        holder = literal.parent
         if holder is not None and holder.type == "expression_list":
             holder = holder.parent
         if holder is None:
