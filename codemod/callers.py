@@ -62,6 +62,20 @@ def context_never_cancelled(function: Node, parameter: str, view: PackageView) -
     return _Search(sources, main).never_cancelled(function, parameter, 0)
 
 
+def package_functions(view: PackageView, name: str) -> list[Node]:
+    """The functions and methods called `name` declared anywhere in the package."""
+    pattern = re.compile(rb"\bfunc\b[^\n{]*\b" + re.escape(name.encode()) + rb"\b")
+    found = []
+    for root in [view.root] + [
+        _parsed(file, data) for file, data in view.siblings.sources() if pattern.search(data)
+    ]:
+        for node in root.named_children:
+            declared = node.child_by_field_name("name") if node.type in _DECLARATIONS else None
+            if declared is not None and text(declared) == name:
+                found.append(node)
+    return found
+
+
 class _Search:
     def __init__(self, sources: list[_Source], main: bool) -> None:
         self._sources = sources

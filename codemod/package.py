@@ -47,6 +47,7 @@ class ChannelUses:
 
     closed: bool = False
     sends: int = 0
+    leaving_sends: int = 0  # of those, sends in a select that has another way out
     leaving_receives: int = 0  # in a select that has another way out (a Done(), a default...)
     cancelled_receives: int = 0  # of those, the ones whose way out includes a `Done()`
     staying_receives: int = 0  # a range, a bare receive, a select over data channels only
@@ -58,6 +59,7 @@ class ChannelUses:
     def add(self, other: ChannelUses) -> None:
         self.closed = self.closed or other.closed
         self.sends += other.sends
+        self.leaving_sends += other.leaving_sends
         self.leaving_receives += other.leaving_receives
         self.cancelled_receives += other.cancelled_receives
         self.staying_receives += other.staying_receives
@@ -124,6 +126,8 @@ def file_channel_facts(root: Node) -> FileChannelFacts:
     for node in captures.get("sent", []):
         if (found := uses(node)) is not None:
             found.sends += 1
+            send = node.parent
+            found.leaving_sends += bool(send is not None and send_can_leave(send))
     for callee in captures.get("callee", []):
         arguments = callee.parent.child_by_field_name("arguments") if callee.parent else None
         if text(callee) != "close" or arguments is None or not arguments.named_child_count:
@@ -153,7 +157,17 @@ def _ways_out(operand: Node) -> list[str]:
         holder = holder.parent
     if holder is None or holder.type != "receive_statement":
         return []
-    case = holder.parent
+    return _select_ways_out(holder)
+
+
+def send_can_leave(send: Node) -> bool:
+    """`case ch <- v:` in a select that can end the wait another way (a Done(), a default)."""
+    return send.type == "send_statement" and bool(_select_ways_out(send))
+
+
+def _select_ways_out(communication: Node) -> list[str]:
+    """For the communication of one select case, the other cases that end the wait."""
+    case = communication.parent
     select = case.parent if case is not None else None
     if case is None or select is None or select.type != "select_statement":
         return []
@@ -164,13 +178,13 @@ def _ways_out(operand: Node) -> list[str]:
         if other.type == "default_case":
             ways_out.append("default")
             continue
-        communication = other.child_by_field_name("communication")
+        received = other.child_by_field_name("communication")
         if (
-            communication is not None
-            and communication.type == "receive_statement"
-            and _WAY_OUT.search(text(communication))
+            received is not None
+            and received.type == "receive_statement"
+            and _WAY_OUT.search(text(received))
         ):
-            ways_out.append(text(communication))
+            ways_out.append(text(received))
     return ways_out
 
 

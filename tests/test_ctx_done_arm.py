@@ -579,3 +579,58 @@ def test_a_test_context_is_not_done_while_the_test_function_runs() -> None:
     result = _run(helper, imports='"context"\n\t"testing"')
     # The range in the test function is silent; the one in the goroutine keeps its finding.
     assert [f.start.line for f in result.findings] == [20]
+
+
+def test_a_fan_in_closed_by_its_launcher_gets_no_fix() -> None:
+    """An HTTP handler's `go func() { ...; results <- r }()` per backend, then
+    `wg.Wait(); close(results)`: the reader takes values until that close. Once the context is
+    done the arm and the send are both ready, so values are dropped at random (cortex's
+    querytee then indexed an empty slice)."""
+    result = _run(
+        "func Fan(r *http.Request, backends []func(*http.Request) int, results chan<- int) {\n"
+        "\tvar wg sync.WaitGroup\n"
+        "\tfor _, b := range backends {\n"
+        "\t\twg.Add(1)\n"
+        "\t\tgo func() {\n\t\t\tdefer wg.Done()\n\t\t\tresults <- b(r)\n\t\t}()\n"
+        "\t}\n"
+        "\twg.Wait()\n\tclose(results)\n}\n",
+        imports='"net/http"\n\t"sync"',
+    )
+    sends = [f for f in result.findings if "send on `results`" in f.message]
+    assert [f.safety for f in sends] == [Safety.REPORT_ONLY], result.findings
+    assert result.rewritten is None
+
+
+@pytest.mark.parametrize(
+    ("producer", "safety"),
+    [
+        # The producer sends without a way out: the arm would strand it (minio-go).
+        ("\tfor _, r := range batch {\n\t\tresults <- r\n\t}\n", Safety.REPORT_ONLY),
+        # The producer gives up on ctx.Done() too: the arm frees the forwarder, nothing moves.
+        (
+            "\tfor _, r := range batch {\n\t\tselect {\n\t\tcase results <- r:\n"
+            "\t\tcase <-ctx.Done():\n\t\t\treturn\n\t\t}\n\t}\n",
+            Safety.SAFE,
+        ),
+    ],
+    ids=["plain producer", "producer heeds ctx"],
+)
+def test_a_forwarder_keeps_its_fix_only_when_its_producer_can_leave(
+    producer: str, safety: Safety
+) -> None:
+    """`for r := range results { errs <- r }` forwards from a local channel fed by a package
+    function: the arm stops the drain, so it is right only if that producer can leave too."""
+    source = (
+        "func produce(ctx context.Context, batch []error, results chan<- error) {\n"
+        "\tdefer close(results)\n" + producer + "}\n\n"
+        "func Errors(ctx context.Context, batch []error) <-chan error {\n"
+        "\terrs := make(chan error)\n"
+        "\tresults := make(chan error)\n"
+        "\tgo produce(ctx, batch, results)\n"
+        "\tgo func() {\n\t\tdefer close(errs)\n"
+        "\t\tfor err := range results {\n\t\t\terrs <- err\n\t\t}\n\t}()\n"
+        "\treturn errs\n}\n"
+    )
+    result = _run(source)
+    forwards = [f for f in result.findings if "send on `errs`" in f.message]
+    assert [f.safety for f in forwards] == [safety], result.findings

@@ -11,7 +11,14 @@ from tree_sitter import Node
 
 from codemod.callers import context_never_cancelled
 from codemod.model import Edit, Finding, Fix, Safety
-from codemod.package import SIGNAL_NAME, ChannelKey, ChannelUses, PackageView, channel_key
+from codemod.package import (
+    SIGNAL_NAME,
+    ChannelKey,
+    ChannelUses,
+    PackageView,
+    channel_key,
+    send_can_leave,
+)
 from codemod.syntax import (
     FUNCTION_TYPES,
     ancestors,
@@ -115,11 +122,14 @@ class ChannelOperationIgnoresContext(Transform):
     passes on.
 
     Reported without a fix: no `error` result to carry the cancellation, `v := <-ch` where the
-    element type is not written down, a `range` whose body breaks out, one-line blocks,
-    operations followed by a `close`, `Done`, `Unlock`, `Close` (also `_ = c.Close()`,
-    `xio.SafeClose(ch)`) or, after a `range`, a send on another channel that an early return
-    would skip, an own `case <-ctx.Done():` that closes or stops something first, and goroutines
-    that capture the context in scope but work under another one.
+    element type is not written down, a `range` whose body breaks out, one-line blocks, operations
+    followed by a `close`, `Done`, `Unlock`, `Close` (also `_ = c.Close()`, `xio.SafeClose(ch)`) or,
+    after a `range`, a send on another channel that an early return would skip, a goroutine's send
+    on a channel the function that started it closes afterwards (`wg.Wait(); close(ch)`: its reader
+    takes values until that close), a send that forwards what it ranges over from a local channel
+    whose producers send without a way out (the arm would stop the drain and strand them), an own
+    `case <-ctx.Done():` that closes or stops something first, and goroutines that capture the
+    context in scope but work under another one.
 
     Left alone as unable to leak, or as deliberate waits: sends that fit a local buffer
     (including the first send into a fresh buffered channel), tokens put back into the channel
@@ -209,6 +219,10 @@ class ChannelOperationIgnoresContext(Transform):
             return None  # the context is already done here: the arm would win half the time
         if _cleanup_after(node, function) or _sends_elsewhere_after(operation, function):
             safety = Safety.REPORT_ONLY  # an early return would skip a close, unlock or reply
+        if _closed_by_launcher(operation, function) or _strands_its_producer(
+            operation, ctx.package
+        ):
+            safety = Safety.REPORT_ONLY
         if _works_under_other_context(node, function, cancel, names):
             safety = Safety.REPORT_ONLY  # which context should end the wait is a human's call
         message = _message(operation, cancel)
@@ -694,6 +708,56 @@ def _own_exit_when_done(function: Node, cancel: _Cancel, operation: Node) -> str
     if len(exits) > 1:
         return None
     return exits.pop() if exits else ""
+
+
+def _closed_by_launcher(operation: _Operation, function: Node) -> bool:
+    """A goroutine's send on a channel that the function starting it closes afterwards
+    (`wg.Wait(); close(results)`): its reader takes values until that close, and an arm that
+    wins once the context is done drops values at random (cortex's querytee, whose reader then
+    indexed an empty slice: judged wrong)."""
+    if operation.kind != "send" or operation.channel is None:
+        return False
+    name = text(operation.channel)
+    inner, outer = function, _enclosing_function(function)
+    while inner.type == "func_literal" and outer is not None:
+        for call in descendants_of_type(outer, _CALLS):
+            if call.start_byte > inner.end_byte and call_name(call) == "close":
+                arguments = call_arguments(call)
+                if arguments and text(arguments[0]) == name:
+                    return True
+        inner, outer = outer, _enclosing_function(outer)
+    return False
+
+
+def _strands_its_producer(operation: _Operation, package: PackageView) -> bool:
+    """A send that forwards what it ranges over (`for r := range results { errs <- r.Err }`)
+    from a local channel whose producers send without a way out: the arm stops the drain, and
+    the producer is then the one stuck (minio-go's RemoveObjects: judged wrong as `safe`)."""
+    if operation.kind != "send":
+        return False
+    loop = next(
+        (a for a in ancestors(operation.statement) if a.type in (*FUNCTION_TYPES, "for_statement")),
+        None,
+    )
+    clause = (
+        next((c for c in loop.named_children if c.type == "range_clause"), None)
+        if loop is not None and loop.type == "for_statement"
+        else None
+    )
+    source = clause.child_by_field_name("right") if clause is not None else None
+    if source is None or source.type != "identifier":
+        return False
+    declaration = _resolve(text(source), source)
+    if declaration is None or not (
+        (declaration.value is not None and _is_make_chan(declaration.value))
+        or _assigned_make(declaration) is not None
+    ):
+        return False
+    uses = _local_uses(declaration)
+    if any(not send_can_leave(send) for send in uses.sends):
+        return True
+    producers = _handed_to_package_functions(uses.escapes, package) if uses.escapes else None
+    return producers is not None and producers.sends > producers.leaving_sends
 
 
 def _sends_elsewhere_after(operation: _Operation, function: Node) -> bool:

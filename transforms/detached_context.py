@@ -9,11 +9,12 @@ from typing import ClassVar
 
 from tree_sitter import Node
 
-from codemod.callers import context_never_cancelled
+from codemod.callers import context_never_cancelled, package_functions
 from codemod.model import Edit, Finding, Fix, Safety
 from codemod.syntax import (
     FUNCTION_TYPES,
     ancestors,
+    call_arguments,
     call_name,
     descendants,
     descendants_of_type,
@@ -112,28 +113,32 @@ class DetachedContext(Transform):
 
     ## Fix safety
     Needs review: the work now stops when the caller's context is cancelled, and it sees the
-    caller's deadline and values. That is the point, unless the work was meant to outlive the
-    call (an audit record written after the client left, a cache refresh); say so with
+    caller's deadline and values. That is the point, unless the work was meant to outlive the call
+    (an audit record written after the client left, a cache refresh); say so with
     `context.WithoutCancel(ctx)` (Go 1.21). Only reported, without a fix, where the code looks
-    deliberate: the context is stored in a field or package variable (or derived with a cancel
-    that is not simply deferred), a comment sits on or above the statement or its `go`
-    statement, the parameter is reassigned or shadowed, the parameter is `_`, the function is a
-    cleanup (`Close`, `Stop`, `release`, `purge`...), the function reads its context's
-    `Deadline()` (a fresh context beside it is a second clock kept apart on purpose), or a
-    goroutine is started from an HTTP handler (net/http cancels `r.Context()` as soon as the
-    handler returns). Also only reported where the context, or what it builds, may outlive the
-    call or be a choice: it is assigned to a variable as is, it sits in a func literal that is
-    stored or returned, the callee's result is returned or stored, the callee is a cleanup
-    (`Release`, `Close`, `Shutdown`, `Cancel`...), a function value made in this function, or a
-    same-file function that opens with `if ctx == nil || ctx.Err() != nil`, the same callee gets
-    the caller's context in the other branch of an `if` (or where it tested that context), or a
-    comment above the enclosing statements speaks of background, async, detached or cancelled
-    work, the context is returned as is (`return context.Background()`: one branch of a
-    choice), or it sits in a func literal handed to a cleanup registration (`t.Cleanup`,
-    `AddOnClose`, `context.AfterFunc`), which runs after the caller's context has ended.
-    Silent inside `defer`, after `<-ctx.Done()` (or after a `select` or loop that goes on
-    once the context is done), for `ctx = context.Background()` defaults, for comparisons such
-    as `ctx != context.Background()`, for logger, span and metric lookups
+    deliberate: the context is stored in a field or package variable (or derived with a cancel that
+    is not simply deferred), a comment sits on or above the statement or its `go` statement, the
+    parameter is reassigned or shadowed, the parameter is `_`, the function is a cleanup (`Close`,
+    `Stop`, `release`, `purge`...), the function reads its context's `Deadline()` (a fresh context
+    beside it is a second clock kept apart on purpose), or a goroutine is started from an HTTP
+    handler (net/http cancels `r.Context()` as soon as the handler returns). Also only reported
+    where the context, or what it builds, may outlive the call or be a choice: it is assigned to a
+    variable as is, it sits in a func literal that is stored or returned, the callee's result is
+    returned or stored, the callee is a cleanup (`Release`, `Close`, `Shutdown`, `Cancel`...), a
+    function value made in this function, or a same-file function that opens with `if ctx == nil ||
+    ctx.Err() != nil`, the same callee gets the caller's context in the other branch of an `if` (or
+    where it tested that context), or a comment above the enclosing statements speaks of background,
+    async, detached or cancelled work, the context is returned as is (`return context.Background()`:
+    one branch of a choice), or it sits in a func literal handed to a cleanup registration
+    (`t.Cleanup`, `AddOnClose`, `context.AfterFunc`), which runs after the caller's context has
+    ended, the function is a service loop that stops cleanly when its context is done (`case
+    <-ctx.Done(): return nil`: its other work runs under a fresh context so that a stop cannot fail
+    it half way), or the callee (anywhere in the package) reads values from that context
+    (`ctx.Value`, `GetOrDefaultFromCtx(ctx, ...)`: a fresh context drops the caller's options on
+    purpose). Silent inside `defer`, after `<-ctx.Done()` (or after a `select` or loop, labelled or
+    not, that goes on once the context is done), where every caller in the package passes a context
+    nobody cancels (codemod/callers.py), for `ctx = context.Background()` defaults, for comparisons
+    such as `ctx != context.Background()`, for logger, span and metric lookups
     (`log.G(context.TODO())`), when a same-file callee names that parameter `_`, and in `main`,
     `init`, test and example functions.
 
@@ -232,11 +237,18 @@ class DetachedContext(Transform):
         if (
             _assigned_as_is(call)
             or _returned_as_is(call)
+            or _stops_cleanly_when_done(scope)
             or _in_escaping_closure(call, scope.function)
             or _in_cleanup_callback(call, scope.function)
         ):
             return self.finding(ctx, call, message, Safety.REPORT_ONLY)
         if _deliberate_comment(ctx.source, call, scope.function):
+            return self.finding(ctx, call, message, Safety.REPORT_ONLY)
+        if callee is not None and any(
+            _reads_values(d, callee.index) for d in package_functions(ctx.package, callee.name)
+        ):
+            # The callee reads options from its context: a fresh one drops the caller's on
+            # purpose (cloudevents' ToEvent; passing ctx made it fail: judged wrong).
             return self.finding(ctx, call, message, Safety.REPORT_ONLY)
         if scope.request and not other_uses:
             return self.finding(ctx, call, message, Safety.REPORT_ONLY)
@@ -481,6 +493,56 @@ def _assigned_as_is(call: Node) -> bool:
     ) or (parent is not None and parent.type == "var_spec")
 
 
+_VALUE_READERS = re.compile(r"Value|FromC(?:tx|ontext)")
+
+
+def _reads_values(function: Node, index: int) -> bool:
+    """The function reads values from its index-th (context) parameter: `ctx.Value(k)`, or a
+    helper such as `GetOrDefaultFromCtx(ctx, k, d)` or `FooFromContext(ctx)`."""
+    name = _parameter_name(function, index)
+    if not name or name == "_":
+        return False
+    for call in descendants_of_type(function, frozenset({"call_expression"})):
+        called = call_name(call) or ""
+        if called == f"{name}.Value":
+            return True
+        helper = called.rsplit(".", 1)[-1]
+        arguments = call_arguments(call)
+        if (
+            arguments
+            and text(arguments[0]) == name
+            and _VALUE_READERS.search(helper)
+            and not helper.startswith("With")  # context.WithValue derives, it does not read
+        ):
+            return True
+    return False
+
+
+def _stops_cleanly_when_done(scope: _Scope) -> bool:
+    """The function waits for its own context to be done and then stops cleanly (`case
+    <-ctx.Done(): return nil`, or `<-ctx.Done()` and shutting down): a service loop whose other
+    work runs under a fresh context on purpose, so that a stop does not fail it half way
+    (cortex's lifecycler, whose tokens step would turn a stop into a failure: judged wrong;
+    loki's worker, which cancels its threads itself)."""
+    if scope.request or not scope.name:
+        return False
+    body = scope.function.child_by_field_name("body")
+    for node in descendants(body) if body is not None else ():
+        if any(a.type == "func_literal" for a in _ancestors_until(node, scope.function)):
+            continue
+        if node.type == "expression_statement" and _waits_for_done(node, scope):
+            return True
+        if node.type != "communication_case":
+            continue
+        communication = node.child_by_field_name("communication")
+        if communication is None or not _waits_for_done(communication, scope):
+            continue
+        last = _last_statement(node)
+        if last is not None and re.fullmatch(r"return(\s+nil)?", text(last).strip()):
+            return True
+    return False
+
+
 def _returned_as_is(call: Node) -> bool:
     """`return context.Background()`: the function hands out a context of its choosing, often
     one branch of an option (go-redis returns the caller's context only when timeouts are
@@ -723,15 +785,27 @@ def _done_before(statement: Node, scope: _Scope) -> bool:
     """An earlier statement of the same list waited for the context to be done."""
     sibling = statement.prev_named_sibling
     while sibling is not None:
-        waits = sibling.type == "expression_statement" or (
-            sibling.type == "select_statement" and _only_done(sibling, scope)
+        earlier = _unlabelled(sibling)
+        waits = earlier.type == "expression_statement" or (
+            earlier.type == "select_statement" and _only_done(earlier, scope)
         )
-        if waits and _waits_for_done(sibling, scope):
+        if waits and _waits_for_done(earlier, scope):
             return True
-        if sibling.type in ("select_statement", "for_statement") and _ends_on_done(sibling, scope):
+        if earlier.type in ("select_statement", "for_statement") and _ends_on_done(earlier, scope):
             return True
         sibling = sibling.prev_named_sibling
     return False
+
+
+def _unlabelled(statement: Node) -> Node:
+    """The loop or select of `heartBeat: for { ... }` (cortex's visit marker breaks out of a
+    labelled loop on ctx.Done(), then cleans up with a fresh context: judged wrong to tie)."""
+    while statement.type == "labeled_statement":
+        inner = next((c for c in statement.named_children if c.type != "label_name"), None)
+        if inner is None:
+            break
+        statement = inner
+    return statement
 
 
 def _ends_on_done(statement: Node, scope: _Scope) -> bool:
@@ -777,9 +851,13 @@ def _only_done(select: Node, scope: _Scope) -> bool:
     return waits
 
 
-def _returns(case: Node) -> bool:
+def _last_statement(case: Node) -> Node | None:
     statements = next((c for c in case.named_children if c.type == "statement_list"), None)
-    last = statements.named_children[-1] if statements and statements.named_child_count else None
+    return statements.named_children[-1] if statements and statements.named_child_count else None
+
+
+def _returns(case: Node) -> bool:
+    last = _last_statement(case)
     return last is not None and last.type == "return_statement"
 
 
