@@ -77,6 +77,12 @@ class Case:
         return (self.path / "refactor.md").is_file()
 
     @property
+    def reported(self) -> bool:
+        """A report-only case whose before.go leaks: the report is real, and reported.md says
+        why there is no rewrite. Its leak_test must show the leak."""
+        return not self.positive and (self.path / "reported.md").is_file()
+
+    @property
     def has_leak_test(self) -> bool:
         return (self.path / "leak_test.go").is_file()
 
