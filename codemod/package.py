@@ -21,7 +21,7 @@ from pathlib import Path
 from tree_sitter import Node, QueryCursor
 
 from codemod.parse import compile_query, parse_tree
-from codemod.syntax import ancestors, function_parameters, text
+from codemod.syntax import ancestors, function_parameters, receive_operand, text
 
 MAX_SIBLING_BYTES = 4 * 1024 * 1024
 _PACKAGE_CLAUSE = re.compile(rb"^package\s+(\w+)", re.MULTILINE)
@@ -37,6 +37,14 @@ _USES_QUERY = """
 (call_expression function: (identifier) @callee arguments: (argument_list) @arguments)
 """
 
+# A field given a channel: in a composite literal, or assigned to a selector.
+_FIELD_MAKES_QUERY = """
+(keyed_element . (literal_element (identifier) @field) . (literal_element (_) @value))
+(assignment_statement
+  left: (expression_list . (selector_expression field: (field_identifier) @field) .)
+  right: (expression_list . (_) @value .))
+"""
+
 # ("field", name) for `x.name`; ("local", function, name) for an identifier in a declaration.
 ChannelKey = tuple[str, ...]
 
@@ -48,6 +56,9 @@ class ChannelUses:
     closed: bool = False
     sends: int = 0
     leaving_sends: int = 0  # of those, sends in a select that has another way out
+    # A per-call mailbox: a local channel put in the field by a function that also waits on it.
+    buffered_makes: int = 0  # made with a buffer
+    unbuffered_makes: int = 0  # made without one
     leaving_receives: int = 0  # in a select that has another way out (a Done(), a default...)
     cancelled_receives: int = 0  # of those, the ones whose way out includes a `Done()`
     staying_receives: int = 0  # a range, a bare receive, a select over data channels only
@@ -60,6 +71,8 @@ class ChannelUses:
         self.closed = self.closed or other.closed
         self.sends += other.sends
         self.leaving_sends += other.leaving_sends
+        self.buffered_makes += other.buffered_makes
+        self.unbuffered_makes += other.unbuffered_makes
         self.leaving_receives += other.leaving_receives
         self.cancelled_receives += other.cancelled_receives
         self.staying_receives += other.staying_receives
@@ -134,12 +147,74 @@ def file_channel_facts(root: Node) -> FileChannelFacts:
             continue
         if (found := uses(arguments.named_children[0])) is not None:
             found.closed = True
+    for match in QueryCursor(compile_query(_FIELD_MAKES_QUERY)).matches(root):
+        field_names, values = match[1].get("field", []), match[1].get("value", [])
+        if len(field_names) != 1 or len(values) != 1:
+            continue
+        buffered = _buffered_make(values[0])
+        if buffered is None:
+            continue  # not a mailbox made in sight
+        found = facts.uses.setdefault(("field", text(field_names[0])), ChannelUses())
+        if buffered:
+            found.buffered_makes += 1
+        else:
+            found.unbuffered_makes += 1
     for declaration in _declarations(root):
         name = declaration.child_by_field_name("name")
         if name is not None:
             names = [parameter for parameter, _ in function_parameters(declaration)]
             facts.parameters.setdefault(text(name), []).append(names)
     return facts
+
+
+def _buffered_make(value: Node) -> bool | None:
+    """For a field given a local channel that its function made and also waits on (`errs :=
+    make(chan error, 1); h := handler{errs: errs}; ...; <-errs`: a mailbox made per call),
+    whether that make has a buffer; None for any other value."""
+    if value.type != "identifier":
+        return None
+    function = next((a for a in ancestors(value) if a.type in _FUNCTION_NODES), None)
+    if function is None or not _receives_from(function, text(value)):
+        return None
+    assigned = [n.child_by_field_name("right") for n in _assignments_in(function, text(value))]
+    if len(assigned) != 1 or assigned[0] is None or assigned[0].named_child_count != 1:
+        return None
+    made = assigned[0].named_children[0]
+    callee = made.child_by_field_name("function") if made.type == "call_expression" else None
+    arguments = made.child_by_field_name("arguments")
+    if callee is None or text(callee) != "make" or arguments is None:
+        return None
+    given = [a for a in arguments.named_children if a.type != "comment"]
+    if not given or given[0].type != "channel_type":
+        return None
+    return len(given) > 1 and text(given[1]) != "0"
+
+
+_FUNCTION_NODES = ("function_declaration", "method_declaration", "func_literal")
+
+
+def _receives_from(function: Node, name: str) -> bool:
+    stack = [function]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.named_children)
+        operand = receive_operand(node)
+        if operand is not None and operand.type == "identifier" and text(operand) == name:
+            return True
+    return False
+
+
+def _assignments_in(function: Node, name: str) -> Iterator[Node]:
+    """`name := v` and `name = v` in the function, for a single name."""
+    stack = [function]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.named_children)
+        if node.type not in ("short_var_declaration", "assignment_statement"):
+            continue
+        left = node.child_by_field_name("left")
+        if left is not None and [text(c) for c in left.named_children] == [name]:
+            yield node
 
 
 def _declarations(root: Node) -> Iterator[Node]:

@@ -213,6 +213,16 @@ def call_name(call: Node) -> str | None:
     return None
 
 
+def receive_operand(node: Node | None) -> Node | None:
+    """`ch` of the receive expression `<-ch`; None for any other node."""
+    if node is None or node.type != "unary_expression":
+        return None
+    operator = node.child_by_field_name("operator")
+    if operator is None or operator.type != "<-":
+        return None
+    return node.child_by_field_name("operand")
+
+
 def call_arguments(call: Node) -> list[Node]:
     arguments = call.child_by_field_name("arguments")
     return [] if arguments is None else [a for a in arguments.named_children if a.type != "comment"]

@@ -634,3 +634,28 @@ def test_a_forwarder_keeps_its_fix_only_when_its_producer_can_leave(
     result = _run(source)
     forwards = [f for f in result.findings if "send on `errs`" in f.message]
     assert [f.safety for f in forwards] == [safety], result.findings
+
+
+@pytest.mark.parametrize(
+    ("made", "safety"),
+    [("make(chan error, 1)", Safety.REPORT_ONLY), ("make(chan error)", Safety.REVIEW)],
+    ids=["buffered field", "unbuffered field"],
+)
+def test_a_one_shot_send_into_a_field_made_with_a_buffer_gets_no_fix(
+    made: str, safety: Safety
+) -> None:
+    """echo's timeout middleware: per request, a function makes a mailbox with a buffer of one,
+    hands it to the handler in a field and waits on it. The handler's one error finds room; an
+    arm ready at the same time drops it at random. A buffer made once for a repeating handler
+    can fill, so that keeps its fix (dapr's test apps, judged correct)."""
+    source = (
+        "type handler struct{ errs chan error }\n\n"
+        "func Wrap(serve func(*handler)) error {\n"
+        f"\terrs := {made}\n"
+        "\tserve(&handler{errs: errs})\n"
+        "\tselect {\n\tcase err := <-errs:\n\t\treturn err\n\tdefault:\n\t\treturn nil\n\t}\n}\n\n"
+        "func (h *handler) Serve(r *http.Request, run func() error) {\n"
+        "\tif err := run(); err != nil {\n\t\th.errs <- err\n\t}\n}\n"
+    )
+    result = _run(source, imports='"net/http"')
+    assert [f.safety for f in result.findings] == [safety], result.findings

@@ -76,6 +76,13 @@ def test_silent_where_a_fresh_context_is_the_point(case: str) -> None:
 
 
 DELIBERATE = {
+    "a func literal named as a cleanup": """func Setup(ctx context.Context, s *Store) func() {
+	cleanup := func() {
+		s.Delete(context.Background())
+	}
+	return cleanup
+}
+""",
     "stored in a field": """func (s *S) Start(ctx context.Context) {
 	s.ctx, s.stop = context.WithCancel(context.Background())
 }

@@ -28,6 +28,7 @@ from codemod.syntax import (
     descendants_of_type,
     line_indent,
     made_channel_type,
+    receive_operand,
     statement_list,
     text,
 )
@@ -310,13 +311,13 @@ def _operation(node: Node) -> _Operation | None:
         return _Operation("send", node, node.child_by_field_name("channel"))
     if kind == "expression_statement":
         receive = node.named_children[0] if node.named_child_count == 1 else None
-        operand = _receive_operand(receive)
+        operand = receive_operand(receive)
         return None if operand is None else _Operation("receive", node, operand)
     if kind in ("short_var_declaration", "assignment_statement"):
         left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
         if left is None or right is None or right.named_child_count != 1:
             return None
-        operand = _receive_operand(right.named_children[0])
+        operand = receive_operand(right.named_children[0])
         if operand is None or not 1 <= left.named_child_count <= 2:
             return None
         if kind == "assignment_statement":
@@ -344,15 +345,6 @@ def _operation(node: Node) -> _Operation | None:
     if kind == "select_statement":
         return _Operation("select", node, None)
     return None
-
-
-def _receive_operand(node: Node | None) -> Node | None:
-    if node is None or node.type != "unary_expression":
-        return None
-    operator = node.child_by_field_name("operator")
-    if operator is None or operator.type != "<-":
-        return None
-    return node.child_by_field_name("operand")
 
 
 def _text(node: Node | None) -> str:
@@ -1330,6 +1322,13 @@ def _other_side_elsewhere(
     unknown = _unknown_other_side(operation, cancel)
     if operation.kind == "send":
         uses = package.uses(key) if key is not None and key[0] == "field" else None
+        if uses is not None and uses.buffered_makes and not uses.unbuffered_makes:
+            # A field that is a buffered mailbox made per call by the function that waits on it:
+            # one send finds room, and an arm ready at the same time would drop it at random
+            # (echo's timeout middleware, whose error then never reached the chain: judged
+            # wrong). A buffer made once and fed by a repeating handler can still fill (dapr's
+            # test apps, where the arm was judged correct), so only mailboxes count.
+            unknown = unknown if _streams(operation) else Safety.REPORT_ONLY
         if uses is not None and uses.receives:
             if not uses.leaving_receives:
                 return None  # every receiver in the package keeps taking values
@@ -1475,7 +1474,7 @@ def _replies_to_request(channel: Node | None) -> bool:
     declaration = _resolve(text(operand), operand)
     if declaration is None:
         return False
-    if _receive_operand(declaration.value) is not None:
+    if receive_operand(declaration.value) is not None:
         return True  # `case req := <-requests:`
     for reference in _references(declaration):
         names = reference.parent
@@ -1485,7 +1484,7 @@ def _replies_to_request(channel: Node | None) -> bool:
         right = holder.child_by_field_name("right")
         if right is not None and right.type == "expression_list" and right.named_child_count:
             right = right.named_children[0]
-        if holder.child_by_field_name("left") == names and _receive_operand(right) is not None:
+        if holder.child_by_field_name("left") == names and receive_operand(right) is not None:
             return True  # `case e = <-w.queue:`
     return False
 
@@ -1505,7 +1504,7 @@ def _returns_token(statement: Node, channel: Node | None) -> bool:
     for node in descendants(function):
         if node.start_byte >= statement.start_byte:
             break
-        operand = _receive_operand(node)
+        operand = receive_operand(node)
         if operand is not None and text(operand) == wanted:
             return True
     return False
@@ -1578,7 +1577,7 @@ def _fed_by_own_goroutine(declaration: _Declaration) -> bool:
             signals.append(node)
         elif _handed_to_go_statement(node):
             continue  # `go worker(ch)`: a goroutine this function starts feeds it
-        elif not _neutral_use(node, parent) and _receive_operand(parent) != node:
+        elif not _neutral_use(node, parent) and receive_operand(parent) != node:
             return False  # handed to someone else
     if not signals:
         return any(_handed_to_go_statement(n) for n in _references(declaration))
@@ -1830,7 +1829,7 @@ def _local_uses(declaration: _Declaration) -> _LocalUses:
         assert parent is not None
         if parent.type == "send_statement" and parent.child_by_field_name("channel") == node:
             uses.sends.append(parent)
-        elif _receive_operand(parent) == node:
+        elif receive_operand(parent) == node:
             holder = parent.parent
             if holder is not None and holder.type == "receive_statement":
                 case = holder.parent
@@ -1879,7 +1878,7 @@ def _case_receive_operand(case: Node) -> Node | None:
     communication = case.child_by_field_name("communication")
     if communication is None or communication.type != "receive_statement":
         return None
-    return _receive_operand(communication.child_by_field_name("right"))
+    return receive_operand(communication.child_by_field_name("right"))
 
 
 def _closed_in_package(case: Node, package: PackageView) -> bool:
@@ -1920,7 +1919,7 @@ def _select_needs_arm(select: Node, cancel: _Cancel, package: PackageView) -> bo
         if communication.type == "send_statement":
             operand = communication.child_by_field_name("channel")
         else:
-            operand = _receive_operand(communication.child_by_field_name("right"))
+            operand = receive_operand(communication.child_by_field_name("right"))
         channel = _classify_channel(operand, cancel) if operand is not None else None
         if channel is None:
             continue

@@ -554,11 +554,13 @@ def _func_literals_around(node: Node, function: Node) -> Iterator[Node]:
 
 def _in_cleanup_callback(call: Node, function: Node) -> bool:
     """Inside a func literal handed to a cleanup registration (`t.Cleanup(...)`,
-    `p.AddOnClose(...)`, `context.AfterFunc(...)`): it runs when the caller's context has
-    ended, so that context would cancel the cleanup itself (livekit's on-close notification,
-    judged wrong on real code)."""
+    `p.AddOnClose(...)`, `context.AfterFunc(...)`) or named as a cleanup: it runs when the
+    caller's context has ended, so that context would cancel the cleanup itself (livekit's
+    on-close notification, judged wrong on real code)."""
     for literal in _func_literals_around(call, function):
         arguments = literal.parent
+        if _named_as_cleanup(literal):
+            return True
         registration = arguments.parent if arguments is not None else None
         if (
             arguments is None
@@ -571,6 +573,19 @@ def _in_cleanup_callback(call: Node, function: Node) -> bool:
         if name == "AfterFunc" or CLEANUP_WORDS.intersection(_words(name)):
             return True
     return False
+
+
+def _named_as_cleanup(literal: Node) -> bool:
+    """`cleanup := func() {...}`, `teardown = func() {...}`: run when the work is over, often
+    by a caller whose context has expired (seaweedfs' test setup)."""
+    names = literal.parent
+    holder = names.parent if names is not None and names.type == "expression_list" else None
+    if holder is None or holder.type not in ("short_var_declaration", "assignment_statement"):
+        return False
+    left = holder.child_by_field_name("left")
+    return left is not None and any(
+        CLEANUP_WORDS.intersection(_words(text(target))) for target in left.named_children
+    )
 
 
 def _in_escaping_closure(call: Node, function: Node) -> bool:

@@ -193,8 +193,9 @@ class WaitgroupToErrgroup(Transform):
             f"use {name}.Go",
         )
         message = (
-            f"`{name}.Add(1)` + `go` + `defer {name}.Done()` is `{name}.Go` since Go 1.25, "
-            "which cannot lose the Add or the Done (a lost Done blocks Wait forever)"
+            f"`{name}.Add(1)` + `go` + `defer {name}.Done()` is `{name}.Go` since Go 1.25: "
+            "nothing leaks here today, but later edits to `wg.Go` cannot lose the Add or the "
+            "Done (a lost Done blocks Wait forever)"
         )
         return self.finding(ctx, fanout.go_statement, message, Safety.SAFE, fix)
 
