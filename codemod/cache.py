@@ -95,13 +95,13 @@ def _entry_path(directory: Path, key: str) -> Path:
 
 
 def load(
-    directory: Path, key: str, path: Path, size: int, package_digest: Callable[[], str]
+    directory: Path, key: str, path: Path, size: int, package_digest: Callable[[str], str]
 ) -> tuple[list[Finding], int] | None:
     """The cached findings and skipped-declaration count, or None when absent or unreadable.
 
     size: the file's length; an entry whose edits reach past it was tampered with.
-    package_digest: the digest of the file's package siblings now, asked only when the entry
-    depends on them.
+    package_digest: the digest of the file's package siblings now, of the same files as the
+    one the entry recorded (Siblings.digest_like), asked only when the entry depends on them.
     """
     try:
         with _entry_path(directory, key).open("rb") as stream:
@@ -110,7 +110,7 @@ def load(
         if data["key"] != key:
             return None
         package = data["package"]
-        if package is not None and package != package_digest():
+        if package is not None and package != package_digest(package):
             return None  # another file of the package changed
         findings = [_finding(item, path) for item in data["findings"]]
         if any(e.end > size for f in findings if f.fix for e in f.fix.edits):
@@ -140,7 +140,8 @@ def store(
 ) -> None:
     """Write an entry atomically; a cache that cannot be written only costs speed.
 
-    package_digest: Siblings.digest() when the findings depend on the package's other files.
+    package_digest: Siblings.recorded_digest() when the findings depend on the package's other
+    files.
     """
     target = _entry_path(directory, key)
     data = {

@@ -294,7 +294,7 @@ def cached_scan(path: Path, source: bytes, module: ModuleFacts, options: RunOpti
     key = cache.entry_key(path, source, module, ids, options.report_unused_ignores)
     directory = cache.cache_dir()
     siblings = Siblings.of_file(path, source)
-    hit = cache.load(directory, key, path, len(source), siblings.digest)
+    hit = cache.load(directory, key, path, len(source), siblings.digest_like)
     if hit is not None:
         findings, skipped = hit
         return FileResult(
@@ -306,7 +306,7 @@ def cached_scan(path: Path, source: bytes, module: ModuleFacts, options: RunOpti
             gomod=module.gomod_path,
         )
     result = process_source(path, source, module, options, siblings)
-    package = siblings.digest() if siblings.consulted else None
+    package = siblings.recorded_digest()
     cache.store(directory, key, result.findings, result.declarations_skipped, package)
     return result
 

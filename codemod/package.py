@@ -264,13 +264,24 @@ def _select_ways_out(communication: Node) -> list[str]:
 
 
 class Siblings:
-    """The other files of a file's package, read and summarised on first use."""
+    """The other files of a file's package, read and summarised on first use.
 
-    def __init__(self, load: Callable[[], list[tuple[str, bytes]]]) -> None:
+    The non-test files and the in-package test files are read separately: channel facts need
+    only the first, and a warm cache entry that never asked about callers must not pay for
+    reading (and hashing) every test of the package."""
+
+    def __init__(
+        self,
+        load: Callable[[], list[tuple[str, bytes]]],
+        load_tests: Callable[[], list[tuple[str, bytes]]] = list,
+    ) -> None:
         self._load = load
+        self._load_tests = load_tests
         self._files: list[tuple[str, bytes]] | None = None
+        self._tests: list[tuple[str, bytes]] | None = None
         self._facts: list[FileChannelFacts] | None = None
         self.consulted = False  # a transform asked: the result depends on these files
+        self.consulted_tests = False  # ... and on the package's test files too
 
     @staticmethod
     def none() -> Siblings:
@@ -278,43 +289,60 @@ class Siblings:
 
     @staticmethod
     def of_sources(sources: Mapping[str, bytes]) -> Siblings:
-        return Siblings(lambda: sorted(sources.items()))
+        def pick(tests: bool) -> list[tuple[str, bytes]]:
+            return sorted((n, s) for n, s in sources.items() if n.endswith("_test.go") == tests)
+
+        return Siblings(lambda: pick(False), lambda: pick(True))
 
     @staticmethod
     def of_file(path: Path, source: bytes) -> Siblings:
         """The directory's other .go files declaring the same package as `source` (its
         external `_test` package's files declare another one)."""
-        return Siblings(lambda: _read_siblings(path, source))
+        return Siblings(
+            lambda: _read_siblings(path, source, tests=False),
+            lambda: _read_siblings(path, source, tests=True),
+        )
 
     def files(self) -> list[tuple[str, bytes]]:
+        """The package's other non-test files."""
         if self._files is None:
             self._files = self._load()
         return self._files
+
+    def test_files(self) -> list[tuple[str, bytes]]:
+        if self._tests is None:
+            self._tests = self._load_tests()
+        return self._tests
 
     def facts(self) -> list[FileChannelFacts]:
         """Channel facts of the package's other non-test files (tests drive the code, and
         their waits would make every channel look drained)."""
         self.consulted = True
         if self._facts is None:
-            self._facts = [
-                _facts_of(name, source)
-                for name, source in self.files()
-                if not name.endswith("_test.go")
-            ]
+            self._facts = [_facts_of(name, source) for name, source in self.files()]
         return self._facts
 
     def sources(self) -> list[tuple[str, bytes]]:
         """Every other file of the package, its in-package tests included (who calls an
         unexported function can be a test)."""
-        self.consulted = True
-        return self.files()
+        self.consulted = self.consulted_tests = True
+        return self.files() + self.test_files()
 
-    def digest(self) -> str:
-        """Names and bytes of every sibling: a cache entry that consulted them keys on this."""
+    def digest(self, with_tests: bool = False) -> str:
+        """Names and bytes of the siblings a cache entry depends on: the non-test files, and
+        the test files too (marked `t:`) when a transform read them."""
         hasher = hashlib.blake2b(digest_size=16)
-        for name, source in self.files():
+        for name, source in self.files() + (self.test_files() if with_tests else []):
             hasher.update(name.encode() + b"\0" + hashlib.blake2b(source).digest())
-        return hasher.hexdigest()
+        return ("t:" if with_tests else "") + hasher.hexdigest()
+
+    def digest_like(self, recorded: str) -> str:
+        """The digest now, of the same files as a `recorded` one."""
+        return self.digest(with_tests=recorded.startswith("t:"))
+
+    def recorded_digest(self) -> str | None:
+        """What a cache entry of this file records: None when no sibling was consulted."""
+        return self.digest(self.consulted_tests) if self.consulted else None
 
 
 # Facts of a sibling, by its name and bytes: each worker parses a package's files once, however
@@ -333,7 +361,7 @@ def _facts_of(name: str, source: bytes) -> FileChannelFacts:
     return found
 
 
-def _read_siblings(path: Path, source: bytes) -> list[tuple[str, bytes]]:
+def _read_siblings(path: Path, source: bytes, tests: bool) -> list[tuple[str, bytes]]:
     package = _package_name(source)
     if package is None:
         return []
@@ -344,7 +372,7 @@ def _read_siblings(path: Path, source: bytes) -> list[tuple[str, bytes]]:
     found: list[tuple[str, bytes]] = []
     for candidate in candidates:
         name = candidate.name
-        if not name.endswith(".go") or name == path.name:
+        if not name.endswith(".go") or name == path.name or name.endswith("_test.go") != tests:
             continue
         try:
             if not candidate.is_file() or candidate.stat().st_size > MAX_SIBLING_BYTES:

@@ -279,3 +279,40 @@ def test_a_change_to_another_file_of_the_package_is_seen_when_it_was_consulted(
     )
     assert safety() == []
     assert listen_entries and all(p.exists() for p in listen_entries)
+
+
+def test_a_change_to_a_test_of_the_package_is_seen_when_its_callers_were_read(
+    tmp_path: Path,
+) -> None:
+    """detached-context reads the package's calls, tests included, to know whether anyone can
+    cancel a context: its cached answer holds only while those test files are unchanged."""
+    root = tmp_path / "mod"
+    root.mkdir()
+    (root / "go.mod").write_text("module example\n\ngo 1.22\n")
+    (root / "work.go").write_text(
+        'package p\n\nimport "context"\n\n'
+        "type Store interface{ Query(ctx context.Context, q string) error }\n\n"
+        "func warm(ctx context.Context, s Store) error {\n"
+        '\tif err := s.Query(context.Background(), "SELECT 1"); err != nil {\n'
+        "\t\treturn err\n\t}\n\treturn nil\n}\n"
+    )
+    test = root / "work_test.go"
+
+    def caller(context: str) -> None:
+        test.write_text(
+            'package p\n\nimport (\n\t"context"\n\t"testing"\n)\n\n'
+            f"func TestWarm(t *testing.T) {{\n\t_ = warm({context}, nil)\n\t_ = context.TODO\n}}\n"
+        )
+
+    def lines() -> list[int]:
+        completed = unleak(
+            "scan", "--format", "json", "--select", "detached-context", ".", cwd=root
+        )
+        assert completed.returncode in (0, 1), completed.stderr
+        return [f["line"] for f in json.loads(completed.stdout)["findings"]]
+
+    caller("context.Background()")
+    assert lines() == []  # the only caller passes a context nobody cancels
+    assert lines() == []  # warm
+    caller("t.Context()")
+    assert lines() == [8]  # the test's context is cancelled: the detached call is reported
