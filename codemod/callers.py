@@ -20,10 +20,11 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from codemod.package import PackageView
+from codemod.package import PackageView, package_name
 from codemod.parse import parse_tree
 from codemod.syntax import (
     ancestors,
+    assignments_to,
     call_arguments,
     call_name,
     function_parameters,
@@ -47,7 +48,6 @@ _MAX_DEPTH = 3  # callers of callers of callers: deeper chains are left as "may 
 
 @dataclass(frozen=True)
 class _Source:
-    name: str
     data: bytes
     root: Node
 
@@ -55,10 +55,10 @@ class _Source:
 def context_never_cancelled(function: Node, parameter: str, view: PackageView) -> bool:
     """Whether every call of `function` (a function or method declaration) in its package
     passes, for `parameter`, a context that nobody can cancel."""
-    sources = [_Source("", view.root.text or b"", view.root)] + [
-        _Source(name, data, _parsed(name, data)) for name, data in view.siblings.sources()
+    sources = [_Source(view.root.text or b"", view.root)] + [
+        _Source(data, _parsed(name, data)) for name, data in view.siblings.sources()
     ]
-    main = _package_name(view.root) == "main"
+    main = package_name(view.root.text or b"") == b"main"
     return _Search(sources, main).never_cancelled(function, parameter, 0)
 
 
@@ -88,7 +88,7 @@ class _Search:
         if not name or depth > _MAX_DEPTH or not _closed_world(function, name, self._main):
             return False
         names = [n for n, _ in function_parameters(function)]
-        if names.count(parameter) != 1 or any(_assigned_values(function, parameter)):
+        if names.count(parameter) != 1 or any(assignments_to(function, parameter)):
             return False  # reassigned in the body (`ctx, cancel = context.WithCancel(ctx)`)
         index = names.index(parameter)
         key = (function.start_byte, name)
@@ -145,7 +145,7 @@ class _Search:
         name = text(argument)
         # The innermost function that declares the name: a parameter, or a variable it assigns.
         for owner in (a for a in ancestors(argument) if a.type in _FUNCTIONS):
-            values = list(_assigned_values(owner, name))
+            values = [value for _, value in assignments_to(owner, name)]
             if name in (n for n, _ in function_parameters(owner)):
                 if values or owner.type == "func_literal":
                     return False  # reassigned, or a func literal's parameter: caller unknown
@@ -182,41 +182,6 @@ def _spreads(call: Node) -> bool:
     """`f(args...)`: the arguments are not written one by one."""
     arguments = call.child_by_field_name("arguments")
     return arguments is not None and any(c.type == "..." for c in arguments.children)
-
-
-def _assigned_values(owner: Node, name: str) -> Iterator[Node]:
-    """The values `name` gets in `owner` (`name := v`, `name = v`, `var name = v`); a value
-    that cannot be told apart (a multi-value call, `name, err = f()`) is the node itself,
-    which no rule accepts."""
-    body = owner.child_by_field_name("body")
-    if body is None:
-        return
-    stack = [body]
-    while stack:
-        node = stack.pop()
-        stack.extend(node.named_children)
-        if node.type in ("short_var_declaration", "assignment_statement", "var_spec"):
-            left = node.child_by_field_name("left")
-            right = node.child_by_field_name("right")
-            if node.type == "var_spec":
-                targets = node.children_by_field_name("name")
-                right = node.child_by_field_name("value")
-            else:
-                targets = left.named_children if left is not None else []
-            positions = [
-                i for i, t in enumerate(targets) if t.type == "identifier" and text(t) == name
-            ]
-            if not positions:
-                continue
-            values = right.named_children if right is not None else []
-            for position in positions:
-                yield values[position] if len(values) == len(targets) else node
-
-
-def _package_name(root: Node) -> str:
-    clause = next((c for c in root.named_children if c.type == "package_clause"), None)
-    identifier = clause.named_children[0] if clause is not None and clause.named_children else None
-    return text(identifier) if identifier is not None else ""
 
 
 # Trees of sibling files, by name and bytes: a package is parsed once per worker however many

@@ -21,7 +21,18 @@ from pathlib import Path
 from tree_sitter import Node, QueryCursor
 
 from codemod.parse import compile_query, parse_tree
-from codemod.syntax import ancestors, function_parameters, receive_operand, text
+from codemod.syntax import (
+    ancestors,
+    assignments_to,
+    call_arguments,
+    descendants,
+    enclosing_function,
+    function_parameters,
+    is_identifier,
+    made_channel_type,
+    receive_operand,
+    text,
+)
 
 MAX_SIBLING_BYTES = 4 * 1024 * 1024
 _PACKAGE_CLAUSE = re.compile(rb"^package\s+(\w+)", re.MULTILINE)
@@ -173,48 +184,27 @@ def _buffered_make(value: Node) -> bool | None:
     whether that make has a buffer; None for any other value."""
     if value.type != "identifier":
         return None
-    function = next((a for a in ancestors(value) if a.type in _FUNCTION_NODES), None)
-    if function is None or not _receives_from(function, text(value)):
+    name = text(value)
+    function = enclosing_function(value)
+    if function is None or not any(
+        (operand := receive_operand(node)) is not None and is_identifier(operand, name)
+        for node in descendants(function)
+    ):
         return None
-    assigned = [n.child_by_field_name("right") for n in _assignments_in(function, text(value))]
-    if len(assigned) != 1 or assigned[0] is None or assigned[0].named_child_count != 1:
+    single = [
+        made
+        for statement, made in assignments_to(function, name)
+        if statement.type != "var_spec" and _single_target(statement)
+    ]
+    if len(single) != 1 or made_channel_type(single[0]) is None:
         return None
-    made = assigned[0].named_children[0]
-    callee = made.child_by_field_name("function") if made.type == "call_expression" else None
-    arguments = made.child_by_field_name("arguments")
-    if callee is None or text(callee) != "make" or arguments is None:
-        return None
-    given = [a for a in arguments.named_children if a.type != "comment"]
-    if not given or given[0].type != "channel_type":
-        return None
-    return len(given) > 1 and text(given[1]) != "0"
+    capacity = call_arguments(single[0])[1:]
+    return bool(capacity) and text(capacity[0]) != "0"
 
 
-_FUNCTION_NODES = ("function_declaration", "method_declaration", "func_literal")
-
-
-def _receives_from(function: Node, name: str) -> bool:
-    stack = [function]
-    while stack:
-        node = stack.pop()
-        stack.extend(node.named_children)
-        operand = receive_operand(node)
-        if operand is not None and operand.type == "identifier" and text(operand) == name:
-            return True
-    return False
-
-
-def _assignments_in(function: Node, name: str) -> Iterator[Node]:
-    """`name := v` and `name = v` in the function, for a single name."""
-    stack = [function]
-    while stack:
-        node = stack.pop()
-        stack.extend(node.named_children)
-        if node.type not in ("short_var_declaration", "assignment_statement"):
-            continue
-        left = node.child_by_field_name("left")
-        if left is not None and [text(c) for c in left.named_children] == [name]:
-            yield node
+def _single_target(assignment: Node) -> bool:
+    left = assignment.child_by_field_name("left")
+    return left is not None and left.named_child_count == 1
 
 
 def _declarations(root: Node) -> Iterator[Node]:
@@ -362,7 +352,7 @@ def _facts_of(name: str, source: bytes) -> FileChannelFacts:
 
 
 def _read_siblings(path: Path, source: bytes, tests: bool) -> list[tuple[str, bytes]]:
-    package = _package_name(source)
+    package = package_name(source)
     if package is None:
         return []
     try:
@@ -380,12 +370,12 @@ def _read_siblings(path: Path, source: bytes, tests: bool) -> list[tuple[str, by
             data = candidate.read_bytes()
         except OSError:
             continue  # unreadable: the facts are partial, and transforms only get more careful
-        if b"\0" not in data and _package_name(data) == package:
+        if b"\0" not in data and package_name(data) == package:
             found.append((name, data))
     return found
 
 
-def _package_name(source: bytes) -> bytes | None:
+def package_name(source: bytes) -> bytes | None:
     match = _PACKAGE_CLAUSE.search(source)
     return match.group(1) if match else None
 

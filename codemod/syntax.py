@@ -228,6 +228,27 @@ def call_arguments(call: Node) -> list[Node]:
     return [] if arguments is None else [a for a in arguments.named_children if a.type != "comment"]
 
 
+def assignments_to(owner: Node, name: str) -> Iterator[tuple[Node, Node]]:
+    """(statement, value) for each `name := v`, `name = v` and `var name = v` in the body of a
+    function; the value is the statement itself when it cannot be told apart (a multi-value
+    call, `name, err = f()`)."""
+    body = owner.child_by_field_name("body")
+    for node in descendants(body) if body is not None else ():
+        if node.type not in ("short_var_declaration", "assignment_statement", "var_spec"):
+            continue
+        if node.type == "var_spec":
+            targets = node.children_by_field_name("name")
+            right = node.child_by_field_name("value")
+        else:
+            left = node.child_by_field_name("left")
+            targets = left.named_children if left is not None else []
+            right = node.child_by_field_name("right")
+        values = right.named_children if right is not None else []
+        for position, target in enumerate(targets):
+            if target.type == "identifier" and text(target) == name:
+                yield node, values[position] if len(values) == len(targets) else node
+
+
 def made_channel_type(node: Node) -> Node | None:
     """The `chan T` of `make(chan T, ...)`; None for any other expression."""
     if node.type != "call_expression" or call_name(node) != "make":
