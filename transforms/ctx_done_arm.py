@@ -926,7 +926,8 @@ def _classify_channel(expression: Node, cancel: _Cancel | None) -> _Channel | No
         field_name = _text(expression.child_by_field_name("field"))
         if field_name == "C":
             return None  # a timer's or ticker's channel: it fires
-        return _Channel(field_name, None, None, None)
+        owned = _field_of_context_call(expression, cancel)
+        return _Channel(field_name, None, None, None, producer_owns=owned)
     if expression.type == "index_expression":
         operand = expression.child_by_field_name("operand")
         return _Channel(_text(operand), None, None, None)
@@ -960,19 +961,44 @@ def _classify_channel(expression: Node, cancel: _Cancel | None) -> _Channel | No
         return _Channel(
             name, declaration, _text(element) or None, made, known=True, producer_owns=owned
         )
-    if value is None or declaration.index != 0:
+    if value is None:
         return _Channel(name, declaration, None, None)
+    if declaration.index != 0:
+        # `status, errs := wait(ctx, ...)`: every result of a call handed the context.
+        owned = value.type == "call_expression" and _passes_context(value, cancel)
+        return _Channel(name, declaration, None, None, producer_owns=owned)
     if _is_make_chan(value):
         element = call_arguments(value)[0].child_by_field_name("value")
         return _Channel(name, declaration, _text(element) or None, value, known=True)
-    if value.type == "selector_expression" and _text(value.child_by_field_name("field")) == "C":
-        return None  # ticker := time.NewTicker(d).C
+    if value.type == "selector_expression":
+        if _text(value.child_by_field_name("field")) == "C":
+            return None  # ticker := time.NewTicker(d).C
+        owned = _field_of_context_call(value, cancel)
+        return _Channel(name, declaration, None, None, producer_owns=owned)
     if value.type == "call_expression":
         if (call_name(value) or "").rpartition(".")[2] in _TIMER_CALLS:
             return None
         owned = _passes_context(value, cancel)
         return _Channel(name, declaration, None, None, producer_owns=owned)
     return _Channel(name, declaration, None, None)
+
+
+def _field_of_context_call(selector: Node, cancel: _Cancel | None) -> bool:
+    """`wait := cli.ContainerWait(ctx, id); <-wait.Error`: a field of what a call handed the
+    context returned; its goroutine reports the context's end there (judged wrong: an arm
+    beside it dropped the exit status and stranded that goroutine)."""
+    operand = selector.child_by_field_name("operand")
+    if cancel is None or operand is None or operand.type != "identifier":
+        return False
+    declaration = _resolve(text(operand), operand)
+    value = declaration.value if declaration is not None else None
+    return (
+        declaration is not None
+        and declaration.type is None
+        and value is not None
+        and value.type == "call_expression"
+        and _passes_context(value, cancel)
+    )
 
 
 def _assigned_from_context_call(identifier: Node, cancel: _Cancel | None) -> bool:
