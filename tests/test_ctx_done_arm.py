@@ -659,3 +659,43 @@ def test_a_one_shot_send_into_a_field_made_with_a_buffer_gets_no_fix(
     )
     result = _run(source, imports='"net/http"')
     assert [f.safety for f in result.findings] == [safety], result.findings
+
+
+_REPLAY = """func Replay(ctx context.Context, in <-chan []byte, apply func([]byte) error) error {{
+	for b := range in {{
+		if err := apply(b); err != nil {{
+			return err
+		}}
+		{check} {{
+			{stop}
+		}}
+	}}
+	return nil
+}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("check", "stop", "arm"),
+    [
+        ("if ctx.Err() != nil", "return nil", "return nil"),
+        ("if err := ctx.Err(); err != nil", "return nil", "return nil"),
+        ("if err := ctx.Err(); err != nil", 'log.Print("stopping early")\n\t\t\treturn nil', None),
+        ("if errors.Is(ctx.Err(), context.DeadlineExceeded)", "return nil", None),
+        # A guard, not a way out: the arm says ctx.Err() as usual.
+        ("if len(b) > 0 && ctx.Err() == nil", "log.Print(len(b))", "return ctx.Err()"),
+    ],
+    ids=["plain", "initializer", "logs-first", "asks-how-it-ended", "guard"],
+)
+def test_the_functions_own_context_check_is_how_the_arm_leaves(
+    check: str, stop: str, arm: str | None
+) -> None:
+    # avalanchego's replay logged "exiting early due to context timeout" and returned nil;
+    # an arm returning ctx.Err() failed its caller's timeout run (judged wrong).
+    result = _run(_REPLAY.format(check=check, stop=stop), '"context"; "errors"; "log"')
+    assert len(result.findings) == 1
+    if arm is None:
+        assert result.findings[0].safety is Safety.REPORT_ONLY
+        assert result.rewritten is None
+    else:
+        assert f"case <-ctx.Done():\n\t\t\t{arm}\n" in _fixed(result)

@@ -94,6 +94,8 @@ class BufferOrphanedResult(Transform):
     other code: with one buffer slot per send no send can block, and a receiver that does wait
     gets the same value. A send followed by more work in the goroutine loses the guarantee that
     the receiver already has the value when that work runs: that fix is offered for review.
+    An error sent from `if err != nil { ch <- err }` with no return after it is reported
+    without a fix: buffered, the goroutine would run on past the failure (a missing return?).
     For senders started in a loop the buffer is `len(items)` of the ranged collection; when its
     type cannot be read from the function (a field, a function result) the finding is reported
     without a fix.
@@ -143,6 +145,12 @@ class BufferOrphanedResult(Transform):
             f"the goroutine's send on unbuffered `{name}` blocks forever once the receiver "
             f"stops waiting (another select case or an early return); buffer it for the one send"
         )
+        if any(_reports_failure_and_goes_on(send) for send in sender.sends):
+            # `if err != nil { errs <- err }` with no return: today the goroutine stops at the
+            # send; buffered, it runs on past the failure (a nil channel closed in amqp091-go's
+            # test, judged wrong). The missing return is the author's to add.
+            message += " (the goroutine goes on after this send: a missing return?)"
+            return self.finding(ctx, made.call, message, Safety.REPORT_ONLY)
         safety = Safety.SAFE if sender.tail_sends() else Safety.REVIEW
         fix = Fix((_capacity_edit(made, "1"),), f"make `{name}` buffered with capacity 1")
         return self.finding(ctx, made.call, message, safety, fix)
@@ -348,6 +356,36 @@ def _ends_goroutine(send: Node, literal: Node) -> bool:
                 return len(following) == 1 and following[0].type == "return_statement"
         node = parent
     return False
+
+
+def _reports_failure_and_goes_on(send: Node) -> bool:
+    """`if err != nil { ch <- err }` with no else, as the block's last statement, and more
+    statements after the if: the error is reported and the goroutine carries on."""
+    statements = send.parent
+    block = statements.parent if statements is not None else None
+    branch = block.parent if block is not None else None
+    if (
+        statements is None
+        or statements.type != "statement_list"
+        or _named_after(statements, send)
+        or branch is None
+        or branch.type != "if_statement"
+        or branch.child_by_field_name("consequence") != block
+        or branch.child_by_field_name("alternative") is not None
+    ):
+        return False
+    condition = branch.child_by_field_name("condition")
+    value = send.child_by_field_name("value")
+    if condition is None or value is None or value.type != "identifier":
+        return False
+    if " ".join(text(condition).split()) != f"{text(value)} != nil":
+        return False
+    holder = branch.parent
+    return (
+        holder is not None
+        and holder.type == "statement_list"
+        and bool(_named_after(holder, branch))
+    )
 
 
 def _named_after(statements: Node, node: Node) -> list[Node]:

@@ -98,7 +98,8 @@ class ChannelOperationIgnoresContext(Transform):
     type `error` after basic types (`0`, `""`, `false`), pointers, slices, maps, channels,
     functions and interfaces (`nil`), struct types declared in the file (`T{}`) and type
     parameters (`*new(T)`); review when a result type is declared elsewhere (`*new(T)`). When
-    the function's own `case <-ctx.Done():` only returns, the new arm returns the same values.
+    the function's own `case <-ctx.Done():` or `if ctx.Err() != nil {` only returns, the new
+    arm returns the same values.
 
     A value received by a `select` in the same function: safe when every such `select` leaves on
     the same context (or one it was derived from, or the argument a goroutine's context
@@ -129,15 +130,17 @@ class ChannelOperationIgnoresContext(Transform):
     on a channel the function that started it closes afterwards (`wg.Wait(); close(ch)`: its reader
     takes values until that close), a send that forwards what it ranges over from a local channel
     whose producers send without a way out (the arm would stop the drain and strand them), an own
-    `case <-ctx.Done():` that closes or stops something first, and goroutines that capture the
-    context in scope but work under another one.
+    `case <-ctx.Done():` or `if ctx.Err() != nil {` that closes, stops or logs something first,
+    another test of `ctx.Err()` that leaves (`errors.Is(ctx.Err(), ...)`), and goroutines that
+    capture the context in scope but work under another one.
 
     Left alone as unable to leak, or as deliberate waits: sends that fit a local buffer
     (including the first send into a fresh buffered channel), tokens put back into the channel
     they were taken from, timers and tickers, `ctx.Done()`, receives from channels named like
-    `done` or `stop`, channels a call handed the context returns (`ch := f(ctx)` or `ch =
-    f(ctx)`), waits for the function's own goroutines (`go func() {...}()`, `go worker(ch)`, a
-    worker in the package that sends on or closes the channel), sends whose receivers in the
+    `done` or `stop`, channels a call handed the context returns (`ch := f(ctx)`, `ch =
+    f(ctx)`, `out, errs := f(ctx)`, or a field of its result: `w := f(ctx); <-w.Err`), waits
+    for the function's own goroutines (`go func() {...}()`, `go worker(ch)`, a worker in the
+    package that sends on or closes the channel), sends whose receivers in the
     package take every value (a `range` until close), receives from channels the package closes,
     one-shot results (each send ends its goroutine, one per `switch` case, `wg.Go`, a recovered
     panic) into a buffer of one, a dropped `<-sem` (a semaphore slot given back), waits after
@@ -679,15 +682,29 @@ def _cleanup_after(node: Node, function: Node) -> bool:
 
 
 def _own_exit_when_done(function: Node, cancel: _Cancel, operation: Node) -> str | None:
-    """The return statement of the function's own `case <-ctx.Done():` arms when they all
-    just return the same thing, in names visible at the operation; "" when it has no such
-    arm; None when an arm does more (a close, a Stop) or the arms disagree."""
+    """The return statement of the function's own `case <-ctx.Done():` arms and
+    `if ctx.Err() != nil {` blocks when they all just return the same thing, in names visible
+    at the operation; "" when it has none; None when one does more (a close, a Stop, a log
+    line: avalanchego's "exiting early due to context timeout", then `return nil`, judged
+    wrong when the arm returned ctx.Err()), tells how the context ended, or they disagree."""
     exits: set[str] = set()
-    for case in descendants_of_type(function, frozenset({"communication_case"})):
-        operand = _case_receive_operand(case)
-        if operand is None or text(operand) != cancel.done or _enclosing_function(case) != function:
+    kinds = frozenset({"communication_case", "if_statement"})
+    for node in descendants_of_type(function, kinds):
+        if _enclosing_function(node) != function:
             continue
-        statements = statement_list(case)
+        if node.type == "if_statement":
+            test = _context_error_test(node, cancel)
+            consequence = node.child_by_field_name("consequence")
+            if test in (None, "guard") or consequence is None:
+                continue  # `if ready && ctx.Err() == nil {` runs while it is not done
+            if test == "other":
+                return None  # `if errors.Is(ctx.Err(), context.Canceled)`: which end matters
+            statements = statement_list(consequence)
+        else:
+            operand = _case_receive_operand(node)
+            if operand is None or text(operand) != cancel.done:
+                continue
+            statements = statement_list(node)
         body = [c for c in statements.named_children if c.type != "comment"] if statements else []
         if len(body) != 1 or body[0].type != "return_statement":
             return None
@@ -700,6 +717,27 @@ def _own_exit_when_done(function: Node, cancel: _Cancel, operation: Node) -> str
     if len(exits) > 1:
         return None
     return exits.pop() if exits else ""
+
+
+def _context_error_test(statement: Node, cancel: _Cancel) -> str | None:
+    """How an if statement reads ctx.Err(): "done" for `if ctx.Err() != nil {` and
+    `if err := ctx.Err(); err != nil {`, "guard" for a condition holding `ctx.Err() == nil`,
+    "other" for any other test of it, None when it does not read it."""
+    initializer = statement.child_by_field_name("initializer")
+    condition = statement.child_by_field_name("condition")
+    if condition is None:
+        return None
+    tested = " ".join(text(condition).split())
+    declared = " ".join(text(initializer).split()).split(" := ") if initializer else []
+    if cancel.err not in tested and cancel.err not in declared[1:]:
+        return None
+    if tested == f"{cancel.err} != nil" and initializer is None:
+        return "done"
+    if len(declared) == 2 and declared[1] == cancel.err and tested == f"{declared[0]} != nil":
+        return "done"
+    if f"{cancel.err} == nil" in tested:
+        return "guard"
+    return "other"
 
 
 def _closed_by_launcher(operation: _Operation, function: Node) -> bool:

@@ -381,8 +381,11 @@ def _jump_label(statement: Node) -> str | None:
     return text(label) if label is not None else None
 
 
-def loop_can_exit(loop: Node) -> bool:
-    """Whether control can leave `loop` other than by panicking or ending the process."""
+def loop_can_exit(loop: Node, tickers: frozenset[str] = frozenset()) -> bool:
+    """Whether control can leave `loop` other than by panicking or ending the process.
+
+    tickers: names of variables holding a `time.Tick` channel, which a range never ends.
+    """
     for clause in loop.named_children:
         if clause.type == "for_clause":
             if clause.child_by_field_name("condition") is not None:
@@ -391,7 +394,8 @@ def loop_can_exit(loop: Node) -> bool:
             right = clause.child_by_field_name("right")
             # Ranging over a ticker's channel never ends; over anything else it may.
             if right is None or not (
-                right.type == "call_expression" and call_name(right) == "time.Tick"
+                (right.type == "call_expression" and call_name(right) == "time.Tick")
+                or (right.type == "identifier" and text(right) in tickers)
             ):
                 return True
         elif clause.type not in ("block", "comment"):

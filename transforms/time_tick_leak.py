@@ -170,7 +170,7 @@ class TimeTickLeak(Transform):
                 return None  # returned, stored or passed on: its lifetime is not ours to judge
             statement, name = declared
             uses = _variable_uses(name, statement, function)
-            if uses is _Escapes or not _function_returns(function):
+            if uses is _Escapes or not _function_returns(function, name):
                 return None
             if uses is _Shared:
                 return self.finding(ctx, call, message, Safety.REPORT_ONLY)
@@ -279,8 +279,9 @@ def _variable_uses(name: str, statement: Node, function: Node) -> _Verdict:
     return verdict
 
 
-def _function_returns(function: Node) -> bool:
-    """Whether the function can return: a ticker it never stops outlives it."""
+def _function_returns(function: Node, ticker: str) -> bool:
+    """Whether the function can return: a ticker it never stops outlives it (a final
+    `for t := range ticker` with no way out keeps the function, and the ticker, alive)."""
     body = function.child_by_field_name("body")
     if body is None:
         return False
@@ -292,7 +293,7 @@ def _function_returns(function: Node) -> bool:
         return True
     last = named[-1]
     if last.type == "for_statement":
-        return loop_can_exit(last)
+        return loop_can_exit(last, frozenset({ticker}))
     if last.type == "select_statement":
         return last.named_child_count > 0  # `select {}` blocks for ever
     return True
