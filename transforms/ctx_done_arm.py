@@ -729,7 +729,7 @@ def _context_error_test(statement: Node, cancel: _Cancel) -> str | None:
         return None
     tested = " ".join(text(condition).split())
     declared = " ".join(text(initializer).split()).split(" := ") if initializer else []
-    if cancel.err not in tested and cancel.err not in declared[1:]:
+    if cancel.err not in tested and not any(cancel.err in d for d in declared[1:]):
         return None
     if tested == f"{cancel.err} != nil" and initializer is None:
         return "done"
