@@ -14,6 +14,7 @@ or no call site at all. The answer then only keeps a fix that would have been of
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -186,15 +187,6 @@ def _spreads(call: Node) -> bool:
 
 # Trees of sibling files, by name and bytes: a package is parsed once per worker however many
 # of its functions are asked about.
-_TREES: dict[tuple[str, bytes], Node] = {}
-_TREES_LIMIT = 64
-
-
+@functools.lru_cache(maxsize=64)
 def _parsed(name: str, data: bytes) -> Node:
-    key = (name, data)
-    found = _TREES.get(key)
-    if found is None:
-        if len(_TREES) >= _TREES_LIMIT:
-            _TREES.clear()
-        found = _TREES[key] = parse_tree(data).root_node
-    return found
+    return parse_tree(data).root_node

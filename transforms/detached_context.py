@@ -522,7 +522,7 @@ def _stops_cleanly_when_done(scope: _Scope) -> bool:
         return False
     body = scope.function.child_by_field_name("body")
     for node in descendants(body) if body is not None else ():
-        if any(a.type == "func_literal" for a in _ancestors_until(node, scope.function)):
+        if any(_func_literals_around(node, scope.function)):
             continue
         if node.type == "expression_statement" and _waits_for_done(node, scope):
             return True
@@ -807,7 +807,7 @@ def _ends_on_done(statement: Node, scope: _Scope) -> bool:
         if clause is not None and _tests_context(clause, scope):
             return True
     for case in descendants_of_type(statement, frozenset({"communication_case"})):
-        if any(a.type == "func_literal" for a in _ancestors_until(case, statement)):
+        if any(_func_literals_around(case, statement)):
             continue
         communication = case.child_by_field_name("communication")
         if (
@@ -840,7 +840,7 @@ def _only_done(select: Node, scope: _Scope) -> bool:
 
 
 def _last_statement(case: Node) -> Node | None:
-    statements = next((c for c in case.named_children if c.type == "statement_list"), None)
+    statements = statement_list(case)
     return statements.named_children[-1] if statements and statements.named_child_count else None
 
 
