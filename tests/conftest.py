@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,11 +11,11 @@ from codemod.engine import RunOptions, process_source
 from codemod.gomod import ModuleFacts, parse_gomod
 from codemod.model import FileResult, Safety
 from codemod.package import Siblings
+from tests.expectations import GOLDEN_NAME, Want, read_markers
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 DEFAULT_FIXTURE_GO_VERSION = "1.22"
-WANT = re.compile(r'// want "([^"]+)"')
 
 
 @dataclass(frozen=True)
@@ -56,12 +55,14 @@ class FixtureCase:
             {p.name: p.read_bytes() for p in sorted((self.directory / "package").glob("*.go"))}
         )
 
-    def wanted(self) -> list[tuple[int, str]]:
-        """(line, pattern) for every `// want "..."` marker in before.go."""
-        wanted = []
-        for number, line in enumerate(self.before.decode().splitlines(), start=1):
-            wanted.extend((number, pattern) for pattern in WANT.findall(line))
-        return wanted
+    def markers(self) -> list[Want]:
+        """Every `// want "id:safety"` expectation in before.go."""
+        return read_markers(self.before)
+
+    @property
+    def golden(self) -> Path:
+        """findings.golden: every finding on before.go as `unleak scan` prints it."""
+        return self.directory / GOLDEN_NAME
 
 
 def fixture_cases() -> list[FixtureCase]:

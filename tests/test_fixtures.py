@@ -1,16 +1,46 @@
-"""Every fixture case, run through the pipeline: findings where `// want` says, the exact
-rewrite in after.go (or no change), and a second run that changes nothing."""
+"""Every fixture case, run through the pipeline: the findings its `// want "id:safety"` markers
+and findings.golden pin (tests/expectations.py), the exact rewrite in after.go (by `fix` when
+every fix is safe, by `fix --unsafe` when one needs review), and a second run that changes
+nothing. Failures read like ast-grep's: Missing, Noisy, Wrong safety, Wrong message, Wrong fix."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
+from codemod.model import Safety
 from tests.conftest import FixtureCase, fixture_cases, run_codemod
+from tests.expectations import (
+    MarkerError,
+    Want,
+    against_golden,
+    against_markers,
+    carry_markers,
+    describe,
+    fixes_need_unsafe,
+    golden_lines,
+    unified,
+    updating,
+    with_marker_safeties,
+)
 from transforms import ALL_TRANSFORMS, transform_by_id
 
 CASES = fixture_cases()
+
+
+def _markers(case: FixtureCase) -> list[Want]:
+    try:
+        return case.markers()
+    except MarkerError as error:
+        pytest.fail(f"{case.id}/before.go: {error}")
+
+
+def _review_only(case: FixtureCase) -> bool:
+    """Every fix the case expects needs review: plain `fix` must leave it alone."""
+    try:
+        fixable = {w.safety for w in case.markers() if w.safety is not Safety.REPORT_ONLY}
+    except MarkerError:
+        return False
+    return fixable == {Safety.REVIEW}
 
 
 def _show(source: bytes) -> str:
@@ -31,27 +61,70 @@ def test_fixture_folders_name_real_transforms() -> None:
 @pytest.mark.parametrize("case", CASES)
 def test_findings_match_want_markers(case: FixtureCase) -> None:
     result = run_codemod(case.before, case.module, select=case.transform_id, siblings=case.siblings)
-    found = sorted((f.start.line, f.transform_id) for f in result.findings)
-    wanted = case.wanted()
-    noisy = [(line, i) for line, i in found if not any(w == line for w, _ in wanted)]
-    missing = [
-        (line, pattern)
-        for line, pattern in wanted
-        if not any(fl == line and re.search(pattern, i) for fl, i in found)
-    ]
-    assert not noisy, f"Noisy (false positive) at lines {noisy}\n{_show(case.before)}"
-    assert not missing, f"Missing (false negative) at {missing}\n{_show(case.before)}"
+    if updating():
+        before = case.before
+        pinned = with_marker_safeties(before, result.findings)
+        if pinned != before:
+            (case.directory / "before.go").write_bytes(pinned)
+            if case.after is not None:
+                (case.directory / "after.go").write_bytes(carry_markers(before, pinned, case.after))
+    problems = against_markers(_markers(case), result.findings)
+    assert not problems, describe(problems, case.before, f"{case.id}/before.go")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_findings_match_golden(case: FixtureCase) -> None:
+    result = run_codemod(case.before, case.module, select=case.transform_id, siblings=case.siblings)
+    actual = golden_lines(result.findings, "before.go")
+    if updating():
+        if actual:
+            case.golden.write_text("".join(f"{line}\n" for line in actual))
+        else:
+            case.golden.unlink(missing_ok=True)
+    expected = case.golden.read_text().splitlines() if case.golden.exists() else []
+    problems = against_golden(expected, actual)
+    assert not problems, (
+        describe(problems, case.before, f"{case.id}/before.go")
+        + "\n\n"
+        + unified(
+            "".join(f"{line}\n" for line in expected),
+            "".join(f"{line}\n" for line in actual),
+            f"{case.id}/{case.golden.name}",
+            "today's findings",
+        )
+    )
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_rewrite_is_exactly_after(case: FixtureCase) -> None:
-    # after.go is the rewrite with every fix offered (`fix --unsafe`), `review` ones included.
+    # A review fix is applied only under --unsafe: when every expected fix is safe, after.go is
+    # what plain `fix` writes, so a fix that slips to review no longer produces it.
+    unsafe = fixes_need_unsafe(_markers(case))
     result = run_codemod(
-        case.before, case.module, select=case.transform_id, unsafe=True, siblings=case.siblings
+        case.before, case.module, select=case.transform_id, unsafe=unsafe, siblings=case.siblings
     )
     expected = case.after if case.after is not None else case.before
     actual = result.rewritten if result.rewritten is not None else case.before
-    assert actual.decode() == expected.decode(), f"Wrong fix for {case.id}; notes: {result.notes}"
+    command = "fix --unsafe" if unsafe else "fix"
+    assert actual.decode() == expected.decode(), (
+        f"Wrong fix: `{command}` on {case.id}/before.go; notes: {result.notes}\n"
+        + unified(
+            expected.decode(),
+            actual.decode(),
+            f"{case.id}/{'after.go' if case.after is not None else 'before.go (unchanged)'}",
+            f"`{command}` of before.go",
+        )
+    )
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.after is not None and _review_only(c)])
+def test_review_fixes_wait_for_unsafe(case: FixtureCase) -> None:
+    result = run_codemod(case.before, case.module, select=case.transform_id, siblings=case.siblings)
+    assert result.rewritten is None, (
+        f"Wrong safety: plain `fix` rewrote {case.id}, whose fixes all need review "
+        f"({[f'{f.start.line}: {f.transform_id} [{f.safety.label}]' for f in result.applied]})\n"
+        + unified(case.before.decode(), (result.rewritten or b"").decode(), "before.go", "`fix`")
+    )
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.after is not None])
