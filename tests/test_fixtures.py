@@ -107,7 +107,9 @@ def test_rewrite_is_exactly_after(case: FixtureCase) -> None:
     actual = result.rewritten if result.rewritten is not None else case.before
     command = "fix --unsafe" if unsafe else "fix"
     assert actual.decode() == expected.decode(), (
-        f"Wrong fix: `{command}` on {case.id}/before.go; notes: {result.notes}\n"
+        f"Wrong fix: `{command}` on {case.id}/before.go "
+        f"({'a fix needs review' if unsafe else 'every expected fix is safe'}); "
+        f"notes: {result.notes}\n"
         + unified(
             expected.decode(),
             actual.decode(),
