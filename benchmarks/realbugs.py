@@ -100,6 +100,8 @@ class Outcome:
     parent_findings: int = 0
     fixed_findings: int = 0
     changed_files: list[str] = field(default_factory=list)
+    # Parent findings in the changed files but away from the changed lines ("id@file:line").
+    elsewhere: list[str] = field(default_factory=list)
     error: str | None = None
 
 
@@ -330,7 +332,10 @@ def evaluate(bug: Bug, mirrors: Path, unleak: Sequence[str], work: Path) -> Outc
         outcome.fixed_findings = len(found["fixed"])
         for finding in found["parent"]:
             file_hunks = hunks.get(finding["file"])
-            if not file_hunks or not is_near(finding["line"], changed_parent_lines(file_hunks)):
+            if not file_hunks:
+                continue
+            if not is_near(finding["line"], changed_parent_lines(file_hunks)):
+                outcome.elsewhere.append(f"{finding['id']}@{finding['file']}:{finding['line']}")
                 continue
             mapped = map_parent_line(int(finding["line"]), file_hunks)
             with_fix = fixes["parent"].get(_key(finding), {})
