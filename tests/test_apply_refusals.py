@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codemod import applypatch
 from codemod.applypatch import PatchRefused, apply_patch
+from codemod.sinks.write import ChangedUnderneath
 from tests.cli_support import unleak
 
 ONE_LINE_ERROR = re.compile(r"^unleak: [^\n]+; nothing was written\n$")
@@ -208,7 +208,7 @@ def test_random_patch_paths_never_write_outside_the_tree_or_into_git(
         before, protected_before = everything(world), protected()
         try:
             written = apply_patch(patch, tree)
-        except (PatchRefused, applypatch.ChangedUnderneath, OSError):
+        except (PatchRefused, ChangedUnderneath, OSError):
             assert everything(world) == before  # a refusal changes nothing at all
             return
         assert protected() == protected_before
