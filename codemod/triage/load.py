@@ -103,7 +103,8 @@ def fetch(
     except (http.client.HTTPException, OSError) as error:
         if expired.is_set():
             raise _late(url, deadline_s) from error
-        raise LoadError(f"{url}: cannot connect: {error}") from error
+        failed = "cannot read" if isinstance(error, http.client.HTTPException) else "cannot connect"
+        raise LoadError(f"{url}: {failed}: {error}") from error
     finally:
         timer.cancel()
         connection.close()
