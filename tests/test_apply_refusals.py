@@ -80,8 +80,17 @@ OUTSIDE_CASES: dict[str, tuple[str, str]] = {
     "fifo": (changed_file("pipe.go"), "pipe.go: not a regular file"),
     "directory": (changed_file("dir.go"), "dir.go: not a regular file"),
 }
-# git apply --check refuses these too (it reads an absolute +++ name as relative to the tree).
-GIT_REFUSES = {"dotdot", "b-dotdot", "symlink-out", "git-hook", "fifo"}
+# git apply --check refuses these too; it reads an absolute +++ name as a path inside the tree
+# (minus its first component), and lets the directory case pass its check.
+GIT_REFUSES = {
+    "dotdot",
+    "b-dotdot",
+    "symlink-out",
+    "git-hook",
+    "git-hook-case",
+    "symlink-into-git",
+    "fifo",
+}
 
 
 @pytest.mark.parametrize("case", OUTSIDE_CASES)
