@@ -114,12 +114,15 @@ def test_apply_refuses_to_write_outside_the_tree(world: Path, case: str) -> None
         assert git.returncode != 0
 
 
-def test_a_symbolic_link_inside_the_tree_is_written_through(world: Path) -> None:
+def test_a_symbolic_link_is_judged_by_where_it_leads(world: Path) -> None:
     tree = world / "tree"
     (tree / "alias.go").symlink_to("a.go")
     apply_patch(changed_file("alias.go", "package a"), tree)
-    assert (tree / "a.go").read_text() == "planted\n"
+    assert (tree / "a.go").read_text() == "planted\n"  # inside: written through the link
     assert (tree / "alias.go").is_symlink()
+    with pytest.raises(PatchRefused, match=r"lnk\.go: a symbolic link leads out of the tree"):
+        apply_patch(changed_file("lnk.go"), tree)
+    assert (world / "victim" / "v.go").read_text() == "package v\n"
 
 
 @pytest.mark.parametrize(
