@@ -134,10 +134,17 @@ def _estimate(
     cost = 0
     at = start
     while at < end:
-        tag, at = _varint(data, at)
+        tag = data[at]
+        if tag < 0x80:  # the common one-byte tag, without a call: crafted input has millions
+            at += 1
+        else:
+            tag, at = _varint(data, at)
         number, wire = tag >> 3, tag & 7
         if wire == 0:
-            _, at = _varint(data, at)
+            if at < end and data[at] < 0x80:
+                at += 1
+            else:
+                _, at = _varint(data, at)
             cost += _SCALAR_COST
         elif wire in (1, 5):
             at += 8 if wire == 1 else 4
