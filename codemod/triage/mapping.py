@@ -77,6 +77,15 @@ def local_file(frame: Frame, module: Module) -> Path | None:
 
 @lru_cache(maxsize=4096)
 def _local_file(package: str, file: str, module: Module) -> Path | None:
+    found = _candidate_file(package, file, module)
+    if found is None:
+        return None
+    # A crafted frame (`/b/../outside/x.go`, a package path with `..`) or a symbolic link
+    # must not lead a fix out of the module.
+    return found if found.resolve().is_relative_to(module.root) else None
+
+
+def _candidate_file(package: str, file: str, module: Module) -> Path | None:
     name = PurePosixPath(file.replace("\\", "/"))
     if package in ("main", "main_test"):
         return _by_path(name, module, main_package=True)
@@ -103,6 +112,8 @@ def _by_path(name: PurePosixPath, module: Module, main_package: bool) -> Path | 
     # Built elsewhere (CI, a container): the longest tail of the path this checkout has.
     parts = name.parts[1:] if name.is_absolute() else name.parts
     for start in range(len(parts)):
+        if ".." in parts[start:]:
+            continue  # no build writes `..` into a frame's path
         candidate = module.root.joinpath(*parts[start:])
         if candidate.is_file() and (not main_package or _declares_main(candidate)):
             return candidate

@@ -21,8 +21,11 @@ from google.protobuf.message import DecodeError
 from codemod.triage.model import Frame, Report, StackRecord, state_from_frames
 
 GZIP_MAGIC = b"\x1f\x8b"
-# A goroutine profile of a million goroutines stays well below this; a gzip bomb does not.
-MAX_PROFILE_BYTES = 1 << 30
+# A goroutine profile aggregates equal stacks: tens of thousands of distinct stacks take a
+# few MiB. A gzip bomb, or a crafted message that expands twentyfold once decoded, does not.
+MAX_PROFILE_BYTES = 64 << 20
+MAX_DECODED_BYTES = 32 << 20  # estimated from the wire format before decoding (see _estimate)
+MAX_FRAMES = 2_000_000  # over all samples: a sample may name one inlined location many times
 PROFILE_FORMATS = {"goroutineleak": "goroutineleak-proto", "goroutine": "goroutine-proto"}
 
 _FIELD = descriptor_pb2.FieldDescriptorProto
@@ -102,11 +105,79 @@ def decompress(data: bytes) -> bytes:
     return raw
 
 
+# What one decoded element costs at most: a message or string (an object in the decoder's
+# arena, then in Python), a scalar of a repeated field (an 8-byte slot in an array that
+# grows by doubling).
+_ELEMENT_COST, _SCALAR_COST = 64, 16
+# Message fields whose elements the estimate walks into: Profile.sample, Profile.location.
+_NESTED = {2: "Sample", 4: "Location"}
+
+
+def _varint(data: bytes, at: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if at >= len(data) or shift > 63:
+            raise ProfileError("a profile.proto message with a corrupt varint")
+        byte = data[at]
+        value |= (byte & 0x7F) << shift
+        at += 1
+        shift += 7
+        if byte < 0x80:
+            return value, at
+
+
+def _estimate(
+    data: bytes, start: int, end: int, message: str = "Profile", budget: int = MAX_DECODED_BYTES
+) -> int:
+    """What decoding data[start:end] costs at most, read from the wire format alone;
+    ProfileError once it passes budget, so a crafted message is refused before decoding."""
+    cost = 0
+    at = start
+    while at < end:
+        tag = data[at]
+        if tag < 0x80:  # the common one-byte tag, without a call: crafted input has millions
+            at += 1
+        else:
+            tag, at = _varint(data, at)
+        number, wire = tag >> 3, tag & 7
+        if wire == 0:
+            if at < end and data[at] < 0x80:
+                at += 1
+            else:
+                _, at = _varint(data, at)
+            cost += _SCALAR_COST
+        elif wire in (1, 5):
+            at += 8 if wire == 1 else 4
+            cost += _SCALAR_COST
+        elif wire == 2:
+            length, at = _varint(data, at)
+            if at + length > end:
+                raise ProfileError("a profile.proto message that ends early")
+            if message == "Profile" and number in _NESTED:
+                inner = _estimate(data, at, at + length, _NESTED[number], budget - cost)
+                cost += _ELEMENT_COST + inner
+            elif message == "Sample":
+                cost += _SCALAR_COST * length  # packed varints: one slot per byte at worst
+            else:
+                cost += _ELEMENT_COST
+            at += length
+        else:
+            raise ProfileError(f"a profile.proto message with wire type {wire}")
+        if cost > budget:
+            raise ProfileError(
+                f"would take more than {MAX_DECODED_BYTES >> 20} MiB once decoded "
+                "(a crafted or corrupt profile)"
+            )
+    return cost
+
+
 def parse_profile(data: bytes) -> Report:
     """A gzip-compressed profile.proto of the goroutine or goroutineleak profile."""
     profile = _profile_class()()
+    raw = decompress(data)
+    _estimate(raw, 0, len(raw))
     try:
-        profile.ParseFromString(decompress(data))
+        profile.ParseFromString(raw)
     except DecodeError as error:
         raise ProfileError(f"gzip data that is not a profile.proto message ({error})") from error
     strings = list(profile.string_table)
@@ -131,10 +202,17 @@ def parse_profile(data: bytes) -> Report:
             frames.append(Frame(name or f"{location.address:#x}", filename, line.line))
         locations[location.id] = tuple(frames) or (Frame(f"{location.address:#x}", "", 0),)
     records = []
+    frames_left = MAX_FRAMES
     for sample in profile.sample:
         if not sample.value:
             raise ProfileError("a sample without a value")
         try:
+            # count before building: a few bytes can name a location of many frames many times
+            frames_left -= sum(len(locations[i]) for i in sample.location_id)
+            if frames_left < 0:
+                raise ProfileError(
+                    f"more than {MAX_FRAMES:,} frames (a crafted or corrupt profile)"
+                )
             stack = tuple(f for i in sample.location_id for f in locations[i])
         except KeyError as error:
             raise ProfileError(f"a sample refers to missing location {error}") from error
