@@ -13,6 +13,7 @@ from pathlib import Path
 from unidiff import PatchSet  # type: ignore[attr-defined]
 from unidiff.errors import UnidiffParseError
 
+from codemod.patch import split_lines
 from codemod.sinks.write import write_atomically
 
 
@@ -66,7 +67,7 @@ def plan(patch_text: str, base: Path) -> list[PlannedWrite]:
 
 
 def _apply_file(name: str, current: bytes, patched: object) -> bytes:
-    lines = current.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+    lines = split_lines(current.decode("utf-8", "surrogateescape"))
     result: list[str] = []
     cursor = 0  # index into `lines` of the first line not yet copied
     for hunk in patched:  # type: ignore[attr-defined]

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable
 
 from codemod.model import Edit
 
+_BARE_LF = re.compile(r"(?<!\r)\n")
+
 
 class OverlappingEdits(ValueError):
     pass
+
+
+def uses_crlf(source: bytes) -> bool:
+    """Whether most lines of the file end in "\\r\\n": the ending its new lines must follow."""
+    return source.count(b"\r\n") * 2 > source.count(b"\n")
 
 
 def conflicts(first: Edit, second: Edit) -> bool:
@@ -31,15 +39,32 @@ def normalize(edits: Iterable[Edit]) -> list[Edit]:
 
 
 def apply_edits(source: bytes, edits: Iterable[Edit]) -> bytes:
-    """Apply non-overlapping edits; the result does not depend on the order they were given in."""
+    """Apply non-overlapping edits; the result does not depend on the order they were given in.
+
+    Edits write "\\n"; in a file whose lines end in "\\r\\n" their new lines do too, and an
+    edit at the end of a line (found by its "\\n") lands before the "\\r", not inside "\\r\\n".
+    """
     ordered = normalize(edits)
     if ordered and ordered[-1].end > len(source):
         raise ValueError(f"edit past end of source ({ordered[-1].end} > {len(source)})")
+    crlf = uses_crlf(source)
     pieces: list[bytes] = []
     cursor = 0
     for edit in ordered:
-        pieces.append(source[cursor : edit.start])
-        pieces.append(edit.text.encode("utf-8"))
-        cursor = edit.end
+        start, end, text = edit.start, edit.end, edit.text
+        if crlf:
+            text = _BARE_LF.sub("\r\n", text)
+            start = max(cursor, _before_crlf(source, start))
+            end = max(start, _before_crlf(source, end))
+        pieces.append(source[cursor:start])
+        pieces.append(text.encode("utf-8"))
+        cursor = end
     pieces.append(source[cursor:])
     return b"".join(pieces)
+
+
+def _before_crlf(source: bytes, offset: int) -> int:
+    """The offset moved before the "\\r" when it points between "\\r" and "\\n"."""
+    if 0 < offset < len(source) and source[offset - 1 : offset + 1] == b"\r\n":
+        return offset - 1
+    return offset

@@ -16,7 +16,7 @@ from codemod.edits import apply_edits
 from codemod.engine import choose_fixes, drop_unused_imports
 from codemod.model import Edit, Finding, Fix, Safety
 from codemod.parse import ParsedFile
-from codemod.patch import unified_diff
+from codemod.patch import split_lines, unified_diff
 from codemod.verify import RewriteRejected, check_rewrite
 
 
@@ -79,7 +79,7 @@ def edits_from_patch(original: bytes, text: str) -> tuple[Edit, ...]:
     hunks = _parse_hunks(text)
     if not hunks:
         raise EditedHunkError("the edited patch holds no hunk")
-    source_lines = original.decode("utf-8").splitlines(keepends=True)
+    source_lines = split_lines(original.decode("utf-8"))
     offsets = [0]
     for line in source_lines:
         offsets.append(offsets[-1] + len(line.encode("utf-8")))
@@ -105,7 +105,7 @@ def _parse_hunks(text: str) -> list[_Hunk]:
     hunks: list[_Hunk] = []
     current: _Hunk | None = None
     last_kind = ""
-    for raw in text.splitlines(keepends=True):
+    for raw in split_lines(text):
         line = raw if raw.endswith("\n") else raw + "\n"
         if line.startswith("#"):
             continue
