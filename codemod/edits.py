@@ -16,7 +16,7 @@ class OverlappingEdits(ValueError):
 
 
 def uses_crlf(source: bytes) -> bool:
-    """Whether most lines of the file end in "\\r\\n": the ending its new lines must follow."""
+    """Whether most lines of the file end in "\\r\\n"."""
     return source.count(b"\r\n") * 2 > source.count(b"\n")
 
 
@@ -39,28 +39,43 @@ def normalize(edits: Iterable[Edit]) -> list[Edit]:
 
 
 def apply_edits(source: bytes, edits: Iterable[Edit]) -> bytes:
-    """Apply non-overlapping edits; the result does not depend on the order they were given in.
-
-    Edits write "\\n"; in a file whose lines end in "\\r\\n" their new lines do too, and an
-    edit at the end of a line (found by its "\\n") lands before the "\\r", not inside "\\r\\n".
-    """
+    """Apply non-overlapping edits; the result does not depend on the order they were given in."""
     ordered = normalize(edits)
     if ordered and ordered[-1].end > len(source):
         raise ValueError(f"edit past end of source ({ordered[-1].end} > {len(source)})")
-    crlf = uses_crlf(source)
     pieces: list[bytes] = []
     cursor = 0
     for edit in ordered:
-        start, end, text = edit.start, edit.end, edit.text
-        if crlf:
-            text = _BARE_LF.sub("\r\n", text)
-            start = max(cursor, _before_crlf(source, start))
-            end = max(start, _before_crlf(source, end))
-        pieces.append(source[cursor:start])
-        pieces.append(text.encode("utf-8"))
-        cursor = end
+        pieces.append(source[cursor : edit.start])
+        pieces.append(edit.text.encode("utf-8"))
+        cursor = edit.end
     pieces.append(source[cursor:])
     return b"".join(pieces)
+
+
+def follow_line_endings(source: bytes, edits: Iterable[Edit]) -> list[Edit]:
+    """Generated edits as they must be applied to this file: the "\\n" they write becomes
+    "\\r\\n" on a line that ends so, and an edit at the end of a line (found by its "\\n")
+    moves before the "\\r" rather than splitting the "\\r\\n". Hand-edited text is exact and
+    must not pass through here."""
+    if b"\r\n" not in source:
+        return list(edits)
+    followed = []
+    for edit in edits:
+        text = edit.text
+        if "\n" in text and _line_ends_crlf(source, edit):
+            text = _BARE_LF.sub("\r\n", text)
+        start = _before_crlf(source, edit.start)
+        followed.append(Edit(start, max(start, _before_crlf(source, edit.end)), text))
+    return followed
+
+
+def _line_ends_crlf(source: bytes, edit: Edit) -> bool:
+    """Whether the line the edit ends on (or inserts into) ends in "\\r\\n"."""
+    newline = source.find(b"\n", edit.end - 1 if edit.end > edit.start else edit.start)
+    if newline < 0:
+        return uses_crlf(source)  # the last line, without a newline: as most lines end
+    return newline > 0 and source[newline - 1] == ord("\r")
 
 
 def _before_crlf(source: bytes, offset: int) -> int:

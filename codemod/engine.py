@@ -15,7 +15,7 @@ from tree_sitter import Node
 
 from codemod import cache
 from codemod.changed import carry_lines
-from codemod.edits import OverlappingEdits, apply_edits, conflicts
+from codemod.edits import OverlappingEdits, apply_edits, conflicts, follow_line_endings
 from codemod.gomod import ModuleFacts, module_facts_for
 from codemod.imports import ImportConflict, import_edits, unused_import_edits
 from codemod.model import Edit, FileResult, FileStatus, Finding, Safety
@@ -293,6 +293,7 @@ def process_source(
         if not accepted:
             break
         try:
+            edits = follow_line_endings(current.source, edits)
             rewritten = drop_unused_imports(apply_edits(current.source, edits), accepted)
             checked = check_rewrite(parsed, rewritten, options.use_gofmt)
         except (RewriteRejected, OverlappingEdits) as error:
