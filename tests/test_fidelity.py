@@ -17,14 +17,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from codemod.applypatch import apply_patch
-from codemod.edits import apply_edits, uses_crlf
+from codemod.changed import carry_lines
+from codemod.edits import apply_edits, follow_line_endings
 from codemod.engine import RunOptions, process_source
 from codemod.hunks import edits_from_patch
 from codemod.imports import import_edits
 from codemod.model import Safety
 from codemod.parse import parse_source
 from codemod.patch import line_opcodes, split_lines, unified_diff
-from codemod.verify import _without_crlf, gofmt_binary, run_gofmt
+from codemod.sinks.interactive import run_editor
+from codemod.sinks.report import byte_replacements
+from codemod.verify import gofmt_binary, run_gofmt
 from tests.cli_support import LEAKY, make_module, unleak
 from tests.conftest import FixtureCase, fixture_cases
 
@@ -47,7 +50,8 @@ def _rewrite(case: FixtureCase, source: bytes, use_gofmt: bool = True) -> bytes 
 def _gofmt_clean(source: bytes) -> bool:
     """Whether unleak treats the file as gofmt-clean (so it formats the rewrite too)."""
     binary = gofmt_binary()
-    lf_source, _ = _without_crlf(source)
+    uniform = source.count(b"\r\n") == source.count(b"\n")
+    lf_source = source.replace(b"\r\n", b"\n") if uniform else source
     return binary is not None and run_gofmt(binary, lf_source) == lf_source
 
 
@@ -122,7 +126,7 @@ def test_rewrite_changes_only_the_edited_lines_and_its_patch_applies(
         # The same lines edited as on the plain file: nothing outside them moved or changed.
         assert changed == plain_changed
         # A file with one line ending keeps it on every line, new ones included.
-        crlf = uses_crlf(source)
+        crlf = b"\r\n" in source
         for line in split_lines(rewritten):
             assert not line.endswith(b"\n") or line.endswith(b"\r\n") == crlf, line
     _assert_patch_applies(source, rewritten, tmp_path_factory.mktemp("apply"))
@@ -236,3 +240,49 @@ def test_crlf_file_gets_crlf_lines_and_its_patch_file_applies(tmp_path: Path) ->
     assert b"defer close(out)" in written
     assert written.count(b"\n") == written.count(b"\r\n")  # no LF-only line
     assert written.replace(b"\r\n", b"\n").replace(b"\t\tdefer close(out)\n", b"", 1) == LEAKY
+
+
+def test_diff_base_lines_are_counted_at_newlines_only() -> None:
+    before = b"var a = 1 // x\ry\nvar c = 3\n"  # bytes.splitlines breaks at a lone CR
+    after = before.replace(b"var c", b"var b = 2\nvar c")
+    # Line 2 (`var c`) is line 3 after the insertion, however the comment above is spelt.
+    assert carry_lines(before, after, frozenset({2})) == frozenset({3})
+
+
+def test_sarif_replacements_cover_whole_lines() -> None:
+    before = b"// a\rb\nvar x = 1\n"
+    after = b"// a\rc\nvar x = 1\n"
+    (replacement,) = byte_replacements(before, after)["replacements"]
+    assert replacement["deletedRegion"] == {"byteOffset": 0, "byteLength": len(before) - 10}
+    assert replacement["insertedContent"]["text"] == "// a\rc\n"
+
+
+def test_editor_keeps_the_crlf_lines_of_a_hunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VISUAL", "true")  # an editor that saves the file unchanged
+    hunk = "@@ -1 +1 @@\n-var x = 1\r\n+var x = 2\r\n"
+    assert hunk in run_editor(hunk)
+
+
+@pytest.mark.parametrize(
+    ("before", "expected"),
+    [
+        (
+            'package p\r\n\r\nimport (\r\n\t"bytes"\r\n\t"fmt"\r\n)\r\n',
+            'package p\r\n\r\nimport (\r\n\t"bytes"\r\n\t"context"\r\n\t"fmt"\r\n)\r\n',
+        ),
+        (
+            'package p\r\n\r\nimport (\r\n\t"bytes"\r\n\r\n\t"example.com/x"\r\n)\r\n',
+            'package p\r\n\r\nimport (\r\n\t"bytes"\r\n\t"context"\r\n'
+            '\r\n\t"example.com/x"\r\n)\r\n',
+        ),
+        (
+            'package p\r\n\r\nimport "fmt"\r\n',
+            'package p\r\n\r\nimport (\r\n\t"context"\r\n\t"fmt"\r\n)\r\n',
+        ),
+    ],
+    ids=["inside a run", "at the end of a run", "single import"],
+)
+def test_imports_added_to_a_crlf_file_end_in_crlf(before: str, expected: str) -> None:
+    source = before.encode()
+    edits = follow_line_endings(source, import_edits(parse_source(source), ("context",)))
+    assert apply_edits(source, edits).decode() == expected
