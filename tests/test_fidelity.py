@@ -27,6 +27,7 @@ from codemod.parse import parse_source
 from codemod.patch import line_opcodes, split_lines, unified_diff
 from codemod.sinks.interactive import run_editor
 from codemod.sinks.report import byte_replacements
+from codemod.triage.sites import SourceLine, source_lines
 from codemod.verify import gofmt_binary, run_gofmt
 from tests.cli_support import LEAKY, make_module, unleak
 from tests.conftest import FixtureCase, fixture_cases
@@ -286,3 +287,9 @@ def test_imports_added_to_a_crlf_file_end_in_crlf(before: str, expected: str) ->
     source = before.encode()
     edits = follow_line_endings(source, import_edits(parse_source(source), ("context",)))
     assert apply_edits(source, edits).decode() == expected
+
+
+@pytest.mark.parametrize("odd", ODD)
+def test_triage_shows_the_line_go_names(odd: str) -> None:
+    source = f"package p\n\n// a{odd}b\nvar x = 1\n".encode()
+    assert source_lines(source, 4, context=0) == [SourceLine(4, "var x = 1")]
