@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from unidiff import PatchSet  # type: ignore[attr-defined]
 from unidiff.errors import UnidiffParseError
 
+from codemod.patch import split_lines
 from codemod.sinks.write import (
     ChangedUnderneath,
     NotARegularFile,
@@ -130,7 +131,7 @@ def _read_target(name: str, path: Path) -> bytes:
 
 
 def _apply_file(name: str, current: bytes, patched: object) -> bytes:
-    lines = current.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+    lines = split_lines(current.decode("utf-8", "surrogateescape"))
     result: list[str] = []
     cursor = 0  # index into `lines` of the first line not yet copied
     for hunk in patched:  # type: ignore[attr-defined]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import subprocess
 from pathlib import Path
 
 from unidiff import PatchSet  # type: ignore[attr-defined]
+
+from codemod.patch import line_opcodes, split_lines
 
 
 class DiffBaseError(Exception):
@@ -60,11 +61,10 @@ def changed_lines(revision: str, cwd: Path) -> dict[str, frozenset[int]]:
 
 def carry_lines(before: bytes, after: bytes, lines: frozenset[int]) -> frozenset[int]:
     """Map line numbers of `before` onto `after`; lines a rewrite touched are dropped."""
-    old = before.splitlines()
-    new = after.splitlines()
+    old = split_lines(before)
+    new = split_lines(after)
     carried: set[int] = set()
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    for tag, old_start, old_end, new_start, _ in matcher.get_opcodes():
+    for tag, old_start, old_end, new_start, _ in line_opcodes(old, new):
         if tag != "equal":
             continue
         for offset in range(old_end - old_start):

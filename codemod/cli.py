@@ -497,7 +497,9 @@ def fix(
 def apply_command(patch: str) -> None:
     """Apply a reviewed patch (from `fix --patch-file`); refuses if the files changed since."""
     try:
-        text = sys.stdin.read() if patch == "-" else Path(patch).read_text(encoding="utf-8")
+        # Bytes, not text mode: universal newlines would turn a CRLF file's "\r\n" lines into "\n".
+        raw = sys.stdin.buffer.read() if patch == "-" else Path(patch).read_bytes()
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         _error(f"{patch}: cannot read: {getattr(error, 'strerror', None) or error}")
         sys.exit(EXIT_ERROR)

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable
 
 from codemod.model import Edit
 
+_BARE_LF = re.compile(r"(?<!\r)\n")
+
 
 class OverlappingEdits(ValueError):
     pass
+
+
+def uses_crlf(source: bytes) -> bool:
+    """Whether most lines of the file end in "\\r\\n"."""
+    return source.count(b"\r\n") * 2 > source.count(b"\n")
 
 
 def conflicts(first: Edit, second: Edit) -> bool:
@@ -43,3 +51,35 @@ def apply_edits(source: bytes, edits: Iterable[Edit]) -> bytes:
         cursor = edit.end
     pieces.append(source[cursor:])
     return b"".join(pieces)
+
+
+def follow_line_endings(source: bytes, edits: Iterable[Edit]) -> list[Edit]:
+    """Generated edits as they must be applied to this file: the "\\n" they write becomes
+    "\\r\\n" on a line that ends so, and an edit at the end of a line (found by its "\\n")
+    moves before the "\\r" rather than splitting the "\\r\\n". Hand-edited text is exact and
+    must not pass through here."""
+    if b"\r\n" not in source:
+        return list(edits)
+    followed = []
+    for edit in edits:
+        text = edit.text
+        if "\n" in text and _line_ends_crlf(source, edit):
+            text = _BARE_LF.sub("\r\n", text)
+        start = _before_crlf(source, edit.start)
+        followed.append(Edit(start, max(start, _before_crlf(source, edit.end)), text))
+    return followed
+
+
+def _line_ends_crlf(source: bytes, edit: Edit) -> bool:
+    """Whether the line the edit ends on (or inserts into) ends in "\\r\\n"."""
+    newline = source.find(b"\n", edit.end - 1 if edit.end > edit.start else edit.start)
+    if newline < 0:
+        return uses_crlf(source)  # the last line, without a newline: as most lines end
+    return newline > 0 and source[newline - 1] == ord("\r")
+
+
+def _before_crlf(source: bytes, offset: int) -> int:
+    """The offset moved before the "\\r" when it points between "\\r" and "\\n"."""
+    if 0 < offset < len(source) and source[offset - 1 : offset + 1] == b"\r\n":
+        return offset - 1
+    return offset

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 import stat
@@ -10,9 +11,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from tree_sitter import Node
+
 from codemod import cache
 from codemod.changed import carry_lines
-from codemod.edits import OverlappingEdits, apply_edits, conflicts
+from codemod.edits import OverlappingEdits, apply_edits, conflicts, follow_line_endings
 from codemod.gomod import ModuleFacts, module_facts_for
 from codemod.imports import ImportConflict, import_edits, unused_import_edits
 from codemod.model import Edit, FileResult, FileStatus, Finding, Safety
@@ -127,9 +130,23 @@ def _inside_clean_declaration(finding: Finding, parsed: ParsedFile) -> bool:
     if finding.fix is None:
         return True
     return all(
-        any(d.start_byte <= e.start and e.end <= d.end_byte for d in parsed.clean_declarations)
-        for e in finding.fix.edits
+        (declaration := _declaration_at(parsed, edit.start)) is not None
+        and edit.end <= declaration.end_byte
+        for edit in finding.fix.edits
     )
+
+
+def _declaration_at(parsed: ParsedFile, offset: int) -> Node | None:
+    """The clean top-level declaration holding offset (ends included), by bisection: a file
+    with thousands of findings must not scan every declaration for each."""
+    declarations = parsed.clean_declarations
+    index = bisect.bisect_right(declarations, offset, key=lambda d: d.start_byte) - 1
+    # Declarations do not overlap, but one may end where the next starts: the earlier wins.
+    if index > 0 and declarations[index - 1].end_byte >= offset:
+        index -= 1
+    if index >= 0 and declarations[index].end_byte >= offset:
+        return declarations[index]
+    return None
 
 
 def choose_fixes(
@@ -147,6 +164,7 @@ def choose_fixes(
     """
     accepted: list[Finding] = []
     edits: list[Edit] = []
+    taken = _TakenRanges()
     imports: set[str] = set()
     notes: list[str] = []
     owner: dict[int, str] = {}  # declaration start byte -> the transform fixing it this round
@@ -155,7 +173,7 @@ def choose_fixes(
     for finding in ordered:
         if finding.fix is None or finding.safety < threshold:
             continue
-        if any(conflicts(mine, theirs) for mine in finding.fix.edits for theirs in edits):
+        if any(taken.conflicts_with(mine) for mine in finding.fix.edits):
             continue  # picked up again by the next round, on the rewritten source
         if one_transform_per_declaration:
             declaration = _declaration_start(parsed, finding.fix.edits[0].start)
@@ -163,6 +181,7 @@ def choose_fixes(
                 continue
         accepted.append(finding)
         edits.extend(finding.fix.edits)
+        taken.add(finding.fix.edits)
         imports.update(finding.fix.imports)
     if imports:
         try:
@@ -173,6 +192,34 @@ def choose_fixes(
     return accepted, edits, notes
 
 
+class _TakenRanges:
+    """The edits accepted so far, sorted, so that a new edit is checked against its neighbours
+    only: checking it against every accepted edit made fixing N findings take N^2 time."""
+
+    def __init__(self) -> None:
+        self.edits: list[Edit] = []
+
+    def add(self, edits: Sequence[Edit]) -> None:
+        for edit in edits:
+            bisect.insort(self.edits, edit)
+
+    def conflicts_with(self, edit: Edit) -> bool:
+        # Accepted edits do not conflict, so in sorted order each ends before the next starts:
+        # only the neighbours that reach the edit's range can conflict with it.
+        index = bisect.bisect_left(self.edits, edit)
+        for earlier in range(index - 1, -1, -1):
+            if self.edits[earlier].end < edit.start:
+                break
+            if conflicts(edit, self.edits[earlier]):
+                return True
+        for later in range(index, len(self.edits)):
+            if self.edits[later].start > edit.end:
+                break
+            if conflicts(edit, self.edits[later]):
+                return True
+        return False
+
+
 def _all_transforms() -> tuple[Transform, ...]:
     from transforms import ALL_TRANSFORMS
 
@@ -180,10 +227,8 @@ def _all_transforms() -> tuple[Transform, ...]:
 
 
 def _declaration_start(parsed: ParsedFile, offset: int) -> int:
-    for declaration in parsed.clean_declarations:
-        if declaration.start_byte <= offset <= declaration.end_byte:
-            return declaration.start_byte
-    return -1
+    declaration = _declaration_at(parsed, offset)
+    return -1 if declaration is None else declaration.start_byte
 
 
 def drop_unused_imports(source: bytes, fixes_from: list[Finding]) -> bytes:
@@ -248,6 +293,7 @@ def process_source(
         if not accepted:
             break
         try:
+            edits = follow_line_endings(current.source, edits)
             rewritten = drop_unused_imports(apply_edits(current.source, edits), accepted)
             checked = check_rewrite(parsed, rewritten, options.use_gofmt)
         except (RewriteRejected, OverlappingEdits) as error:

@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from codemod.edits import apply_edits
+from codemod.edits import apply_edits, follow_line_endings
 from codemod.engine import choose_fixes, drop_unused_imports
 from codemod.model import Edit, Finding, Fix, Safety
 from codemod.parse import ParsedFile
-from codemod.patch import unified_diff
+from codemod.patch import split_lines, unified_diff
 from codemod.verify import RewriteRejected, check_rewrite
+
+EDITED = " (edited)"  # ends the description of a fix whose edits were changed by hand
 
 
 class FixesConflict(Exception):
@@ -32,7 +34,15 @@ def rewrite_with(parsed: ParsedFile, findings: Sequence[Finding], use_gofmt: boo
         raise RewriteRejected("; ".join(notes))
     if len(accepted) != len(chosen):
         raise FixesConflict("two fixes edit the same code")
-    rewritten = drop_unused_imports(apply_edits(parsed.source, edits), accepted)
+    # Hand-edited text is applied as written; generated edits follow the file's line endings.
+    exact = {
+        edit
+        for f in accepted
+        if f.fix and f.fix.description.endswith(EDITED)
+        for edit in f.fix.edits
+    }
+    generated = follow_line_endings(parsed.source, [e for e in edits if e not in exact])
+    rewritten = drop_unused_imports(apply_edits(parsed.source, [*exact, *generated]), accepted)
     return check_rewrite(parsed, rewritten, use_gofmt).source
 
 
@@ -52,7 +62,7 @@ def with_edits(finding: Finding, edits: tuple[Edit, ...]) -> Finding:
     description = finding.fix.description if finding.fix else "edited by hand"
     # Modules the fix needs stay in go.mod's reach; an unused require only costs a tidy.
     requires = finding.fix.requires if finding.fix else ()
-    return replace(finding, fix=Fix(edits, description + " (edited)", requires=requires))
+    return replace(finding, fix=Fix(edits, description + EDITED, requires=requires))
 
 
 class EditedHunkError(ValueError):
@@ -79,7 +89,7 @@ def edits_from_patch(original: bytes, text: str) -> tuple[Edit, ...]:
     hunks = _parse_hunks(text)
     if not hunks:
         raise EditedHunkError("the edited patch holds no hunk")
-    source_lines = original.decode("utf-8").splitlines(keepends=True)
+    source_lines = split_lines(original.decode("utf-8"))
     offsets = [0]
     for line in source_lines:
         offsets.append(offsets[-1] + len(line.encode("utf-8")))
@@ -105,7 +115,7 @@ def _parse_hunks(text: str) -> list[_Hunk]:
     hunks: list[_Hunk] = []
     current: _Hunk | None = None
     last_kind = ""
-    for raw in text.splitlines(keepends=True):
+    for raw in split_lines(text):
         line = raw if raw.endswith("\n") else raw + "\n"
         if line.startswith("#"):
             continue

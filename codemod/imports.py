@@ -66,7 +66,9 @@ def import_edits(parsed: ParsedFile, paths: tuple[str, ...]) -> list[Edit]:
         missing.append(path)
     if not missing:
         return []
-    declarations = [c for c in root.named_children if c.type == "import_declaration"]
+    every_declaration = [c for c in root.named_children if c.type == "import_declaration"]
+    # `import "C"` and the cgo preamble comment above it must stay a declaration of their own.
+    declarations = [d for d in every_declaration if not _imports_cgo(d)]
     grouped = next(
         (d for d in declarations if any(c.type == "import_spec_list" for c in d.named_children)),
         None,
@@ -87,12 +89,20 @@ def import_edits(parsed: ParsedFile, paths: tuple[str, ...]) -> list[Edit]:
         lines = sorted([text(only[0]), *(f'"{p}"' for p in missing)], key=_spec_sort_key)
         body = "".join(f"\t{line}\n" for line in lines)
         return [Edit(first.start_byte, first.end_byte, f"import (\n{body})")]
-    package = next(c for c in root.named_children if c.type == "package_clause")
+    # After `import "C"` when there is one (its own declaration), else after the package clause.
+    anchor = every_declaration[-1] if every_declaration else None
+    if anchor is None:
+        anchor = next(c for c in root.named_children if c.type == "package_clause")
     if len(missing) == 1:
         block = f'\n\nimport "{missing[0]}"'
     else:
         block = "\n\nimport (\n" + "".join(f'\t"{p}"\n' for p in missing) + ")"
-    return [Edit(package.end_byte, package.end_byte, block)]
+    return [Edit(anchor.end_byte, anchor.end_byte, block)]
+
+
+def _imports_cgo(declaration: Node) -> bool:
+    paths = (spec.child_by_field_name("path") for spec in _spec_nodes(declaration))
+    return any(path is not None and text(path).strip('"`') == "C" for path in paths)
 
 
 def _spec_sort_key(spec_text: str) -> str:

@@ -34,11 +34,27 @@ def check_rewrite(original: ParsedFile, rewritten: bytes, use_gofmt: bool = True
     binary = gofmt_binary() if use_gofmt else None
     if binary is None:
         return Checked(rewritten, parsed, gofmt_used=False)
-    formatted = run_gofmt(binary, rewritten)
+    # gofmt writes "\n": a file whose every line ends in "\r\n" is formatted as its LF twin.
+    lf_rewritten, crlf = _without_crlf(rewritten)
+    formatted = run_gofmt(binary, lf_rewritten)
+    lf_original, original_crlf = _without_crlf(original.source)
     # Only reformat files that were gofmt-clean, so the diff never carries unrelated formatting.
-    if formatted != rewritten and run_gofmt(binary, original.source) == original.source:
-        return Checked(formatted, parse_source(formatted), gofmt_used=True)
+    if (
+        formatted != lf_rewritten
+        and crlf == original_crlf
+        and run_gofmt(binary, lf_original) == lf_original
+    ):
+        result = formatted.replace(b"\n", b"\r\n") if crlf else formatted
+        return Checked(result, parse_source(result), gofmt_used=True)
     return Checked(rewritten, parsed, gofmt_used=True)
+
+
+def _without_crlf(source: bytes) -> tuple[bytes, bool]:
+    """The source with "\\r\\n" read as "\\n" when every line ends so, and whether they did."""
+    lines = source.count(b"\n")
+    if lines and source.count(b"\r\n") == lines:
+        return source.replace(b"\r\n", b"\n"), True
+    return source, False
 
 
 def run_gofmt(binary: str, source: bytes) -> bytes:

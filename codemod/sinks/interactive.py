@@ -268,12 +268,14 @@ def run_editor(diff: str) -> str:
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
     handle, name = tempfile.mkstemp(prefix="unleak-", suffix=".diff")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
             file.write("# Manual hunk edit mode -- see the guide at the bottom.\n")
             file.write(diff + EDIT_GUIDE)
         completed = subprocess.run(["sh", "-c", f'{editor} "$@"', editor, name], check=False)
         if completed.returncode != 0:
             raise OSError(f"the editor ({editor}) exited with status {completed.returncode}")
-        return Path(name).read_text(encoding="utf-8")
+        # newline="": a CRLF file's hunk must come back with its "\r\n" to match the file.
+        with open(name, encoding="utf-8", newline="") as edited:
+            return edited.read()
     finally:
         Path(name).unlink(missing_ok=True)

@@ -6,7 +6,6 @@ when the run closes; every finding carries its fix alone, checked as a real rewr
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from codemod import __version__
 from codemod.hunks import FixesConflict, fix_diff, rewrite_with
 from codemod.model import FileResult, FileStatus, Finding
 from codemod.parse import ParsedFile, parse_source
-from codemod.patch import display_path
+from codemod.patch import display_path, line_opcodes, split_lines
 from codemod.suppress import UNUSED_IGNORE_ID
 from codemod.verify import RewriteRejected
 
@@ -258,14 +257,13 @@ def _unused_ignore_rule() -> dict[str, Any]:
 
 def byte_replacements(before: bytes, after: bytes) -> dict[str, Any]:
     """SARIF `replacements`: line-granular changes from before to after, as byte regions."""
-    old = before.splitlines(keepends=True)
-    new = after.splitlines(keepends=True)
+    old = split_lines(before)
+    new = split_lines(after)
     offsets = [0]
     for line in old:
         offsets.append(offsets[-1] + len(line))
     replacements = []
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    for tag, old_start, old_end, new_start, new_end in matcher.get_opcodes():
+    for tag, old_start, old_end, new_start, new_end in line_opcodes(old, new):
         if tag == "equal":
             continue
         replacement: dict[str, Any] = {

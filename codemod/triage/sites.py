@@ -20,6 +20,7 @@ from codemod.engine import RunOptions, process_file
 from codemod.hunks import fix_diff
 from codemod.model import FileResult, FileStatus, Finding
 from codemod.parse import ParsedFile, parse_source
+from codemod.patch import split_lines
 from codemod.syntax import FUNCTION_TYPES, ancestors
 from codemod.triage.mapping import Module, Origin, local_file, origin
 from codemod.triage.model import Frame, Report, StackRecord
@@ -312,6 +313,8 @@ def _operation(node: Node) -> str | None:
 
 
 def source_lines(source: bytes, line: int, context: int = CONTEXT_LINES) -> list[SourceLine]:
-    lines = source.decode("utf-8", errors="replace").splitlines()
+    # Numbered as Go numbers lines: at "\n" only (splitlines also breaks at U+2028, a lone CR).
+    text = source.decode("utf-8", errors="replace")
+    lines = [line.removesuffix("\n").removesuffix("\r") for line in split_lines(text)]
     first, last = max(1, line - context), min(len(lines), line + context)
     return [SourceLine(n, lines[n - 1]) for n in range(first, last + 1)]
