@@ -20,7 +20,7 @@ from codemod.config import Config, ConfigError
 from codemod.discover import DiscoveryError, discover
 from codemod.engine import GENERATED_REASON, RunOptions, run
 from codemod.gomod import parse_go_version
-from codemod.interrupt import exit_status, terminate_like_interrupt
+from codemod.interrupt import Terminated, exit_status, terminate_like_interrupt
 from codemod.model import FileResult, FileStatus, Safety
 from codemod.outputs import FORMATS, merge, read_config, report_sink
 from codemod.progress import per_transform_lines, progress_bar, wants_progress
@@ -326,6 +326,13 @@ class _LazyGroup(click.Group):
             assert isinstance(command, click.Command)
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except Terminated as error:  # click would say "Aborted!" and exit 1, a finding's code
+            _error("terminated")
+            sys.exit(exit_status(error))
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

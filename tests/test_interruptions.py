@@ -209,3 +209,24 @@ def test_pr_removes_the_worktree_of_a_run_killed_with_9(tmp_path: Path) -> None:
     assert process.returncode in (0, 1), stderr
     assert not orphan.parent.exists()
     assert state_of(project.work) == checkout
+
+
+def test_term_during_scan_exits_143_in_one_line_and_ends_its_workers(tmp_path: Path) -> None:
+    module = big_module(tmp_path / "m")
+    marker = tmp_path / "started"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "codemod.cli", "scan", "--format", "diff", "-j", "2", "."],
+        cwd=module,
+        env=slow_gofmt(tmp_path / "bin", marker),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for(marker.exists)
+    wait_for(lambda: len(children(process.pid)) >= 2)
+    workers = children(process.pid)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+    assert (process.returncode, stderr) == (128 + signal.SIGTERM, "unleak: terminated\n")
+    assert not [w for w in workers if running(w)]
