@@ -351,7 +351,8 @@ def _start_worker() -> None:
 
 
 def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
-    # join() waits on a pipe only the parent holds open (any start method): EOF when it exits.
+    # join() waits for EOF on a pipe the parent holds open (any start method); under fork,
+    # later siblings hold it too, and they exit the same way, first.
     parent.join()
     os._exit(1)
 
