@@ -119,8 +119,10 @@ def load(
         if not isinstance(skipped, int):
             return None
         return findings, skipped
-    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
-        return None  # missing, truncated or tampered with: analyse again and rewrite it
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, OverflowError):
+        # Missing, truncated or tampered with (Infinity or 1e400 as a line: OverflowError in
+        # int()): analyse again and rewrite it.
+        return None
 
 
 def _mark_used(descriptor: int) -> None:

@@ -20,6 +20,7 @@ from codemod.config import Config, ConfigError
 from codemod.discover import DiscoveryError, discover
 from codemod.engine import GENERATED_REASON, RunOptions, run
 from codemod.gomod import parse_go_version
+from codemod.interrupt import Terminated, exit_status, terminate_like_interrupt
 from codemod.model import FileResult, FileStatus, Safety
 from codemod.outputs import FORMATS, merge, read_config, report_sink
 from codemod.progress import per_transform_lines, progress_bar, wants_progress
@@ -326,11 +327,19 @@ class _LazyGroup(click.Group):
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except Terminated as error:  # click would say "Aborted!" and exit 1, a finding's code
+            _error("terminated")
+            sys.exit(exit_status(error))
+
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="unleak")
 def main() -> None:
     """Find goroutine-leak-prone Go idioms and rewrite them into safe forms."""
+    terminate_like_interrupt()  # `kill` cleans up like Ctrl-C: temp files, workers, worktrees
 
 
 @main.command()
@@ -472,11 +481,11 @@ def fix(
         summary = _drive(paths, options, jobs, sinks, quiet, setup.config, streams)
         if interactive is not None:
             interactive.write_requirements()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interruption:
         done = interactive.written if interactive else writer.written if writer else []
         _error(f"interrupted: {_count(len(done), 'file')} written, the rest left untouched")
-        sys.exit(130)
-    errors = (writer.errors if writer else []) + (interactive.errors if interactive else [])
+        sys.exit(exit_status(interruption))
+    errors = [message for sink in sinks for message in getattr(sink, "errors", [])]
     for message in errors:
         _error(message)
     if interactive is not None:

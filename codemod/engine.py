@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import bisect
+import multiprocessing
 import os
 import re
+import signal
 import stat
+import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -373,6 +376,38 @@ def run(
     # Chunks amortise the per-task IPC; small enough that results still stream.
     chunk_size = max(8, min(256, len(paths) // (jobs * 8)))
     chunks = [list(paths[i : i + chunk_size]) for i in range(0, len(paths), chunk_size)]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker)
+    try:
         for results in pool.map(_process_chunk, chunks, [options] * len(chunks)):
             yield from results
+    except BaseException:  # Ctrl-C, TERM, or the consumer stopped: the rest is not wanted
+        _stop_workers(pool)
+        raise
+    pool.shutdown()
+
+
+def _start_worker() -> None:
+    """Pool initializer: the parent answers Ctrl-C and TERM by ending its workers; a worker
+    whose parent died without doing so (kill -9) exits instead of waiting for work forever."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
+    # join() waits for EOF on a pipe the parent holds open (any start method); under fork,
+    # later siblings hold it too, and they exit the same way, first.
+    parent.join()
+    os._exit(1)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End the workers now; shutdown alone would wait for every chunk already queued."""
+    workers = list((pool._processes or {}).values())  # terminate_workers() from Python 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.join(timeout=5)

@@ -41,6 +41,36 @@ def display_path(path: Path, base: Path | None = None) -> str:
     return Path(relative).as_posix()
 
 
+# git's C-style escapes (quote.c); any other control byte is written in octal.
+_C_ESCAPES = {7: b"\\a", 8: b"\\b", 9: b"\\t", 10: b"\\n", 11: b"\\v", 12: b"\\f", 13: b"\\r"}
+_C_ESCAPES.update({ord('"'): b'\\"', ord("\\"): b"\\\\"})
+
+
+def quote_path(name: str) -> str:
+    """name as git writes it in a patch header: in double quotes with C escapes when it holds
+    a control character (a tab or newline would cut the header), a quote or a backslash, or
+    bytes that are not UTF-8; as it is otherwise."""
+    raw = os.fsencode(name)
+    try:
+        raw.decode("utf-8")
+        utf8 = True
+    except UnicodeDecodeError:
+        utf8 = False
+    escapes = [_escape(byte, utf8) for byte in raw]
+    if not any(escapes):
+        return name
+    quoted = b"".join(escape or bytes([byte]) for escape, byte in zip(escapes, raw, strict=True))
+    return '"' + quoted.decode("utf-8") + '"'
+
+
+def _escape(byte: int, utf8: bool) -> bytes | None:
+    if byte in _C_ESCAPES:
+        return _C_ESCAPES[byte]
+    if byte < 0x20 or byte == 0x7F or (byte > 0x7F and not utf8):
+        return b"\\%03o" % byte
+    return None
+
+
 def unified_diff(
     path: Path, before: bytes, after: bytes, context: int = 3, created: bool = False
 ) -> str:
@@ -50,11 +80,12 @@ def unified_diff(
     name = display_path(path)
     old = split_lines(before.decode("utf-8"))
     new = split_lines(after.decode("utf-8"))
-    header = f"diff --git a/{name} b/{name}\n"
+    a_name, b_name = quote_path(f"a/{name}"), quote_path(f"b/{name}")
+    header = f"diff --git {a_name} {b_name}\n"
     if created:
         header += "new file mode 100644\n"
-    old_name = "/dev/null" if created else f"a/{name}"
-    body = [f"--- {old_name}\n", f"+++ b/{name}\n"]
+    old_name = "/dev/null" if created else a_name
+    body = [f"--- {old_name}\n", f"+++ {b_name}\n"]
     for group in LineMatcher(old, new).get_grouped_opcodes(context):
         body.append(_hunk_header(group))
         for tag, old_start, old_end, new_start, new_end in group:

@@ -7,6 +7,7 @@ of its own (`unused-ignore`), like ruff's unused-noqa.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -20,8 +21,11 @@ from codemod.parse import ParsedFile
 UNUSED_IGNORE_ID = "unused-ignore"
 MARKER = b"unleak:ignore"
 _DIRECTIVE = re.compile(r"^//\s*unleak:ignore(?:\s+(?P<rest>.*))?$")
-# The first word names transform ids when it is kebab-case (every id is): `a-b` or `a-b,c-d`.
-_IDS = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+(?:,[a-z0-9]+(?:-[a-z0-9]+)+)*$")
+# The first word names transform ids when it is shaped like one (`a-b`, `a_b`, `a-b,c-d`) or is
+# a known id spelt another way (`LostCancel`); otherwise it starts the reason. An id that is
+# not known silences nothing: a misspelling must not turn into "ignore everything".
+_ID = r"[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*"
+_IDS = re.compile(rf"^{_ID}(?:,{_ID})*$")
 
 
 @dataclass(frozen=True)
@@ -45,9 +49,32 @@ def parse_directive(comment: str) -> tuple[frozenset[str] | None, str] | None:
         return None
     rest = (match.group("rest") or "").strip()
     first, _, reason = rest.partition(" ")
-    if first and _IDS.match(first):
+    if first and _IDS.match(first) and (_shaped_like_ids(first) or _fold(first) in _known_folds()):
         return frozenset(first.split(",")), reason.strip()
     return None, rest
+
+
+def _shaped_like_ids(word: str) -> bool:
+    return any(separator in word for separator in "-_,")
+
+
+def _fold(word: str) -> str:
+    return word.lower().replace("-", "").replace("_", "")
+
+
+def _known_ids() -> frozenset[str]:
+    from transforms import ALL_TRANSFORMS  # transforms import this package: not at load time
+
+    return frozenset(t.id for t in ALL_TRANSFORMS) | {UNUSED_IGNORE_ID}
+
+
+def _known_folds() -> dict[str, str]:
+    return {_fold(known): known for known in _known_ids()}
+
+
+def unknown_ids(directive: Suppression) -> list[str]:
+    """The ids a directive names that no transform has: they silence nothing."""
+    return sorted((directive.ids or frozenset()) - _known_ids())
 
 
 def suppressions(parsed: ParsedFile) -> list[Suppression]:
@@ -94,21 +121,46 @@ def apply_suppressions(
         if not silencers:
             kept.append(finding)
     if report_unused:
-        from transforms import ALL_TRANSFORMS
-
         active = frozenset(active_ids)
-        known = frozenset(t.id for t in ALL_TRANSFORMS)
         for directive in directives:
-            # Only ids that ran can be judged (`--select other` proves nothing); a misspelt
-            # id can never match, so it is always reported.
-            judged = directive.ids is None or bool(directive.ids & active | directive.ids - known)
-            if directive not in used and judged:
+            unknown = unknown_ids(directive)
+            # Only ids that ran can be judged (`--select other` proves nothing); an unknown id
+            # can never match, so it is always reported, even beside a used one.
+            judged = directive.ids is None or bool(directive.ids & active)
+            if unknown:
+                kept.append(_unknown(path, directive, unknown))
+            elif directive not in used and judged:
                 kept.append(_unused(path, directive))
     return kept
 
 
+def _unknown(path: Path, directive: Suppression, unknown: list[str]) -> Finding:
+    named = ", ".join(f"{i} ({_suggestion(i)})" if _suggestion(i) else i for i in unknown)
+    return _finding(
+        path,
+        directive,
+        f"`{directive.text}` names no known transform id: {named}; it silences nothing",
+    )
+
+
+def _suggestion(unknown: str) -> str:
+    folds = _known_folds()
+    if _fold(unknown) in folds:
+        return f"did you mean {folds[_fold(unknown)]}?"
+    close = difflib.get_close_matches(unknown.lower().replace("_", "-"), sorted(_known_ids()), 1)
+    return f"did you mean {close[0]}?" if close else ""
+
+
 def _unused(path: Path, directive: Suppression) -> Finding:
     what = f"no {', '.join(sorted(directive.ids))} finding" if directive.ids else "no finding"
+    return _finding(
+        path,
+        directive,
+        f"`{directive.text}` silences nothing here ({what} on this line or the next)",
+    )
+
+
+def _finding(path: Path, directive: Suppression, message: str) -> Finding:
     start = Position(directive.line, directive.column)
     end = Position(directive.line, directive.column + len(directive.text.encode("utf-8")))
     return Finding(
@@ -116,6 +168,6 @@ def _unused(path: Path, directive: Suppression) -> Finding:
         path=path,
         start=start,
         end=end,
-        message=f"`{directive.text}` silences nothing here ({what} on this line or the next)",
+        message=message,
         safety=Safety.REPORT_ONLY,
     )

@@ -316,3 +316,20 @@ def test_a_change_to_a_test_of_the_package_is_seen_when_its_callers_were_read(
     assert lines() == []  # warm
     caller("t.Context()")
     assert lines() == [8]  # the test's context is cancelled: the detached call is reported
+
+
+@pytest.mark.parametrize("number", ["Infinity", "-Infinity", "1e400"])
+def test_entry_with_a_non_finite_number_is_ignored_and_rewritten(module: Path, number: str) -> None:
+    _, cold = scan(module)
+    poisoned = 0
+    for entry in entries():
+        text = entry.read_text()
+        data = json.loads(text)
+        if data["findings"]:
+            line = data["findings"][0]["start"][0]
+            entry.write_text(text.replace(f'"start":[{line},', f'"start":[{number},', 1))
+            poisoned += 1
+    assert poisoned
+    completed = unleak("scan", "--format", "json", ".", cwd=module)
+    assert (completed.returncode, completed.stdout) == (1, cold), completed.stderr
+    assert number not in "".join(entry.read_text() for entry in entries())

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from codemod.cli import main
 from tests.cli_support import LEAKY, TWO_LEAKS, make_module, snapshot, unleak
 
 
@@ -80,3 +84,36 @@ def test_apply_rejects_garbage_and_missing_files(module: Path) -> None:
 def test_patch_file_cannot_be_combined_with_write(module: Path) -> None:
     result = unleak("fix", "--write", "--patch-file", "x.patch", ".", cwd=module)
     assert result.returncode == 2 and not (module / "x.patch").exists()
+
+
+def test_patch_file_in_a_missing_folder_is_one_line_and_exit_2(module: Path) -> None:
+    result = unleak("fix", "--patch-file", "nowhere/fix.patch", ".", cwd=module)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "unleak: nowhere/fix.patch: cannot write the patch: No such file or directory" in (
+        result.stderr.splitlines()
+    )
+
+
+def test_patch_file_on_a_full_disk_is_one_line_and_leaves_nothing(
+    module: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_space(source: str, target: str) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # a full folder cannot grow
+
+    before = snapshot(module)
+    monkeypatch.chdir(module)
+    monkeypatch.setattr("codemod.sinks.patchfile.os.replace", no_space)
+    result = CliRunner().invoke(main, ["fix", "--patch-file", "fix.patch", "."])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "unleak: fix.patch: cannot write the patch: No space left on device" in (
+        result.stderr.splitlines()
+    )
+    assert snapshot(module) == before  # no patch, no temporary file
+
+
+def test_patch_file_that_is_not_a_regular_file_is_written_into(module: Path) -> None:
+    result = unleak("fix", "--patch-file", "/dev/stdout", ".", cwd=module)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith("diff --git a/a.go b/a.go\n")

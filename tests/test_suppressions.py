@@ -97,6 +97,29 @@ def test_misspelt_id_is_always_an_unused_ignore(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    "spelling", ["close_producer_channel", "CloseProducerChannel", "lost_cancel"]
+)
+def test_an_unknown_id_silences_nothing(tmp_path: Path, spelling: str) -> None:
+    comment = f"//unleak:ignore {spelling} the consumer reads all".encode()
+    module = make_module(tmp_path, {"leaky.go": with_comment(LEAKY, comment, True)})
+    scanned = unleak("scan", ".", cwd=module)
+    assert scanned.stdout.startswith("leaky.go:6:2: close-producer-channel"), scanned.stdout
+    fixed = unleak("fix", "--dry-run", "--color", "never", ".", cwd=module)
+    assert "+\t\tdefer close(out)" in fixed.stdout
+
+
+def test_an_unknown_id_is_reported_as_unknown_even_beside_a_used_one(tmp_path: Path) -> None:
+    comment = b"//unleak:ignore close-producer-channel,Close_Producer_Channel why"
+    module = make_module(tmp_path, {"leaky.go": with_comment(LEAKY, comment, True)})
+    result = unleak("scan", "--report-unused-ignores", ".", cwd=module)
+    assert result.stdout.splitlines() == [
+        f"leaky.go:5:2: unused-ignore [report-only] `{comment.decode()}` names no known "
+        "transform id: Close_Producer_Channel (did you mean close-producer-channel?); it "
+        "silences nothing"
+    ]
+
+
+@pytest.mark.parametrize(
     ("comment", "expected"),
     [
         ("//unleak:ignore", (None, "")),
@@ -106,6 +129,8 @@ def test_misspelt_id_is_always_an_unused_ignore(tmp_path: Path) -> None:
         ),
         ("//unleak:ignore a-b,c-d", (frozenset({"a-b", "c-d"}), "")),
         ("// unleak:ignore because reasons", (None, "because reasons")),
+        ("//unleak:ignore lost_cancel why", (frozenset({"lost_cancel"}), "why")),
+        ("//unleak:ignore LostCancel", (frozenset({"LostCancel"}), "")),
         ("//unleak:ignored", None),
         ("// nolint", None),
     ],

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codemod.bot.token import Token
+from codemod.interrupt import process_alive
 
 GIT_TIMEOUT = 600
 # Bot commits carry this trailer: a branch whose commits all have it is the bot's to rewrite.
@@ -275,17 +276,43 @@ def commit_all(worktree: Git, message: str, identity: Mapping[str, str]) -> str:
     return worktree.out("rev-parse", "HEAD")
 
 
+WORKTREE_PARENT_PREFIX = "unleak-pr-"
+# unleak-pr-<pid>-<random>/worktree: the pid tells a later run whether its owner is gone.
+_WORKTREE_PATH = re.compile(r"unleak-pr-(?P<pid>[0-9]{1,10})-[^/]+/worktree$")
+
+
 @contextmanager
 def temporary_worktree(git: Git, commit: str) -> Iterator[Git]:
-    """A detached worktree at commit, outside the user's checkout, removed afterwards."""
-    parent = Path(tempfile.mkdtemp(prefix="unleak-pr-"))
+    """A detached worktree at commit, outside the user's checkout, removed afterwards.
+
+    Removed on every exit (TERM raises like Ctrl-C, codemod.interrupt), including a `worktree
+    add` cut short, which leaves it locked ("initializing"): hence --force twice. Worktrees of
+    runs killed with -9 are removed by the next run.
+    """
+    remove_orphaned_worktrees(git)
+    parent = Path(tempfile.mkdtemp(prefix=f"{WORKTREE_PARENT_PREFIX}{os.getpid()}-"))
     path = parent / "worktree"
     try:
-        git.run("worktree", "add", "--quiet", "--detach", str(path), commit)
         try:
+            git.run("worktree", "add", "--quiet", "--detach", str(path), commit)
             yield Git(path.resolve(), git.network, git.scrub)
         finally:
-            git.run("worktree", "remove", "--force", str(path), check=False)
+            git.run("worktree", "remove", "--force", "--force", str(path), check=False)
             git.run("worktree", "prune", check=False)
     finally:
         shutil.rmtree(parent, ignore_errors=True)
+
+
+def remove_orphaned_worktrees(git: Git) -> None:
+    """Remove the temporary worktrees (and their folders) of earlier runs whose process died."""
+    listed = git.run("worktree", "list", "--porcelain", "-z", check=False).stdout
+    for field_text in listed.split("\0"):
+        if not field_text.startswith("worktree "):
+            continue
+        path = Path(field_text.removeprefix("worktree "))
+        match = _WORKTREE_PATH.search(path.as_posix())
+        if match is None or process_alive(int(match.group("pid"))):
+            continue
+        git.run("worktree", "remove", "--force", "--force", str(path), check=False)
+        shutil.rmtree(path.parent, ignore_errors=True)
+    git.run("worktree", "prune", check=False)

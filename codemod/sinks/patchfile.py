@@ -1,17 +1,20 @@
 """Patch-file sink (`fix --patch-file out.patch`): the dry-run patch, written to a file.
 
 The file is written once, when the run closes, through a temporary file and a rename, so a
-reader never sees half a patch; `unleak apply out.patch` applies it after review.
+reader never sees half a patch; `unleak apply out.patch` applies it after review. A target
+that exists and is not a regular file (/dev/stdout, a FIFO) is written to as it is, never
+replaced by a rename.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
+import stat
 from pathlib import Path
 
 from codemod.model import FileResult, FileStatus
 from codemod.patch import unified_diff
+from codemod.sinks.write import sweep_stale_temporaries, temporary_beside
 
 
 class PatchFileSink:
@@ -19,6 +22,7 @@ class PatchFileSink:
         self.path = path
         self.parts: list[str] = []
         self.files_changed = 0
+        self.errors: list[str] = []  # the one-line reason the patch was not written
 
     def accept(self, result: FileResult) -> None:
         if result.status is not FileStatus.CHANGED:
@@ -30,15 +34,34 @@ class PatchFileSink:
         self.files_changed += 1
 
     def close(self) -> None:
-        target = self.path.resolve()
-        descriptor, temp_name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".unleak", dir=target.parent
-        )
+        data = "".join(self.parts).encode("utf-8")
         try:
-            with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
-                handle.write("".join(self.parts))
-            os.chmod(temp_name, 0o644)
-            os.replace(temp_name, target)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
+            if _is_special(self.path):
+                with self.path.open("wb") as stream:
+                    stream.write(data)
+            else:
+                _replace(self.path.resolve(), data)
+        except OSError as error:
+            self.errors.append(f"{self.path}: cannot write the patch: {error.strerror or error}")
+
+
+def _is_special(path: Path) -> bool:
+    try:
+        return not stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False  # absent (or unreachable: _replace names the reason)
+
+
+def _replace(target: Path, data: bytes) -> None:
+    sweep_stale_temporaries(target.parent)
+    descriptor, temp_name = temporary_beside(target)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp_name, 0o644)
+        os.replace(temp_name, target)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise

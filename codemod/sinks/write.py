@@ -1,18 +1,68 @@
-"""Write sink: atomic in-place rewrites that refuse files changed since they were read."""
+"""Write sink: atomic in-place rewrites that refuse files changed since they were read.
+
+A replacement is written to a temporary file beside its target and renamed over it. The
+temporary's name carries the writer's pid (`.name.go.<pid>-<random>.unleak`): a run killed
+with -9 cannot remove it, so the next run that writes in that folder sweeps it once that pid
+is gone (or the file is an hour old).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import stat
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from codemod.interrupt import process_alive
 from codemod.model import FileResult, FileStatus
+
+TEMPORARY_SUFFIX = ".unleak"
+# `.<name>.<pid>-<8 random>.unleak`; before pids were recorded, `.<name>.<8 random>.unleak`.
+_TEMPORARY_NAME = re.compile(r"^\..+\.(?:(?P<pid>[0-9]{1,10})-)?[a-z0-9_]{8}\.unleak$")
+# A temporary lives for one write (milliseconds); one this old is debris even if its pid lives
+# (reused by another process, or the file predates pids in names).
+STALE_TEMPORARY_SECONDS = 3600
 
 
 class ChangedUnderneath(Exception):
     pass
+
+
+def temporary_beside(target: Path) -> tuple[int, str]:
+    """mkstemp in target's folder, under a name sweep_stale_temporaries recognises."""
+    return tempfile.mkstemp(
+        prefix=f".{target.name}.{os.getpid()}-", suffix=TEMPORARY_SUFFIX, dir=target.parent
+    )
+
+
+def sweep_stale_temporaries(directory: Path, now: float | None = None) -> int:
+    """Delete unleak's own temporaries left in directory by killed runs; returns how many."""
+    now = time.time() if now is None else now
+    removed = 0
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return 0
+    for entry in entries:
+        match = _TEMPORARY_NAME.match(entry.name)
+        if match is None:
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            pid = match.group("pid")
+            dead = pid is not None and not process_alive(int(pid))
+            if dead or now - info.st_mtime > STALE_TEMPORARY_SECONDS:
+                os.unlink(entry.path)
+                removed += 1
+        except OSError:
+            continue  # gone already, or not ours to delete
+    return removed
 
 
 class NotARegularFile(ChangedUnderneath):
@@ -52,9 +102,10 @@ def stage_write(
     """Write new_content to a temp file beside path, if path still holds expected_current.
 
     The temp file lives in the same directory so the final rename is atomic on POSIX; the
-    file's permission bits are kept.
+    file's owner, group and permission bits are kept.
     """
     real = path.resolve()  # write through a symlink the user named, not over the link
+    owner: tuple[int, int] | None = None
     if created:
         if real.exists():
             raise ChangedUnderneath(f"{path}: created by someone else meanwhile; not written")
@@ -63,15 +114,17 @@ def stage_write(
         current, mode = read_regular_file(real)
         if current != expected_current:
             raise ChangedUnderneath(f"{path}: changed on disk since it was read; not written")
-    descriptor, temp_name = tempfile.mkstemp(
-        prefix=f".{real.name}.", suffix=".unleak", dir=real.parent
-    )
+        info = real.stat()
+        owner = (info.st_uid, info.st_gid)
+    descriptor, temp_name = temporary_beside(real)
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(new_content)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp_name, mode)
+        if owner is not None:
+            _keep_owner(temp_name, owner)
+        os.chmod(temp_name, mode)  # after chown, which clears set-id bits
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
@@ -93,6 +146,20 @@ def write_atomically(
         raise
 
 
+def _keep_owner(temp_name: str, owner: tuple[int, int]) -> None:
+    """Give the replacement the replaced file's owner and group (root writing a user's file)."""
+    info = os.stat(temp_name)
+    if (info.st_uid, info.st_gid) == owner or not hasattr(os, "chown"):
+        return
+    try:
+        os.chown(temp_name, *owner)
+    except OSError:
+        # Not root: keep at least the group, which a member may set; the owner becomes us,
+        # as with any editor that saves by rename (or the file system has no owners).
+        with contextlib.suppress(OSError):
+            os.chown(temp_name, -1, owner[1])
+
+
 def write_or_explain(
     path: Path, original: bytes, content: bytes, created: bool = False
 ) -> str | None:
@@ -110,8 +177,15 @@ class WriteSink:
     def __init__(self) -> None:
         self.written: list[Path] = []
         self.errors: list[str] = []
+        self.swept: set[Path] = set()
 
     def accept(self, result: FileResult) -> None:
+        # Every folder the run reaches, changed or not: a killed run's debris is swept even
+        # where this run has nothing left to write.
+        folder = result.path.parent
+        if folder not in self.swept:
+            self.swept.add(folder)
+            sweep_stale_temporaries(folder)
         if result.status is not FileStatus.CHANGED:
             return
         assert result.original is not None and result.rewritten is not None
