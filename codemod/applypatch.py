@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from unidiff import PatchSet  # type: ignore[attr-defined]
 from unidiff.errors import UnidiffParseError
 
-from codemod.patch import split_lines
+from codemod.patch import split_lines, unquote_path
 from codemod.sinks.write import (
     ChangedUnderneath,
     NotARegularFile,
@@ -57,8 +57,8 @@ def plan(patch_text: str, base: Path) -> list[PlannedWrite]:
     for patched in patch:
         # /dev/null names a new or removed file (unidiff also guesses so from empty sides).
         added = patched.source_file == "/dev/null"
-        target = _strip_prefix(patched.target_file, "b/")
-        source = target if added else _strip_prefix(patched.source_file, "a/")
+        target = _strip_prefix(unquote_path(patched.target_file), "b/")
+        source = target if added else _strip_prefix(unquote_path(patched.source_file), "a/")
         if patched.target_file == "/dev/null" or source != target:
             raise PatchRefused(
                 f"{target}: only changes to existing files or new files can be applied "

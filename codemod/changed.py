@@ -7,7 +7,7 @@ from pathlib import Path
 
 from unidiff import PatchSet  # type: ignore[attr-defined]
 
-from codemod.patch import line_opcodes, split_lines
+from codemod.patch import line_opcodes, split_lines, unquote_path
 
 
 class DiffBaseError(Exception):
@@ -47,7 +47,10 @@ def changed_lines(revision: str, cwd: Path) -> dict[str, frozenset[int]]:
             for line in hunk
             if line.is_added and line.target_line_no is not None
         }
-        changed[str((top / patched.path).resolve())] = frozenset(lines)
+        # git C-quotes a name holding a tab, newline or quote; unidiff keeps the quotes
+        name = unquote_path(patched.target_file)
+        name = name[2:] if name.startswith("b/") else name
+        changed[str((top / name).resolve())] = frozenset(lines)
     untracked = _git(["ls-files", "-z", "--others", "--exclude-standard", "--", "."], top)
     for name in filter(None, untracked.split("\0")):
         path = top / name

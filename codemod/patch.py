@@ -63,6 +63,28 @@ def quote_path(name: str) -> str:
     return '"' + quoted.decode("utf-8") + '"'
 
 
+def unquote_path(name: str) -> str:
+    """The file name a patch header names: quote_path undone (git's C-quoted form), or name
+    as it is when it is not quoted."""
+    if len(name) < 2 or not (name.startswith('"') and name.endswith('"')):
+        return name
+    unescaped = {escape: bytes([byte]) for byte, escape in _C_ESCAPES.items()}
+    raw = os.fsencode(name[1:-1])
+    out = bytearray()
+    index = 0
+    while index < len(raw):
+        if raw[index] != ord("\\") or index + 1 == len(raw):
+            out.append(raw[index])
+            index += 1
+        elif raw[index + 1 : index + 2].isdigit():
+            out.append(int(raw[index + 1 : index + 4], 8))
+            index += 4
+        else:
+            out += unescaped.get(raw[index : index + 2], raw[index + 1 : index + 2])
+            index += 2
+    return os.fsdecode(bytes(out))
+
+
 def _escape(byte: int, utf8: bool) -> bytes | None:
     if byte in _C_ESCAPES:
         return _C_ESCAPES[byte]

@@ -80,3 +80,17 @@ def test_carry_lines_follows_unchanged_lines_only() -> None:
     after = b"a\nNEW\nb\nc\nX\n"
     # b and c move down a line; d was replaced, so its line is gone.
     assert carry_lines(before, after, frozenset({2, 3, 4})) == frozenset({3, 4})
+
+
+@pytest.mark.parametrize("name", ["tab\there.go", 'quote"d.go'])
+def test_a_tracked_file_with_a_quoted_name_keeps_its_changed_lines(
+    tmp_path: Path, name: str
+) -> None:
+    module = make_module(tmp_path, {name: LEAKY})
+    git("init", "-q", cwd=module)
+    git("add", ".", cwd=module)
+    git("commit", "-q", "-m", "base", cwd=module)
+    (module / name).write_bytes(TWO_LEAKS)
+    result = unleak("scan", "--diff-base", "HEAD", "--format", "json", ".", cwd=module)
+    assert result.returncode == 1, result.stderr
+    assert '"line": 23' in result.stdout

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from unidiff import PatchSet  # type: ignore[attr-defined]
 
-from codemod.patch import quote_path, unified_diff
+from codemod.patch import quote_path, unified_diff, unquote_path
 from tests.cli_support import LEAKY, make_module, unleak
 
 _C_UNESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
@@ -71,3 +71,20 @@ def test_every_name_reads_back_from_the_patch_headers(name: str) -> None:
 def test_names_that_need_no_quotes_are_left_as_they_are() -> None:
     assert quote_path("b/dir/naïve file.go") == "b/dir/naïve file.go"
     assert quote_path(os.fsdecode(b"b/\xff.go")) == '"b/\\377.go"'
+
+
+@given(name=names)
+def test_apply_reads_quoted_names_as_git_does(name: str) -> None:
+    quoted = quote_path(f"b/{name}")
+    assert unquote_path(quoted) == unquote(quoted) == f"b/{name}"
+
+
+@pytest.mark.parametrize("name", ["tab\tname.go", "new\nline.go", 'quote"name.go'])
+def test_unleak_applies_the_patch_for_a_file_with_a_special_name(tmp_path: Path, name: str) -> None:
+    module = make_module(tmp_path / "m", {name: LEAKY})
+    patch = unleak("fix", "--dry-run", ".", cwd=module)
+    assert patch.returncode == 1, patch.stderr
+    applied = unleak("apply", "-", cwd=module, stdin=patch.stdout)
+    assert applied.returncode == 0, applied.stderr
+    fixed = unleak("fix", "--dry-run", ".", cwd=module)
+    assert fixed.stdout == ""
