@@ -37,16 +37,34 @@ def _error(message: str) -> None:
     click.echo(f"unleak: {message}", err=True)
 
 
-def parse_transform_ids(values: tuple[str, ...]) -> frozenset[str] | None:
-    """--select a,b --select c -> {a, b, c}; unknown ids are a usage error."""
+def parse_transform_ids(
+    values: tuple[str, ...], option: str | None = None
+) -> frozenset[str] | None:
+    """--select a,b --select c -> {a, b, c}; unknown ids are a usage error, and so is an
+    empty list for `option` (an empty --select would select nothing: a CI gate that passes)."""
     if not values:
         return None
     ids = frozenset(part.strip() for value in values for part in value.split(",") if part.strip())
+    if not ids and option is not None:
+        raise click.UsageError(f"{option} names no transform id (see `unleak list`)")
     unknown = sorted(i for i in ids if transform_by_id(i) is None)
     if unknown:
         known = ", ".join(t.id for t in ALL_TRANSFORMS)
         raise click.UsageError(f"unknown transform id {', '.join(unknown)} (known: {known})")
     return ids
+
+
+# The newest Go release unleak knows of; --go-version names one of 1.0 to this.
+NEWEST_GO = (1, 27)
+
+
+def known_go_version(text: str) -> tuple[int, int]:
+    """'1.22' -> (1, 22); ValueError for what is not a Go release (2.0, 1.99, '')."""
+    version = parse_go_version(text)
+    if version[0] != 1 or version > NEWEST_GO:
+        newest = f"1.{NEWEST_GO[1]}"
+        raise ValueError(f"{text!r} is not a Go release (known: 1.0 to {newest})")
+    return version
 
 
 def _use_colour(choice: str) -> bool:
@@ -252,13 +270,13 @@ def _options(
     select: tuple[str, ...], ignore: tuple[str, ...], go_version: str | None, **kwargs: object
 ) -> RunOptions:
     version = None
-    if go_version:
+    if go_version is not None:
         try:
-            version = parse_go_version(go_version)
+            version = known_go_version(go_version)
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--go-version") from error
     return RunOptions(
-        select=parse_transform_ids(select),
+        select=parse_transform_ids(select, "--select"),
         ignore=parse_transform_ids(ignore) or frozenset(),
         go_version=version,
         **kwargs,  # type: ignore[arg-type]
