@@ -18,6 +18,7 @@ from codemod.imports import ImportConflict, import_edits, unused_import_edits
 from codemod.model import Edit, FileResult, FileStatus, Finding, Safety
 from codemod.package import Siblings
 from codemod.parse import ParsedFile, parse_source
+from codemod.rounds import landed
 from codemod.scope import FileScope
 from codemod.suppress import MARKER, apply_suppressions
 from codemod.transform import FileContext, Transform
@@ -235,6 +236,8 @@ def process_source(
     if not options.fix:
         return result
     current = parsed
+    first_round: list[Finding] = []
+    later_rounds: list[tuple[bytes, list[Finding]]] = []  # (the round's source, its fixes)
     for _ in range(MAX_FIX_ROUNDS):
         accepted, edits, notes = choose_fixes(
             find_all(path, current, module, transforms, lines, siblings=siblings)
@@ -254,10 +257,15 @@ def process_source(
             ids = ", ".join(sorted({f.transform_id for f in accepted}))
             result.notes.append(f"fix dropped ({ids}): {error}")
             break
-        result.applied.extend(accepted)
+        if current is parsed:
+            first_round = accepted
+        else:
+            later_rounds.append((current.source, accepted))
         if lines is not None:
             lines = carry_lines(current.source, checked.source, lines)
         current = checked.parsed
+    # Report the reported finding a later round fixed as applied, not the moved copy of it.
+    result.applied = landed(findings, first_round, later_rounds, source)
     if current is not parsed:
         result.status = FileStatus.CHANGED
         result.rewritten = current.source
