@@ -15,12 +15,14 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 from codemod import __version__
-from codemod.hunks import FixesConflict, fix_diff, rewrite_with
-from codemod.model import FileResult, FileStatus, Finding
+from codemod.edits import OverlappingEdits, apply_edits, normalize
+from codemod.engine import choose_fixes, drop_unused_imports
+from codemod.hunks import fix_diff
+from codemod.model import Edit, FileResult, FileStatus, Finding, Safety
 from codemod.parse import ParsedFile, parse_source
 from codemod.patch import display_path
 from codemod.suppress import UNUSED_IGNORE_ID
-from codemod.verify import RewriteRejected
+from codemod.verify import RewriteRejected, check_rewrite
 
 JSON_FORMAT_VERSION = 1
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -168,10 +170,9 @@ class SarifSink:
         if finding.fix is None or parsed is None:
             return None
         try:
-            rewritten = rewrite_with(parsed, [finding], self.use_gofmt)
-        except (RewriteRejected, FixesConflict, ValueError):
+            replacements = fix_replacements(parsed, finding, self.use_gofmt)
+        except (RewriteRejected, OverlappingEdits, ValueError):
             return None
-        replacements = byte_replacements(parsed.source, rewritten)
         if not replacements:
             return None
         return {
@@ -256,28 +257,68 @@ def _unused_ignore_rule() -> dict[str, Any]:
     return rule
 
 
+def fix_replacements(parsed: ParsedFile, finding: Finding, use_gofmt: bool) -> dict[str, Any]:
+    """SARIF `replacements` for this finding's fix alone, checked as `fix` checks a rewrite.
+
+    The fix's own edits (imports included) are emitted as they are; only when the check
+    changed more (gofmt, an import left unused) are the two files compared.
+    """
+    accepted, edits, notes = choose_fixes([finding], Safety.REPORT_ONLY, parsed)
+    if notes or not accepted:
+        raise RewriteRejected("; ".join(notes) or "no fix")
+    edited = apply_edits(parsed.source, edits)
+    rewritten = check_rewrite(parsed, drop_unused_imports(edited, accepted), use_gofmt).source
+    if rewritten == edited:
+        return edit_replacements(edits)
+    return byte_replacements(parsed.source, rewritten)
+
+
+def edit_replacements(edits: list[Edit]) -> dict[str, Any]:
+    """Byte-range edits as SARIF `replacements`; edits that touch are merged into one, so no
+    two replacements share an offset (their order would be unknown)."""
+    merged: list[Edit] = []
+    for edit in normalize(edits):
+        if merged and merged[-1].end == edit.start:
+            last = merged.pop()
+            edit = Edit(last.start, edit.end, last.text + edit.text)
+        merged.append(edit)
+    replacements = [_replacement(e.start, e.end - e.start, e.text) for e in merged]
+    return {"replacements": replacements} if replacements else {}
+
+
+def _replacement(offset: int, length: int, text: str) -> dict[str, Any]:
+    replacement: dict[str, Any] = {"deletedRegion": {"byteOffset": offset, "byteLength": length}}
+    if text:
+        replacement["insertedContent"] = {"text": text}
+    return replacement
+
+
 def byte_replacements(before: bytes, after: bytes) -> dict[str, Any]:
-    """SARIF `replacements`: line-granular changes from before to after, as byte regions."""
+    """SARIF `replacements`: line-granular changes from before to after, as byte regions.
+
+    The lines both share at the ends are skipped before difflib compares the rest: on a
+    file of thousands of lines it would otherwise spend seconds per fix.
+    """
     old = before.splitlines(keepends=True)
     new = after.splitlines(keepends=True)
-    offsets = [0]
-    for line in old:
+    head = 0
+    while head < min(len(old), len(new)) and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(old), len(new)) - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    old_middle, new_middle = old[head : len(old) - tail], new[head : len(new) - tail]
+    offsets = [sum(len(line) for line in old[:head])]
+    for line in old_middle:
         offsets.append(offsets[-1] + len(line))
     replacements = []
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    matcher = difflib.SequenceMatcher(None, old_middle, new_middle, autojunk=False)
     for tag, old_start, old_end, new_start, new_end in matcher.get_opcodes():
         if tag == "equal":
             continue
-        replacement: dict[str, Any] = {
-            "deletedRegion": {
-                "byteOffset": offsets[old_start],
-                "byteLength": offsets[old_end] - offsets[old_start],
-            }
-        }
-        inserted = b"".join(new[new_start:new_end])
-        if inserted:
-            replacement["insertedContent"] = {"text": inserted.decode("utf-8")}
-        replacements.append(replacement)
+        inserted = b"".join(new_middle[new_start:new_end]).decode("utf-8")
+        length = offsets[old_end] - offsets[old_start]
+        replacements.append(_replacement(offsets[old_start], length, inserted))
     return {"replacements": replacements} if replacements else {}
 
 
