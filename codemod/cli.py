@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -72,6 +73,8 @@ def _use_colour(choice: str) -> bool:
         return True
     if choice == "never":
         return False
+    if os.environ.get("NO_COLOR"):  # https://no-color.org: set and not empty
+        return False
     return sys.stdout.isatty()
 
 
@@ -86,6 +89,7 @@ class Summary:
     findings: Counter[str] = field(default_factory=Counter)
     applied: Counter[str] = field(default_factory=Counter)
     changed: int = 0
+    fixed_findings: int = 0  # reported findings whose fix is in the rewrite
     unreadable_dirs: int = 0
     progress_shown: bool = False  # then the per-transform lines close the run
 
@@ -98,6 +102,7 @@ class Summary:
         self.files_with_skipped_declarations += result.declarations_skipped > 0
         self.findings.update(f.transform_id for f in result.findings)
         self.applied.update(f.transform_id for f in result.applied)
+        self.fixed_findings += sum(1 for f in result.findings if f in result.applied)
 
     def line(self, fixing: bool) -> str:
         parts = [_count(self.files, "file"), _count(sum(self.findings.values()), "finding")]
@@ -491,6 +496,8 @@ def fix(
         if interactive is not None:
             interactive.write_requirements()
     except KeyboardInterrupt:
+        if interactive is not None:
+            interactive.write_requirements()  # the files written import what go.mod must hold
         done = interactive.written if interactive else writer.written if writer else []
         _error(f"interrupted: {_count(len(done), 'file')} written, the rest left untouched")
         sys.exit(130)
@@ -498,16 +505,36 @@ def fix(
     for message in errors:
         _error(message)
     if interactive is not None:
-        if not quiet:
-            _error(
-                f"{_count(interactive.applied, 'change')} applied in "
-                f"{_count(len(interactive.written), 'file')}"
-            )
-        sys.exit(EXIT_ERROR if errors else EXIT_FOUND if interactive.written else EXIT_CLEAN)
+        incomplete = bool(errors or summary.failed or summary.unreadable_dirs)
+        _close_interactive(interactive, quiet, incomplete)
     _finish(summary, quiet, fixing=True)
     if errors:
         sys.exit(EXIT_ERROR)
-    sys.exit(_exit_code(summary, found=summary.changed > 0))
+    # Like ruff's --fix: 1 while findings remain in the files (all of them after --dry-run).
+    fixed = summary.fixed_findings if mode == "write" else 0
+    sys.exit(_exit_code(summary, found=sum(summary.findings.values()) > fixed))
+
+
+def _close_interactive(interactive: InteractiveSink, quiet: bool, failed: bool) -> None:
+    """The closing lines of `fix -i`, and its exit: 130 after Ctrl-C, 2 when a file could not
+    be read or written (`failed`), else 1 while findings remain, as after --write."""
+    if not quiet:
+        _error(
+            f"{_count(interactive.applied, 'change')} applied in "
+            f"{_count(len(interactive.written), 'file')}"
+        )
+        if interactive.held_back:
+            fixes = _count(interactive.held_back, "review fix", "review fixes")
+            _error(f"{fixes} not offered: use --unsafe")
+    if interactive.interrupted:
+        _error(
+            f"interrupted: {_count(len(interactive.written), 'file')} written, the rest untouched"
+        )
+        sys.exit(130)
+    if failed:
+        sys.exit(EXIT_ERROR)
+    remaining = interactive.findings_seen > interactive.applied or interactive.stopped
+    sys.exit(EXIT_FOUND if remaining else EXIT_CLEAN)
 
 
 @main.command("apply")
