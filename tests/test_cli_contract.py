@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import warnings
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from codemod.bot.github import GitHubForge
 from codemod.bot.token import Token
 from tests.cli_support import LEAKY, make_module, unleak
+from tests.conftest import ROOT
 
 
 def test_github_forge_is_built_without_deprecation_warnings() -> None:
@@ -58,3 +60,81 @@ def test_an_unknown_diff_base_names_the_revision(tmp_path: Path) -> None:
     result = unleak("scan", "--diff-base", "nosuchrev", ".", cwd=module)
     assert result.returncode == 2
     assert "no commit named 'nosuchrev'" in result.stderr, result.stderr
+
+
+GENERATOR = (
+    ROOT / "fixtures" / "close-producer-channel" / "generator-returned" / "before.go"
+).read_bytes()
+CLEAN = b"package p\n\nfunc Add(a, b int) int { return a + b }\n"
+
+
+def _exit_codes(tmp_path: Path) -> dict[str, int]:
+    """Each command in each situation of the README's exit-code table, and its exit code."""
+    codes: dict[str, int] = {}
+
+    def run(name: str, files: dict[str, bytes], *args: str) -> None:
+        module = make_module(tmp_path / name, files)
+        codes[name] = unleak(*args, cwd=module).returncode
+
+    review = {"a.go": LEAKY, "g.go": GENERATOR.replace(b"package fixture", b"package p")}
+    run("scan-clean", {"a.go": CLEAN}, "scan", ".")
+    run("scan-found", {"a.go": LEAKY}, "scan", ".")
+    run("scan-missing", {}, "scan", "nosuch")
+    run("dry-run-clean", {"a.go": CLEAN}, "fix", ".")
+    run("dry-run-found", {"a.go": LEAKY}, "fix", ".")
+    run("dry-run-review-only", {"g.go": review["g.go"]}, "fix", "--format", "json", ".")
+    run("patch-file-found", {"a.go": LEAKY}, "fix", "--patch-file", "out.patch", ".")
+    run("write-all-fixed", {"a.go": LEAKY}, "fix", "--write", ".")
+    run("write-review-remains", review, "fix", "--write", ".")
+    run("write-unsafe-all-fixed", review, "fix", "--write", "--unsafe", ".")
+    run("write-missing", {}, "fix", "--write", "nosuch")
+    run("apply-missing", {}, "apply", "nosuch.patch")
+    run("list", {}, "list")
+    run("explain", {}, "explain", "lost-cancel")
+    run("explain-unknown", {}, "explain", "nosuch")
+    run("cache-info", {}, "cache", "info")
+    return codes
+
+
+def test_exit_codes_follow_the_documented_contract(tmp_path: Path) -> None:
+    """scan and fix exit 1 while findings remain (after fix --write: the ones it could not
+    fix), 0 when none remain, 2 on an error; the README's table says the same."""
+    assert _exit_codes(tmp_path) == {
+        "scan-clean": 0,
+        "scan-found": 1,
+        "scan-missing": 2,
+        "dry-run-clean": 0,
+        "dry-run-found": 1,
+        "dry-run-review-only": 1,  # nothing is written: the finding remains
+        "patch-file-found": 1,
+        "write-all-fixed": 0,
+        "write-review-remains": 1,
+        "write-unsafe-all-fixed": 0,
+        "write-missing": 2,
+        "apply-missing": 2,
+        "list": 0,
+        "explain": 0,
+        "explain-unknown": 2,
+        "cache-info": 0,
+    }
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    for command in ("`scan", "`fix --dry-run", "`fix --write", "`apply", "`triage", "`pr"):
+        assert f"| {command}" in table
+
+
+def test_readme_explains_the_first_commands_exit_and_the_test_commands_needs(
+    tmp_path: Path,
+) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    try_it = readme.split("## Try it", 1)[1].split("\n## ", 1)[0]
+    first, second = (part for part in try_it.split("```sh")[1:3])
+    after_first = first.split("```", 1)[1]
+    assert "exits 1" in after_first and "leaks" in after_first
+    after_second = second.split("```", 1)[1]
+    for need in ("npm", "C compiler", "Go module proxy", "Gitea"):
+        assert need in after_second, need
+    # And it does exit 1, for the reason given.
+    example = tmp_path / "examples"
+    shutil.copytree(ROOT / "examples", example)
+    assert unleak("fix", "--dry-run", "--color", "always", ".", cwd=example).returncode == 1
