@@ -28,6 +28,8 @@ from codemod.verify import RewriteRejected, check_rewrite
 GENERATED_MARKER = re.compile(rb"^// Code generated .* DO NOT EDIT\.\r?$", re.MULTILINE)
 GENERATED_REASON = "generated file (// Code generated ... DO NOT EDIT.)"
 MAX_FILE_BYTES = 16 * 1024 * 1024
+UNPARSED_NOTE = "the file does not parse as it is"
+UNPARSED_CHECK = "its fixes were checked with tree-sitter only, as scan reads it"
 # A fix can expose another (or two fixes can collide); re-match until nothing more applies.
 MAX_FIX_ROUNDS = 10
 
@@ -257,6 +259,11 @@ def process_source(
             ids = ", ".join(sorted({f.transform_id for f in accepted}))
             result.notes.append(f"fix dropped ({ids}): {error}")
             break
+        if checked.original_rejected is not None and not any(
+            n.startswith(UNPARSED_NOTE) for n in result.notes
+        ):
+            position = checked.original_rejected.removeprefix("<standard input>:")
+            result.notes.append(f"{UNPARSED_NOTE} (gofmt: {position}); {UNPARSED_CHECK}")
         if current is parsed:
             first_round = accepted
         else:

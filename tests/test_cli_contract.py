@@ -11,6 +11,8 @@ import pytest
 
 from codemod.bot.github import GitHubForge
 from codemod.bot.token import Token
+from codemod.parse import error_ranges, parse_source
+from codemod.verify import RewriteRejected, check_rewrite
 from tests.cli_support import LEAKY, make_module, unleak
 from tests.conftest import ROOT
 
@@ -138,3 +140,48 @@ def test_readme_explains_the_first_commands_exit_and_the_test_commands_needs(
     example = tmp_path / "examples"
     shutil.copytree(ROOT / "examples", example)
     assert unleak("fix", "--dry-run", "--color", "always", ".", cwd=example).returncode == 1
+
+
+BROKEN_ELSEWHERE = b"""package p
+
+import (
+\t"context"
+\t"time"
+)
+
+func Broken() int {
+\treturn 08
+}
+
+func WithDeadline(parent context.Context, d time.Duration, work func(context.Context) error) error {
+\tctx, _ := context.WithTimeout(parent, d)
+\treturn work(ctx)
+}
+"""
+
+
+@pytest.mark.skipif(shutil.which("gofmt") is None, reason="needs gofmt")
+def test_a_file_that_does_not_parse_as_it_is_is_not_blamed_on_the_rewrite(
+    tmp_path: Path,
+) -> None:
+    module = make_module(tmp_path, {"a.go": BROKEN_ELSEWHERE})
+    scanned = unleak("scan", ".", cwd=module)
+    assert "a.go:13:2: lost-cancel [safe]" in scanned.stdout
+    fixed = unleak("fix", "--write", ".", cwd=module)
+    assert "gofmt rejects the rewrite" not in fixed.stderr
+    assert "a.go: the file does not parse as it is (gofmt: 9:10: invalid digit" in fixed.stderr
+    written = (module / "a.go").read_bytes()  # fixed as scan promised, the error left alone
+    assert b"\tctx, cancel := context.WithTimeout(parent, d)\n\tdefer cancel()\n" in written
+    assert b"\treturn 08\n" in written and fixed.returncode == 0
+
+
+@pytest.mark.skipif(shutil.which("gofmt") is None, reason="needs gofmt")
+def test_a_rewrite_with_an_error_of_its_own_is_still_rejected() -> None:
+    original = parse_source(BROKEN_ELSEWHERE)
+    # gofmt: "expression in defer must be function call"; tree-sitter sees no error in it.
+    own_error = BROKEN_ELSEWHERE.replace(
+        b"\treturn work(ctx)\n", b"\tdefer 1\n\treturn work(ctx)\n"
+    )
+    assert len(error_ranges(parse_source(own_error).tree)) == len(original.error_ranges())
+    with pytest.raises(RewriteRejected, match="gofmt rejects the rewrite"):
+        check_rewrite(original, own_error)
