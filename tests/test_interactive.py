@@ -322,3 +322,18 @@ def test_ctrl_c_after_an_errgroup_hunk_still_writes_go_mod(tmp_path: Path) -> No
         [go, "build", "./..."], cwd=module, env=readonly, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_ctrl_c_in_the_editor_quits_like_q(tmp_path: Path) -> None:
+    module = make_module(tmp_path / "m", {"a.go": TWO_LEAKS})
+    editor = tmp_path / "slow.sh"
+    editor.write_text("#!/bin/sh\necho editing\nsleep 30\n")
+    editor.chmod(editor.stat().st_mode | stat.S_IXUSR)
+    child = spawn(module, "--color", "never", editor=editor)
+    answer(child, "y", "e")
+    child.expect_exact("editing")
+    child.sendintr()
+    status, output = finish(child)
+    assert status == 130, output
+    written = (module / "a.go").read_bytes()  # the first hunk, accepted before the editor
+    assert NUMBERS_FIXED in written and LETTERS_FIXED not in written

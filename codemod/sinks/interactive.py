@@ -248,6 +248,10 @@ class InteractiveSink:
                 try:
                     edited = self.editor(offer.diff)
                     return Answer(Choice.EDIT, edits_from_patch(original, edited))
+                except KeyboardInterrupt:  # in the editor: as at the question
+                    self.stream.write("\n")
+                    self.interrupted = True
+                    return Answer(Choice.QUIT)
                 except (EditedHunkError, UnicodeDecodeError, OSError) as error:
                     self.stream.write(f"unleak: edited change not used: {error}\n")
                     continue
