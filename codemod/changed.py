@@ -33,7 +33,12 @@ def changed_lines(revision: str, cwd: Path) -> dict[str, frozenset[int]]:
     Files git does not track yet are new code: every line of them counts.
     """
     top = Path(_git(["rev-parse", "--show-toplevel"], cwd).strip())
-    _git(["rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"], cwd)
+    try:
+        _git(["rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"], cwd)
+    except DiffBaseError as error:
+        raise DiffBaseError(
+            f"no commit named {revision!r} in {top} (try a branch, tag or sha)"
+        ) from error
     diff = _git(
         ["diff", "-U0", "--no-color", "--no-ext-diff", "--no-renames", revision, "--", "."], top
     )

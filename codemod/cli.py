@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -38,11 +39,16 @@ def _error(message: str) -> None:
     click.echo(f"unleak: {message}", err=True)
 
 
-def parse_transform_ids(values: tuple[str, ...]) -> frozenset[str] | None:
-    """--select a,b --select c -> {a, b, c}; unknown ids are a usage error."""
+def parse_transform_ids(
+    values: tuple[str, ...], option: str | None = None
+) -> frozenset[str] | None:
+    """--select a,b --select c -> {a, b, c}; unknown ids are a usage error, and so is an
+    empty list for `option` (an empty --select would select nothing: a CI gate that passes)."""
     if not values:
         return None
     ids = frozenset(part.strip() for value in values for part in value.split(",") if part.strip())
+    if not ids and option is not None:
+        raise click.UsageError(f"{option} names no transform id (see `unleak list`)")
     unknown = sorted(i for i in ids if transform_by_id(i) is None)
     if unknown:
         known = ", ".join(t.id for t in ALL_TRANSFORMS)
@@ -50,10 +56,25 @@ def parse_transform_ids(values: tuple[str, ...]) -> frozenset[str] | None:
     return ids
 
 
+# The newest Go release unleak knows of; --go-version names one of 1.0 to this.
+NEWEST_GO = (1, 27)
+
+
+def known_go_version(text: str) -> tuple[int, int]:
+    """'1.22' -> (1, 22); ValueError for what is not a Go release (2.0, 1.99, '')."""
+    version = parse_go_version(text)
+    if version[0] != 1 or version > NEWEST_GO:
+        newest = f"1.{NEWEST_GO[1]}"
+        raise ValueError(f"{text!r} is not a Go release (known: 1.0 to {newest})")
+    return version
+
+
 def _use_colour(choice: str) -> bool:
     if choice == "always":
         return True
     if choice == "never":
+        return False
+    if os.environ.get("NO_COLOR"):  # https://no-color.org: set and not empty
         return False
     return sys.stdout.isatty()
 
@@ -69,6 +90,7 @@ class Summary:
     findings: Counter[str] = field(default_factory=Counter)
     applied: Counter[str] = field(default_factory=Counter)
     changed: int = 0
+    fixed_findings: int = 0  # reported findings whose fix is in the rewrite
     unreadable_dirs: int = 0
     progress_shown: bool = False  # then the per-transform lines close the run
 
@@ -81,6 +103,7 @@ class Summary:
         self.files_with_skipped_declarations += result.declarations_skipped > 0
         self.findings.update(f.transform_id for f in result.findings)
         self.applied.update(f.transform_id for f in result.applied)
+        self.fixed_findings += sum(1 for f in result.findings if f in result.applied)
 
     def line(self, fixing: bool) -> str:
         parts = [_count(self.files, "file"), _count(sum(self.findings.values()), "finding")]
@@ -253,13 +276,13 @@ def _options(
     select: tuple[str, ...], ignore: tuple[str, ...], go_version: str | None, **kwargs: object
 ) -> RunOptions:
     version = None
-    if go_version:
+    if go_version is not None:
         try:
-            version = parse_go_version(go_version)
+            version = known_go_version(go_version)
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--go-version") from error
     return RunOptions(
-        select=parse_transform_ids(select),
+        select=parse_transform_ids(select, "--select"),
         ignore=parse_transform_ids(ignore) or frozenset(),
         go_version=version,
         **kwargs,  # type: ignore[arg-type]
@@ -482,6 +505,8 @@ def fix(
         if interactive is not None:
             interactive.write_requirements()
     except KeyboardInterrupt as interruption:
+        if interactive is not None:
+            interactive.write_requirements()  # the files written import what go.mod must hold
         done = interactive.written if interactive else writer.written if writer else []
         _error(f"interrupted: {_count(len(done), 'file')} written, the rest left untouched")
         sys.exit(exit_status(interruption))
@@ -489,16 +514,36 @@ def fix(
     for message in errors:
         _error(message)
     if interactive is not None:
-        if not quiet:
-            _error(
-                f"{_count(interactive.applied, 'change')} applied in "
-                f"{_count(len(interactive.written), 'file')}"
-            )
-        sys.exit(EXIT_ERROR if errors else EXIT_FOUND if interactive.written else EXIT_CLEAN)
+        incomplete = bool(errors or summary.failed or summary.unreadable_dirs)
+        _close_interactive(interactive, quiet, incomplete)
     _finish(summary, quiet, fixing=True)
     if errors:
         sys.exit(EXIT_ERROR)
-    sys.exit(_exit_code(summary, found=summary.changed > 0))
+    # Like ruff's --fix: 1 while findings remain in the files (all of them after --dry-run).
+    fixed = summary.fixed_findings if mode == "write" else 0
+    sys.exit(_exit_code(summary, found=sum(summary.findings.values()) > fixed))
+
+
+def _close_interactive(interactive: InteractiveSink, quiet: bool, failed: bool) -> None:
+    """The closing lines of `fix -i`, and its exit: 130 after Ctrl-C, 2 when a file could not
+    be read or written (`failed`), else 1 while findings remain, as after --write."""
+    if not quiet:
+        _error(
+            f"{_count(interactive.applied, 'change')} applied in "
+            f"{_count(len(interactive.written), 'file')}"
+        )
+        if interactive.held_back:
+            fixes = _count(interactive.held_back, "review fix", "review fixes")
+            _error(f"{fixes} not offered: use --unsafe")
+    if interactive.interrupted:
+        _error(
+            f"interrupted: {_count(len(interactive.written), 'file')} written, the rest untouched"
+        )
+        sys.exit(130)
+    if failed:
+        sys.exit(EXIT_ERROR)
+    remaining = interactive.findings_seen > interactive.applied or interactive.stopped
+    sys.exit(EXIT_FOUND if remaining else EXIT_CLEAN)
 
 
 @main.command("apply")

@@ -24,6 +24,7 @@ from codemod.imports import ImportConflict, import_edits, unused_import_edits
 from codemod.model import Edit, FileResult, FileStatus, Finding, Safety
 from codemod.package import Siblings
 from codemod.parse import ParsedFile, parse_source
+from codemod.rounds import landed
 from codemod.scope import FileScope
 from codemod.suppress import MARKER, apply_suppressions
 from codemod.transform import FileContext, Transform
@@ -33,6 +34,8 @@ from codemod.verify import RewriteRejected, check_rewrite
 GENERATED_MARKER = re.compile(rb"^// Code generated .* DO NOT EDIT\.\r?$", re.MULTILINE)
 GENERATED_REASON = "generated file (// Code generated ... DO NOT EDIT.)"
 MAX_FILE_BYTES = 16 * 1024 * 1024
+UNPARSED_NOTE = "the file does not parse as it is"
+UNPARSED_CHECK = "its fixes were checked with tree-sitter only, as scan reads it"
 # A fix can expose another (or two fixes can collide); re-match until nothing more applies.
 MAX_FIX_ROUNDS = 10
 
@@ -283,6 +286,8 @@ def process_source(
     if not options.fix:
         return result
     current = parsed
+    first_round: list[Finding] = []
+    later_rounds: list[tuple[bytes, list[Finding]]] = []  # (the round's source, its fixes)
     for _ in range(MAX_FIX_ROUNDS):
         accepted, edits, notes = choose_fixes(
             find_all(path, current, module, transforms, lines, siblings=siblings)
@@ -303,10 +308,20 @@ def process_source(
             ids = ", ".join(sorted({f.transform_id for f in accepted}))
             result.notes.append(f"fix dropped ({ids}): {error}")
             break
-        result.applied.extend(accepted)
+        if checked.original_rejected is not None and not any(
+            n.startswith(UNPARSED_NOTE) for n in result.notes
+        ):
+            position = checked.original_rejected.removeprefix("<standard input>:")
+            result.notes.append(f"{UNPARSED_NOTE} (gofmt: {position}); {UNPARSED_CHECK}")
+        if current is parsed:
+            first_round = accepted
+        else:
+            later_rounds.append((current.source, accepted))
         if lines is not None:
             lines = carry_lines(current.source, checked.source, lines)
         current = checked.parsed
+    # Report the reported finding a later round fixed as applied, not the moved copy of it.
+    result.applied = landed(findings, first_round, later_rounds, source)
     if current is not parsed:
         result.status = FileStatus.CHANGED
         result.rewritten = current.source

@@ -36,8 +36,11 @@ def split_lines(text: str | bytes) -> list[str] | list[bytes]:
 
 
 def display_path(path: Path, base: Path | None = None) -> str:
-    """The path as a/ b/ names it: relative to the base (default: current directory)."""
+    """The path as messages and a/ b/ name it: relative to the base (default: the current
+    directory) when inside it, else as the user gave it (as go vet and ruff print it)."""
     relative = os.path.relpath(path.resolve(), (base or Path.cwd()).resolve())
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return path.as_posix()
     return Path(relative).as_posix()
 
 

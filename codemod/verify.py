@@ -24,6 +24,8 @@ class Checked:
     source: bytes
     parsed: ParsedFile
     gofmt_used: bool
+    # gofmt's first error on the file as it was read: gofmt could not judge the rewrite.
+    original_rejected: str | None = None
 
 
 def check_rewrite(original: ParsedFile, rewritten: bytes, use_gofmt: bool = True) -> Checked:
@@ -36,8 +38,17 @@ def check_rewrite(original: ParsedFile, rewritten: bytes, use_gofmt: bool = True
         return Checked(rewritten, parsed, gofmt_used=False)
     # gofmt writes "\n": a file whose every line ends in "\r\n" is formatted as its LF twin.
     lf_rewritten, crlf = _without_crlf(rewritten)
-    formatted = run_gofmt(binary, lf_rewritten)
     lf_original, original_crlf = _without_crlf(original.source)
+    try:
+        formatted = run_gofmt(binary, lf_rewritten)
+    except RewriteRejected:
+        before = gofmt_errors(binary, original.source)
+        after = gofmt_errors(binary, rewritten)
+        if not before or not after or not _same_errors(after, before):
+            raise
+        # The file did not parse for gofmt before the rewrite either, with the same errors
+        # (in declarations tree-sitter marks, never edited): tree-sitter's check stands.
+        return Checked(rewritten, parsed, gofmt_used=False, original_rejected=before[0])
     # Only reformat files that were gofmt-clean, so the diff never carries unrelated formatting.
     if (
         formatted != lf_rewritten
@@ -70,3 +81,25 @@ def run_gofmt(binary: str, source: bytes) -> bytes:
             "gofmt rejects the rewrite: " + (first_line[0] if first_line else "?")
         )
     return completed.stdout
+
+
+def gofmt_errors(binary: str, source: bytes) -> list[str]:
+    """gofmt's error lines for source (`<standard input>:8:14: message`); empty if it parses."""
+    try:
+        completed = subprocess.run(
+            [binary], input=source, capture_output=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    if completed.returncode == 0:
+        return []
+    return completed.stderr.decode("utf-8", "replace").strip().splitlines() or ["?"]
+
+
+def _same_errors(after: list[str], before: list[str]) -> bool:
+    """The rewrite's errors are the original's, positions aside (a rewrite shifts lines)."""
+
+    def messages(lines: list[str]) -> set[str]:
+        return {line.split(": ", 1)[-1] for line in lines}
+
+    return messages(after) <= messages(before)

@@ -35,7 +35,7 @@ def test_dot_unleak_toml_exclude_and_per_path_ignores(module: Path) -> None:
     result = unleak("scan", ".", cwd=module)
     assert found_files(result.stdout) == ["a.go"], result.stderr
     fixed = unleak("fix", "--write", ".", cwd=module)
-    assert fixed.returncode == 1
+    assert fixed.returncode == 0  # the one finding left in play is fixed
     assert b"defer close" in (module / "a.go").read_bytes()
     assert (module / "legacy" / "old.go").read_bytes() == LEAKY  # ignored: not fixed either
     assert (module / "gen" / "x_gen.go").read_bytes() == LEAKY  # excluded

@@ -161,7 +161,7 @@ def test_next_write_sweeps_the_temporaries_killed_runs_left_and_only_those(
         timeout=120,
         check=False,
     )
-    assert completed.returncode == 1, completed.stderr
+    assert completed.returncode == 0, completed.stderr  # every finding fixed
     assert [p for p in debris if p.exists()] == []
     assert [p for p in kept if not p.exists()] == []
 

@@ -67,7 +67,9 @@ def test_scan_hook_fails_on_leaks_and_passes_on_clean_files(module: Path) -> Non
 
 def test_fix_hook_rewrites_then_passes(module: Path) -> None:
     hook = hooks()["unleak-fix"]
-    assert run_hook(hook, FILES, module)[0] == 1  # changed files: pre-commit fails the commit
+    # No finding remains: exit 0; pre-commit itself fails a hook that modified files (the
+    # real run below shows it).
+    assert run_hook(hook, FILES, module)[0] == 0
     assert b"defer close(out)" in (module / "leaky.go").read_bytes()
     assert (module / "vendor" / "v" / "leaky.go").read_bytes() == LEAKY
     assert run_hook(hook, FILES, module)[0] == 0  # the re-staged result passes

@@ -160,3 +160,55 @@ def test_function_with_goto_is_only_reported() -> None:
         LOOP.replace("DURATION", "d").replace("\tfor {", "\tgoto start\nstart:\n\tfor {")
     )
     assert _safeties(source) == [Safety.REPORT_ONLY]
+
+
+COUNTED = """func Counted(in <-chan int, n int, d time.Duration) {
+	for i := 0; i < n; i++ {
+		GUARD
+		select {
+		case <-in:
+		case <-time.After(d):
+		}
+	}
+}
+"""
+
+
+@pytest.mark.parametrize(
+    "guard",
+    [
+        "if i > 0 { continue }",
+        "if 0 < i { continue }",
+        "if i != 0 { return }",
+        "if (i >= 1) { break }",
+    ],
+)
+def test_a_select_the_loop_skips_after_its_first_pass_is_not_reported(guard: str) -> None:
+    assert _safeties(_file(COUNTED.replace("GUARD", guard))) == []
+
+
+@pytest.mark.parametrize(
+    "guard",
+    [
+        "if i > 1 { continue }",  # the second pass reaches the select too
+        "if i > 0 { println(i) }",  # no way out of the pass
+        "if i > 0 { continue } else { println(i) }",
+        "if i > 0 { continue }; i--",  # the body moves the counter back
+        "if j := i; j > 0 { continue }",
+    ],
+)
+def test_a_select_reached_on_later_passes_is_still_fixed(guard: str) -> None:
+    assert _safeties(_file(COUNTED.replace("GUARD", guard))) == [Safety.SAFE]
+
+
+def test_a_guard_after_the_select_does_not_make_it_run_once() -> None:
+    source = COUNTED.replace("\t\tGUARD\n", "").replace(
+        "\t\t}\n\t}\n}", "\t\t}\n\t\tif i > 0 {\n\t\t\tcontinue\n\t\t}\n\t}\n}"
+    )
+    assert "if i > 0" in source
+    assert _safeties(_file(source)) == [Safety.SAFE]
+
+
+def test_a_duration_incremented_in_the_loop_is_only_reported() -> None:
+    source = _file(LOOP.replace("DURATION", "d").replace("\tfor {\n", "\tfor {\n\t\td++\n"))
+    assert _safeties(source) == [Safety.REPORT_ONLY]

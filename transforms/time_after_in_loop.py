@@ -31,7 +31,9 @@ class TimeAfterInLoop(Transform):
     Finds `case <-time.After(d):` in a `select` that a `for` loop runs on every iteration,
     where another case can complete first and let the loop go round again (a `continue`, or
     falling out of the `select` into more of the loop; `case <-ctx.Done():`, closed once,
-    does not count, nor does a case that returns, panics or fails the test with `t.Fatal`).
+    does not count, nor does a case that returns, panics or fails the test with `t.Fatal`;
+    nor a `select` the loop reaches on its first pass only: a counter tested by
+    `if i > 0 { continue }` before it, or by `if i == 0 {` around it).
     It creates one timer before the loop, stops it when the function returns, and resets it
     before each `select`.
 
@@ -144,6 +146,8 @@ class TimeAfterInLoop(Transform):
         loop = enclosing_loop(select, function)
         if loop is None or not _another_case_continues(select, case, loop):
             return None
+        if _reached_on_first_pass_only(select, loop):
+            return None  # the loop never comes back to this select: one timer at most
         message = (
             "`time.After` in a select inside a loop starts a new timer on every iteration; "
             "before Go 1.23 each one stays in the runtime until it fires"
@@ -497,7 +501,7 @@ def _written_paths(scope: Node) -> set[str]:
             left = node.child_by_field_name("left")
             if left is not None:
                 written.update(text(target) for target in left.named_children)
-        elif kind == "inc_dec_statement" and node.named_child_count:
+        elif kind in ("inc_statement", "dec_statement") and node.named_child_count:
             written.add(text(node.named_children[0]))
         elif kind in (
             "var_spec",
@@ -609,6 +613,116 @@ def _followed_by_leaving(select: Node, loop: Node) -> bool:
             statement = parent
         else:
             return False  # the loop body, a case clause, a nested loop...
+
+
+def _reached_on_first_pass_only(select: Node, loop: Node) -> bool:
+    """The loop reaches `select` on its first pass only: its counter (`for i := 0; ...; i++`,
+    not assigned in the body) is tested by an `if i > 0 { continue }` before the select, or
+    by an `if i == 0 {` around it."""
+    counter = _counter(loop)
+    body = loop.child_by_field_name("body")
+    if counter is None or body is None:
+        return False
+    name, start = counter
+    label = loop_label(loop)
+    statement = select
+    for holder in ancestors(select):
+        if holder == body:
+            return False
+        if holder.type == "statement_list":
+            earlier = [s for s in holder.named_children if s.end_byte <= statement.start_byte]
+            if any(_skips_later_passes(s, name, start, loop, label) for s in earlier):
+                return True
+        elif holder.type == "if_statement" and statement == holder.child_by_field_name(
+            "consequence"
+        ):
+            condition = holder.child_by_field_name("condition")
+            if condition is not None and _counter_test(condition, name, start) == "first":
+                return True
+        elif holder.type in _BREAKABLE or holder.type in FUNCTION_TYPES:
+            return False
+        statement = holder
+    return False
+
+
+def _counter(loop: Node) -> tuple[str, int] | None:
+    """(name, first value) of a `for i := N; ...; i++` counter the body never writes."""
+    clause = next((c for c in loop.named_children if c.type == "for_clause"), None)
+    if clause is None:
+        return None
+    initializer = clause.child_by_field_name("initializer")
+    update = clause.child_by_field_name("update")
+    if initializer is None or update is None or initializer.type != "short_var_declaration":
+        return None
+    left, right = initializer.child_by_field_name("left"), initializer.child_by_field_name("right")
+    if left is None or right is None or left.named_child_count != 1:
+        return None
+    if right.named_child_count != 1 or right.named_children[0].type != "int_literal":
+        return None
+    name = text(left.named_children[0])
+    if text(update).replace(" ", "") not in (f"{name}++", f"{name}+=1"):
+        return None
+    body = loop.child_by_field_name("body")
+    if body is None or name in _written_paths(body):
+        return None
+    try:
+        return name, int(text(right.named_children[0]), 0)
+    except ValueError:
+        return None
+
+
+def _counter_test(condition: Node, name: str, start: int) -> str | None:
+    """'later' for a test true on every pass but the first (`i > 0`, `i != 0`), 'first' for
+    one true on the first pass only (`i == 0`), else None."""
+    while condition.type == "parenthesized_expression" and condition.named_child_count == 1:
+        condition = condition.named_children[0]
+    if condition.type != "binary_expression":
+        return None
+    left, right = condition.child_by_field_name("left"), condition.child_by_field_name("right")
+    operator = condition.child_by_field_name("operator")
+    if left is None or right is None or operator is None:
+        return None
+    flipped = {">": "<", "<": ">", ">=": "<=", "<=": ">=", "==": "==", "!=": "!="}
+    op = text(operator)
+    if text(right) == name and left.type == "int_literal":
+        left, right, op = right, left, flipped.get(op, op)
+    if text(left) != name or right.type != "int_literal":
+        return None
+    try:
+        bound = int(text(right), 0)
+    except ValueError:
+        return None
+    if (op, bound) in ((">", start), ("!=", start), (">=", start + 1)):
+        return "later"
+    if (op, bound) in (("==", start), ("<=", start), ("<", start + 1)):
+        return "first"
+    return None
+
+
+def _skips_later_passes(
+    statement: Node, name: str, start: int, loop: Node, label: str | None
+) -> bool:
+    """`if i > 0 { ...; continue }` (or another way out of this pass) with no else."""
+    if statement.type != "if_statement" or statement.child_by_field_name("alternative"):
+        return False
+    if statement.child_by_field_name("initializer") is not None:
+        return False
+    condition = statement.child_by_field_name("condition")
+    consequence = statement.child_by_field_name("consequence")
+    if condition is None or consequence is None:
+        return False
+    if _counter_test(condition, name, start) != "later":
+        return False
+    statements = statement_list(consequence)
+    named = [s for s in statements.named_children if s.type != "comment"] if statements else []
+    if not named:
+        return False
+    last = named[-1]
+    if last.type == "continue_statement":
+        target = _jump_label(last)
+        return target == label if target is not None else _innermost_loop(last) == loop
+    bare_break = _innermost_breakable(statement) == loop
+    return always_leaves(last, label, bare_break)
 
 
 def _receives_from_done(case: Node) -> bool:

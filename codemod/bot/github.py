@@ -42,7 +42,7 @@ class GitHubForge:
             per_page=100,
             retry=None,
         )
-        self._repo: Repository = self._github.get_repo(repo, lazy=True)
+        self._repo: Repository = self._github.withLazy(True).get_repo(repo)
         self._pulls: dict[int, GithubPull] = {}
 
     def find_pull(self, branch: str, base: str, state: PullState) -> PullRequest | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 import subprocess
 import tempfile
 from collections import defaultdict
@@ -53,6 +54,9 @@ q - quit; do not apply this change or any later one (what was accepted is kept)
 e - edit this change in $EDITOR; used if it still parses and passes gofmt
 ? - print help
 """
+# git's diff driver for Go (userdiff.c): the line a hunk sits in, shown after its `@@`.
+GO_FUNCTION_LINE = re.compile(r"^[ \t]*(func[ \t].*|type[ \t].*(struct|interface)[ \t]*\{?)[ \t]*$")
+_HUNK_START = re.compile(r"^@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@$")
 
 
 @dataclass(frozen=True)
@@ -147,26 +151,31 @@ class InteractiveSink:
         self.ask = ask
         self.editor = editor or run_editor
         self.stopped = False
+        self.interrupted = False  # Ctrl-C at a question: quit as `q` does, then exit 130
         self.written: list[Path] = []
         self.errors: list[str] = []
         self.applied = 0
+        self.findings_seen = 0  # in the files shown so far: what is not applied remains
+        self.held_back = 0  # review fixes below the threshold: offered only with --unsafe
         # go.mod -> modules the written changes need (errgroup): added by write_requirements().
         self.requirements: dict[Path, set[tuple[str, str]]] = defaultdict(set)
 
     def accept(self, result: FileResult) -> None:
         if self.stopped or result.original is None:
             return
-        candidates = [
-            f for f in result.findings if f.fix is not None and f.safety >= self.threshold
-        ]
+        self.findings_seen += len(result.findings)
+        fixable = [f for f in result.findings if f.fix is not None]
+        candidates = [f for f in fixable if f.safety >= self.threshold]
+        self.held_back += len(fixable) - len(candidates)
         if not candidates:
             return
         parsed = parse_source(result.original)
         session = review_file(result.path, parsed, candidates, self.use_gofmt)
+        new_modules = _modules_missing(result.gomod)
         try:
             offer = next(session)
             while True:
-                offer = session.send(self._answer(offer, result.original))
+                offer = session.send(self._answer(offer, result.original, new_modules))
         except StopIteration as stop:
             outcome: Outcome = stop.value
         for note in outcome.notes:
@@ -211,8 +220,10 @@ class InteractiveSink:
         self.stream.write(f"unleak: wrote {display_path(path)} ({count} {noun})\n")
         return True
 
-    def _answer(self, offer: Offer, original: bytes) -> Answer:
-        self._show(offer)
+    def _answer(
+        self, offer: Offer, original: bytes, new_modules: Callable[[Finding], list[str]]
+    ) -> Answer:
+        self._show(offer, original, new_modules(offer.finding))
         while True:
             try:
                 reply = self.ask(
@@ -221,11 +232,26 @@ class InteractiveSink:
             except EOFError:
                 self.stream.write("\n")
                 return Answer(Choice.QUIT)  # end of input: stop, keep what was accepted
+            except KeyboardInterrupt:
+                # As in `git add -p`: Ctrl-C quits like `q`; what was accepted is written.
+                self.stream.write("\n")
+                self.interrupted = True
+                return Answer(Choice.QUIT)
             reply = reply.strip().lower()[:1]
+            if not reply:
+                continue  # an empty Enter: ask again
+            if reply == "?":
+                self.stream.write(HELP)
+                self._show(offer, original, new_modules(offer.finding))
+                continue
             if reply == "e":
                 try:
                     edited = self.editor(offer.diff)
                     return Answer(Choice.EDIT, edits_from_patch(original, edited))
+                except KeyboardInterrupt:  # in the editor: as at the question
+                    self.stream.write("\n")
+                    self.interrupted = True
+                    return Answer(Choice.QUIT)
                 except (EditedHunkError, UnicodeDecodeError, OSError) as error:
                     self.stream.write(f"unleak: edited change not used: {error}\n")
                     continue
@@ -234,7 +260,7 @@ class InteractiveSink:
             except ValueError:
                 self.stream.write(HELP)
 
-    def _show(self, offer: Offer) -> None:
+    def _show(self, offer: Offer, original: bytes, new_modules: list[str]) -> None:
         from transforms import transform_by_id
 
         finding = offer.finding
@@ -246,13 +272,61 @@ class InteractiveSink:
             f"{bold}{where}: {finding.transform_id} [{finding.safety.label}]{reset} {title}\n"
             f"{yellow}why:{reset} {finding.message}\n"
         )
-        self.stream.write(colour_diff(offer.diff) if self.colour else offer.diff)
+        diff = with_function_context(offer.diff, original)
+        self.stream.write(colour_diff(diff) if self.colour else diff)
+        for module in new_modules:
+            self.stream.write(
+                f"unleak: accepting it also changes go.mod (and go.sum): require {module}\n"
+            )
         if offer.note:
             self.stream.write(f"unleak: {offer.note}\n")
         self.stream.flush()
 
     def close(self) -> None:
         self.stream.flush()
+
+
+def _modules_missing(gomod: Path | None) -> Callable[[Finding], list[str]]:
+    """The modules a finding's fix needs that this go.mod does not require yet."""
+    try:
+        text = gomod.read_text(encoding="utf-8") if gomod is not None else ""
+    except OSError:
+        text = ""
+    required = set(re.findall(r"^\s*(?:require\s+)?(\S+)\s+v\S+", text, re.MULTILINE))
+
+    def missing(finding: Finding) -> list[str]:
+        needs = finding.fix.requires if finding.fix is not None else ()
+        return [f"{path} {version}" for path, version in needs if path not in required]
+
+    return missing
+
+
+def with_function_context(diff: str, original: bytes) -> str:
+    """Each `@@` line followed by the `func` (or type) line its change sits in, as git shows
+    it: the nearest such line at or above the last context line before the first change."""
+    source_lines = original.decode("utf-8", "replace").splitlines()
+    lines = diff.splitlines(keepends=True)
+    for number, line in enumerate(lines):
+        header = _HUNK_START.match(line.rstrip("\n"))
+        if header is None:
+            continue
+        leading = 0  # context lines before the first change
+        for body in lines[number + 1 :]:
+            if not body.startswith(" "):
+                break
+            leading += 1
+        last_unchanged = min(int(header.group(1)) - 1 + leading, len(source_lines))
+        context = next(
+            (
+                source_lines[index].strip()
+                for index in range(last_unchanged - 1, -1, -1)
+                if GO_FUNCTION_LINE.match(source_lines[index])
+            ),
+            None,
+        )
+        if context is not None:
+            lines[number] = f"{line.rstrip(chr(10))} {context[:80]}\n"
+    return "".join(lines)
 
 
 EDIT_GUIDE = """# ---

@@ -14,12 +14,14 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 from codemod import __version__
-from codemod.hunks import FixesConflict, fix_diff, rewrite_with
-from codemod.model import FileResult, FileStatus, Finding
+from codemod.edits import OverlappingEdits, apply_edits, normalize
+from codemod.engine import choose_fixes, drop_unused_imports
+from codemod.hunks import fix_diff
+from codemod.model import Edit, FileResult, FileStatus, Finding, Safety
 from codemod.parse import ParsedFile, parse_source
 from codemod.patch import display_path, line_opcodes, split_lines
 from codemod.suppress import UNUSED_IGNORE_ID
-from codemod.verify import RewriteRejected
+from codemod.verify import RewriteRejected, check_rewrite
 
 JSON_FORMAT_VERSION = 1
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -167,10 +169,9 @@ class SarifSink:
         if finding.fix is None or parsed is None:
             return None
         try:
-            rewritten = rewrite_with(parsed, [finding], self.use_gofmt)
-        except (RewriteRejected, FixesConflict, ValueError):
+            replacements = fix_replacements(parsed, finding, self.use_gofmt)
+        except (RewriteRejected, OverlappingEdits, ValueError):
             return None
-        replacements = byte_replacements(parsed.source, rewritten)
         if not replacements:
             return None
         return {
@@ -255,6 +256,42 @@ def _unused_ignore_rule() -> dict[str, Any]:
     return rule
 
 
+def fix_replacements(parsed: ParsedFile, finding: Finding, use_gofmt: bool) -> dict[str, Any]:
+    """SARIF `replacements` for this finding's fix alone, checked as `fix` checks a rewrite.
+
+    The fix's own edits (imports included) are emitted as they are; only when the check
+    changed more (gofmt, an import left unused) are the two files compared.
+    """
+    accepted, edits, notes = choose_fixes([finding], Safety.REPORT_ONLY, parsed)
+    if notes or not accepted:
+        raise RewriteRejected("; ".join(notes) or "no fix")
+    edited = apply_edits(parsed.source, edits)
+    rewritten = check_rewrite(parsed, drop_unused_imports(edited, accepted), use_gofmt).source
+    if rewritten == edited:
+        return edit_replacements(edits)
+    return byte_replacements(parsed.source, rewritten)
+
+
+def edit_replacements(edits: list[Edit]) -> dict[str, Any]:
+    """Byte-range edits as SARIF `replacements`; edits that touch are merged into one, so no
+    two replacements share an offset (their order would be unknown)."""
+    merged: list[Edit] = []
+    for edit in normalize(edits):
+        if merged and merged[-1].end == edit.start:
+            last = merged.pop()
+            edit = Edit(last.start, edit.end, last.text + edit.text)
+        merged.append(edit)
+    replacements = [_replacement(e.start, e.end - e.start, e.text) for e in merged]
+    return {"replacements": replacements} if replacements else {}
+
+
+def _replacement(offset: int, length: int, text: str) -> dict[str, Any]:
+    replacement: dict[str, Any] = {"deletedRegion": {"byteOffset": offset, "byteLength": length}}
+    if text:
+        replacement["insertedContent"] = {"text": text}
+    return replacement
+
+
 def byte_replacements(before: bytes, after: bytes) -> dict[str, Any]:
     """SARIF `replacements`: line-granular changes from before to after, as byte regions."""
     old = split_lines(before)
@@ -266,16 +303,9 @@ def byte_replacements(before: bytes, after: bytes) -> dict[str, Any]:
     for tag, old_start, old_end, new_start, new_end in line_opcodes(old, new):
         if tag == "equal":
             continue
-        replacement: dict[str, Any] = {
-            "deletedRegion": {
-                "byteOffset": offsets[old_start],
-                "byteLength": offsets[old_end] - offsets[old_start],
-            }
-        }
-        inserted = b"".join(new[new_start:new_end])
-        if inserted:
-            replacement["insertedContent"] = {"text": inserted.decode("utf-8")}
-        replacements.append(replacement)
+        inserted = b"".join(new[new_start:new_end]).decode("utf-8")
+        length = offsets[old_end] - offsets[old_start]
+        replacements.append(_replacement(offsets[old_start], length, inserted))
     return {"replacements": replacements} if replacements else {}
 
 
