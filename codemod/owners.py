@@ -1,0 +1,243 @@
+"""Who can stop a goroutine: the stop signals a type (its owner) keeps, read from the package.
+
+A goroutine started by a method (`go s.loop()`, or `go func() {...}()` inside one) belongs to
+the receiver's type. Whether it can be told to leave depends on what the type's methods do:
+the method that runs `close(s.quit)` (whatever it is called) makes `<-s.quit` a stop signal;
+a context kept in a field (`s.ctx`) is one when some code calls the type's cancel function
+field. These facts are learnt from the code of the whole package (the file and its
+siblings), not from method names alone; names only say which methods look like a shutdown
+(`Stop`, `Close`, ...) for messages when there is no signal yet.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from tree_sitter import Node, Tree
+
+from codemod.parse import parse_tree
+from codemod.syntax import call_arguments, descendants, text
+
+# Methods whose name says they end the owner's life: named in messages when no signal exists.
+STOP_METHOD = re.compile(
+    r"^(?:Stop|Close|Shutdown|Quit|Exit|Terminate|Cancel|Kill|Halt|Teardown|Destroy|Dispose)"
+    r"|^(?:stop|close|shutdown|quit|terminate|teardown)(?:[A-Z_]|$)"
+)
+_CONTEXT_TYPE = re.compile(r"^(?:\w+\.)?Context$")
+_CANCEL_TYPE = re.compile(r"^(?:\w+\.)?(?:CancelFunc|CancelCauseFunc)$|^func\(\s*\)$")
+_CANCEL_NAME = re.compile(r"(?i)cancel|stop|done|shutdown")
+
+
+@dataclass
+class TypeStops:
+    """What one named type's methods and fields offer to stop its goroutines."""
+
+    # field name -> its written type (`chan struct{}`, `*time.Ticker`, `context.Context`)
+    fields: dict[str, str] = field(default_factory=dict)
+    # channel field -> the method of the type that closes it (`quit` -> `Stop`)
+    closed_fields: dict[str, str] = field(default_factory=dict)
+    # context fields whose cancel function field is called somewhere in the package
+    cancelled_contexts: set[str] = field(default_factory=set)
+    # methods declared on the type
+    methods: set[str] = field(default_factory=set)
+
+    @property
+    def stop_methods(self) -> list[str]:
+        """Methods named like a shutdown, and those that close a field, sorted."""
+        named = {m for m in self.methods if STOP_METHOD.match(m)}
+        return sorted(named | set(self.closed_fields.values()))
+
+
+@dataclass
+class OwnerFacts:
+    """Stop signals of every type of a package, and what its code starts and stops."""
+
+    types: dict[str, TypeStops] = field(default_factory=dict)
+    # names of methods/functions started by a `go` statement: `go s.loop()` -> `loop`
+    started: set[str] = field(default_factory=set)
+    # what `.Stop()` is called on: a field or variable name (`t.Stop()`, `s.ticker.Stop()`)
+    stopped: set[str] = field(default_factory=set)
+
+    def of(self, type_name: str | None) -> TypeStops:
+        return self.types.get(type_name or "", TypeStops())
+
+    def stop_channel(self, type_name: str | None) -> tuple[str, str] | None:
+        """(field, closing method) of a signal channel of the type that a method closes.
+
+        Only signal channels: `chan struct{}` (or a bool/error one named like a signal); a data
+        channel closed by Close is the producer's end of stream, not a stop signal."""
+        stops = self.of(type_name)
+        for name, method in sorted(stops.closed_fields.items()):
+            if is_signal_channel_type(stops.fields.get(name, ""), name):
+                return name, method
+        return None
+
+    def cancelled_context(self, type_name: str | None) -> str | None:
+        stops = self.of(type_name)
+        return min(stops.cancelled_contexts) if stops.cancelled_contexts else None
+
+
+_SIGNAL_NAME = re.compile(r"(?i)done|quit|stop|clos|exit|shutdown|cancel|finish|dying|die|kill")
+
+
+def is_signal_channel_type(written: str, name: str) -> bool:
+    """`chan struct{}` of any name, or a `chan bool`/`chan error` named like a signal."""
+    compact = written.replace(" ", "")
+    if not compact.startswith(("chan", "<-chan")):
+        return False
+    element = compact.removeprefix("<-").removeprefix("chan")
+    return element == "struct{}" or (
+        element in ("bool", "error", "int") and _SIGNAL_NAME.search(name) is not None
+    )
+
+
+def receiver_type(method: Node) -> tuple[str | None, str | None]:
+    """(receiver name, type name) of a method declaration: `(s *Server[T])` -> (s, Server)."""
+    receiver = method.child_by_field_name("receiver")
+    if receiver is None:
+        return None, None
+    for declaration in receiver.named_children:
+        if declaration.type != "parameter_declaration":
+            continue
+        type_node = declaration.child_by_field_name("type")
+        name = declaration.child_by_field_name("name")
+        type_name = None
+        if type_node is not None:
+            match = re.match(r"\*?\s*(\w+)", text(type_node))
+            type_name = match.group(1) if match else None
+        return (text(name) if name is not None else None), type_name
+    return None, None
+
+
+def owner_facts(roots: Iterable[Node]) -> OwnerFacts:
+    """The facts of a package whose files' trees are `roots`."""
+    facts = OwnerFacts()
+    roots = list(roots)
+    cancel_fields: dict[str, set[str]] = {}
+    called_fields: set[str] = set()
+    for root in roots:
+        for spec in _struct_specs(root):
+            name = spec.child_by_field_name("name")
+            if name is None:
+                continue
+            stops = facts.types.setdefault(text(name), TypeStops())
+            for field_name, written in _struct_fields(spec):
+                stops.fields[field_name] = written
+    for type_name, stops in facts.types.items():
+        cancel_fields[type_name] = {
+            f
+            for f, written in stops.fields.items()
+            if _CANCEL_TYPE.match(written.strip()) and _CANCEL_NAME.search(f)
+        }
+    for root in roots:
+        for node in descendants(root):
+            if node.type == "method_declaration":
+                _read_method(node, facts)
+            elif node.type == "go_statement":
+                started = _started_name(node)
+                if started is not None:
+                    facts.started.add(started)
+            elif node.type == "call_expression":
+                function = node.child_by_field_name("function")
+                if function is None or function.type != "selector_expression":
+                    continue
+                selected = function.child_by_field_name("field")
+                operand = function.child_by_field_name("operand")
+                if selected is None or operand is None:
+                    continue
+                if text(selected) == "Stop" and not call_arguments(node):
+                    facts.stopped.add(_last_name(operand))
+                if not call_arguments(node):
+                    called_fields.add(text(selected))
+    for type_name, stops in facts.types.items():
+        if cancel_fields.get(type_name, set()) & called_fields:
+            stops.cancelled_contexts |= {
+                f for f, written in stops.fields.items() if _CONTEXT_TYPE.match(written.strip())
+            }
+    return facts
+
+
+def _read_method(method: Node, facts: OwnerFacts) -> None:
+    receiver, type_name = receiver_type(method)
+    name = method.child_by_field_name("name")
+    if type_name is None or name is None:
+        return
+    stops = facts.types.setdefault(type_name, TypeStops())
+    stops.methods.add(text(name))
+    if receiver is None:
+        return
+    body = method.child_by_field_name("body")
+    for node in descendants(body) if body is not None else ():
+        if node.type != "call_expression":
+            continue
+        function = node.child_by_field_name("function")
+        arguments = call_arguments(node)
+        if function is None or text(function) != "close" or len(arguments) != 1:
+            continue
+        closed = arguments[0]
+        operand = closed.child_by_field_name("operand")
+        selected = closed.child_by_field_name("field")
+        if (
+            closed.type == "selector_expression"
+            and operand is not None
+            and selected is not None
+            and text(operand) == receiver
+        ):
+            stops.closed_fields.setdefault(text(selected), text(name))
+
+
+def _started_name(statement: Node) -> str | None:
+    call = next((c for c in statement.named_children if c.type == "call_expression"), None)
+    function = call.child_by_field_name("function") if call is not None else None
+    if function is None:
+        return None
+    if function.type == "identifier":
+        return text(function)
+    if function.type == "selector_expression":
+        selected = function.child_by_field_name("field")
+        return text(selected) if selected is not None else None
+    return None
+
+
+def _last_name(expression: Node) -> str:
+    if expression.type == "selector_expression":
+        selected = expression.child_by_field_name("field")
+        if selected is not None:
+            return text(selected)
+    return text(expression)
+
+
+def _struct_specs(root: Node) -> Iterator[Node]:
+    for node in descendants(root):
+        if node.type == "type_spec":
+            type_node = node.child_by_field_name("type")
+            if type_node is not None and type_node.type == "struct_type":
+                yield node
+
+
+def _struct_fields(spec: Node) -> Iterator[tuple[str, str]]:
+    type_node = spec.child_by_field_name("type")
+    if type_node is None:
+        return
+    for holder in type_node.named_children:
+        if holder.type != "field_declaration_list":
+            continue
+        for declaration in holder.named_children:
+            if declaration.type != "field_declaration":
+                continue
+            written = declaration.child_by_field_name("type")
+            for name in declaration.children_by_field_name("name"):
+                yield text(name), text(written) if written is not None else ""
+
+
+@lru_cache(maxsize=512)
+def _sibling_tree(name: str, source: bytes) -> Tree:
+    return parse_tree(source)
+
+
+def package_owner_facts(root: Node, siblings: Iterable[tuple[str, bytes]]) -> OwnerFacts:
+    """The owner facts of a file (its current tree) and its package's other files."""
+    return owner_facts([root, *(_sibling_tree(n, s).root_node for n, s in siblings)])

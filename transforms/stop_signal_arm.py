@@ -1,0 +1,654 @@
+"""stop-signal-arm: a goroutine loop with no way out, given one on its owner's stop signal."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+from tree_sitter import Node
+
+from codemod.callers import context_never_cancelled
+from codemod.model import Edit, Finding, Fix, Safety
+from codemod.owners import (
+    OwnerFacts,
+    is_signal_channel_type,
+    package_owner_facts,
+    receiver_type,
+)
+from codemod.package import SIGNAL_NAME
+from codemod.syntax import (
+    FUNCTION_TYPES,
+    ancestors,
+    call_arguments,
+    call_name,
+    descendants,
+    descendants_of_type,
+    descendants_outside_functions,
+    function_parameters,
+    line_indent,
+    receive_operand,
+    statement_list,
+    text,
+)
+from codemod.transform import FileContext, Transform
+from transforms.time_after_in_loop import free_name, identifier_names, imports_time
+
+_BREAKABLE = frozenset(
+    {"for_statement", "expression_switch_statement", "type_switch_statement", "select_statement"}
+)
+_TIMER_CALLS = frozenset({"time.After", "time.Tick"})
+_CONTEXT_TYPE = re.compile(r"^(?:\w+\.)?Context$")
+_TICKER_TYPE = re.compile(r"^\*?time\.(?:Ticker|Timer)$")
+_STOP_VARIABLE = re.compile(r"(?i)^(?:stop|quit|done|exit|closing|closed|shutdown|die|dying|term)")
+# Calls that end the program or the goroutine: a loop that reaches one is meant to stay.
+_ENDS_PROGRAM = re.compile(r"^(?:os\.Exit|log\.Fatal\w*|runtime\.Goexit|\w+\.Fatal\w*)$")
+
+
+class StopSignalArm(Transform):
+    """
+    ## What it does
+    Finds a loop with no way out in a goroutine: `for range t.C` or `for { <-t.C ... }` over a
+    ticker, a `for { select { case <-t.C: ... } }` whose cases are all timers, or
+    `for { ...; time.Sleep(d) }`, with no `return`, `break` or `goto` that leaves it. When the
+    goroutine's owner has a stop signal (a channel field that a method of the receiver's type
+    closes, a context kept in a field whose cancel function the package calls, a
+    `chan struct{}` parameter or captured variable named like `stopCh`, `done` or `quit`, or a
+    `ctx` the function holds), it waits on that signal too and returns when it fires.
+
+    ## Why is this bad?
+    A goroutine that can never leave its loop lives as long as the process. `Ticker.Stop`
+    does not close `t.C` (so that a receive cannot see a false tick), so a goroutine ranging
+    over a stopped ticker's channel blocks forever; one whose ticker is never stopped, or that
+    sleeps between rounds, keeps waking up and working after its owner was closed, holding the
+    owner and everything it references. Every owner created and closed (a connection, a
+    cache, a server restarted on reload) leaves one such goroutine behind.
+
+    ## Example
+    ```go
+    import (
+        "sync"
+        "time"
+    )
+
+    type Flusher struct {
+        mu      sync.Mutex
+        ticker  *time.Ticker
+        quit    chan struct{}
+        flushed int
+    }
+
+    func (f *Flusher) Start() {
+        f.ticker = time.NewTicker(time.Second)
+        go func() {
+            for range f.ticker.C {
+                f.mu.Lock()
+                f.flushed++
+                f.mu.Unlock()
+            }
+        }()
+    }
+
+    func (f *Flusher) Close() {
+        f.ticker.Stop()
+        close(f.quit)
+    }
+    ```
+
+    ## Use instead
+    ```go
+    import (
+        "sync"
+        "time"
+    )
+
+    type Flusher struct {
+        mu      sync.Mutex
+        ticker  *time.Ticker
+        quit    chan struct{}
+        flushed int
+    }
+
+    func (f *Flusher) Start() {
+        f.ticker = time.NewTicker(time.Second)
+        go func() {
+            for {
+                select {
+                case <-f.quit:
+                    return
+                case <-f.ticker.C:
+                }
+                f.mu.Lock()
+                f.flushed++
+                f.mu.Unlock()
+            }
+        }()
+    }
+
+    func (f *Flusher) Close() {
+        f.ticker.Stop()
+        close(f.quit)
+    }
+    ```
+
+    ## Fix safety
+    The wait for the next tick (or the end of a sleep) becomes a `select` that also returns on
+    the stop signal; the loop's body is left as it was, after the `select`, so its `break`,
+    `continue` and labels keep their meaning. Safe when the loop waits on tickers or sleeps
+    only and the signal is a channel field closed by a method of the receiver's type, a
+    context field whose cancel function the package calls, or a stop channel parameter:
+    leaving then drops only ticks nobody waits for. Review when the signal is a `ctx` (its
+    cancellation may mean something else to this loop, and the loop may be meant to outlive
+    it), a captured channel the function neither closes nor was handed, or when the `select`
+    being extended also waits for data (the data pending when the signal fires is dropped).
+    A `for range` with a variable over a channel whose element type is not known, one-line
+    loops, and loops whose wait is elsewhere than at the top level of the body are reported
+    without a fix. With no stop signal the finding is reported only, saying what to add, and
+    only when the owner can clearly end: the ticker is stopped somewhere (its goroutine then
+    blocks forever) or the receiver's type has a `Stop`/`Close`-like method.
+
+    Left alone: loops that can leave (`return`, a `break` of the loop or of a label around
+    it, `goto`), loops that end the program (`log.Fatal`), goroutines started in `main` or
+    `init`, in a `sync.Once`, in package `main` without a stop signal, and test files.
+
+    ## Go versions
+    All. A sleep becomes `case <-time.After(d):` from Go 1.23 (whose unreferenced timers are
+    collected at once), and a `time.NewTimer` stopped on the way out before.
+    """
+
+    id: ClassVar[str] = "stop-signal-arm"
+    title: ClassVar[str] = "Give a goroutine loop with no way out a case on its owner's stop signal"
+    safety: ClassVar[Safety] = Safety.SAFE
+    tags: ClassVar[tuple[str, ...]] = ("goroutine", "ticker", "channel")
+    prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(rb"\.C\b|time\.Sleep\(")
+    candidates: ClassVar[frozenset[str]] = frozenset({"for_statement"})
+
+    def find(self, ctx: FileContext) -> Iterator[Finding]:
+        if ctx.path.name.endswith("_test.go") or not imports_time(ctx.parsed.root):
+            return
+        package_main = _package_name(ctx.source) == "main"
+        facts: OwnerFacts | None = None
+        for declaration in ctx.parsed.clean_declarations:
+            if declaration.type not in ("function_declaration", "method_declaration"):
+                continue
+            if _text(declaration.child_by_field_name("name")) in ("main", "init"):
+                continue
+            for loop in descendants_of_type(declaration, self.candidates):
+                wait = _endless_wait(loop)
+                if wait is None:
+                    continue
+                goroutine = _goroutine_of(loop, declaration, ctx)
+                if goroutine is None:
+                    continue
+                if facts is None:
+                    ctx.siblings.consulted = True  # the scan cache depends on the siblings
+                    facts = package_owner_facts(ctx.parsed.root, ctx.siblings.files())
+                if (
+                    goroutine.type == "method_declaration"
+                    and _text(goroutine.child_by_field_name("name")) not in facts.started
+                ):
+                    continue
+                finding = self._check(ctx, loop, wait, goroutine, declaration, facts, package_main)
+                if finding is not None:
+                    yield finding
+
+    def _check(
+        self,
+        ctx: FileContext,
+        loop: Node,
+        wait: _Wait,
+        goroutine: Node,
+        declaration: Node,
+        facts: OwnerFacts,
+        package_main: bool,
+    ) -> Finding | None:
+        receiver, owner_type = (
+            receiver_type(declaration) if declaration.type == "method_declaration" else (None, None)
+        )
+        stop = _stop_signal(loop, goroutine, receiver, owner_type, facts, ctx)
+        what = _describe(wait)
+        if stop is None:
+            if package_main:
+                return None
+            ticker_stopped = wait.ticker is not None and _last(wait.ticker) in facts.stopped
+            stop_methods = facts.of(owner_type).stop_methods
+            if ticker_stopped:
+                why = f"`{wait.ticker}.Stop()` does not close its channel, so it blocks forever"
+            elif stop_methods:
+                why = f"it keeps running after `{stop_methods[0]}`"
+            else:
+                return None
+            return self.finding(
+                ctx,
+                loop,
+                f"goroutine loop {what} has no way out: {why}; add a `chan struct{{}}` the "
+                f"owner closes when it stops (or a context it cancels) and select on it",
+                Safety.REPORT_ONLY,
+            )
+        message = f"goroutine loop {what} has no way out; select on {stop.expression} too"
+        if goroutine.child_by_field_name("result") is not None:
+            return self.finding(ctx, loop, message, Safety.REPORT_ONLY)
+        edits = _rewrite(ctx, loop, wait, stop, goroutine)
+        if edits is None:
+            return self.finding(ctx, loop, message, Safety.REPORT_ONLY)
+        safety = min(stop.safety, wait.safety)
+        fix = Fix(tuple(edits), f"also select on {stop.expression}")
+        return self.finding(ctx, loop, message, safety, fix)
+
+
+def _text(node: Node | None) -> str:
+    return text(node) if node is not None else ""
+
+
+def _last(expression: str) -> str:
+    return expression.rsplit(".", 1)[-1]
+
+
+def _package_name(source: bytes) -> str | None:
+    match = re.search(rb"^package\s+(\w+)", source, re.M)
+    return match.group(1).decode() if match else None
+
+
+# --- the loop and what it waits on --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Wait:
+    """Where a loop with no way out waits: the statement to rewrite and how."""
+
+    kind: str  # range-ticker | receive-ticker | select | sleep | unknown
+    node: Node  # the loop (range), the `<-t.C` statement, the select, the time.Sleep statement
+    ticker: str | None = None  # `t` of `t.C`
+    variable: str | None = None  # `tick` of `for tick := range t.C`
+    safety: Safety = Safety.SAFE
+
+
+def _endless_wait(loop: Node) -> _Wait | None:
+    """How a `for` loop that can never leave waits; None when it can leave or is not ours."""
+    body = loop.child_by_field_name("body")
+    if body is None or _can_leave(loop, body):
+        return None
+    clause = next((c for c in loop.named_children if c.type != "block"), None)
+    if clause is not None and clause.type == "range_clause":
+        right = clause.child_by_field_name("right")
+        ticker = _ticker_of(right)
+        if ticker is None:
+            return None  # ranging over a data channel ends when it is closed
+        left = clause.child_by_field_name("left")
+        names = [text(n) for n in left.named_children] if left is not None else []
+        if len(names) > 1:
+            return None
+        variable = names[0] if names and names[0] != "_" else None
+        return _Wait("range-ticker", loop, ticker, variable)
+    if clause is not None and clause.type != "comment":
+        return None  # `for cond {` or `for i := 0; ...` can end
+    statements = statement_list(body)
+    top = [s for s in statements.named_children if s.type != "comment"] if statements else []
+    waits: list[_Wait] = []
+    for statement in top:
+        operand = _received(statement)
+        if operand is not None and (ticker := _ticker_of(operand)) is not None:
+            waits.append(_Wait("receive-ticker", statement, ticker))
+        elif statement.type == "select_statement":
+            waits.append(_select_wait(statement))
+        elif _is_sleep(statement):
+            waits.append(_Wait("sleep", statement))
+    if len(waits) == 1 and waits[0].kind != "unknown":
+        return waits[0]
+    if any(_holds_timer_wait(n) for n in descendants_outside_functions(body)):
+        return _Wait("unknown", loop)  # it waits on a timer, but not where we can add a case
+    return None
+
+
+def _can_leave(loop: Node, body: Node) -> bool:
+    """Whether control can leave the loop by a return, a break of it, a goto, or a call that
+    ends the program (such a loop is meant to stay, not to leak)."""
+    labels = {
+        text(label)
+        for ancestor in [loop, *ancestors(loop)]
+        if ancestor.type == "labeled_statement"
+        and (label := ancestor.child_by_field_name("label")) is not None
+    }
+    for node in descendants_outside_functions(body):
+        if node.type in ("return_statement", "goto_statement"):
+            return True
+        if node.type == "break_statement":
+            label = next((c for c in node.named_children if c.type == "label_name"), None)
+            if label is not None:
+                if text(label) in labels:
+                    return True
+            elif next((a for a in ancestors(node) if a.type in _BREAKABLE), None) == loop:
+                return True
+        if node.type == "continue_statement":
+            label = next((c for c in node.named_children if c.type == "label_name"), None)
+            own = loop.parent
+            own_label = (
+                _text(own.child_by_field_name("label"))
+                if own is not None and own.type == "labeled_statement"
+                else None
+            )
+            if label is not None and text(label) in labels and text(label) != own_label:
+                return True
+        if node.type == "call_expression" and _ENDS_PROGRAM.match(call_name(node) or ""):
+            return True
+        if node.type == "call_expression" and call_name(node) == "panic":
+            return True
+    return False
+
+
+def _ticker_of(channel: Node | None) -> str | None:
+    """`t` for the channel `t.C` (a ticker's or timer's); None for any other channel."""
+    if channel is None or channel.type != "selector_expression":
+        return None
+    if _text(channel.child_by_field_name("field")) != "C":
+        return None
+    operand = channel.child_by_field_name("operand")
+    return text(operand) if operand is not None else None
+
+
+def _received(statement: Node) -> Node | None:
+    if statement.type != "expression_statement" or statement.named_child_count != 1:
+        return None
+    return receive_operand(statement.named_children[0])
+
+
+def _is_sleep(statement: Node) -> bool:
+    if statement.type != "expression_statement" or statement.named_child_count != 1:
+        return False
+    call = statement.named_children[0]
+    return call.type == "call_expression" and call_name(call) == "time.Sleep"
+
+
+def _holds_timer_wait(node: Node) -> bool:
+    if node.type == "call_expression" and call_name(node) == "time.Sleep":
+        return True
+    return _ticker_of(receive_operand(node)) is not None
+
+
+def _select_wait(select: Node) -> _Wait:
+    """A select in the loop: all its cases timers (safe), or some wait for data (review)."""
+    ticker = None
+    data = False
+    for case in select.named_children:
+        if case.type == "default_case":
+            return _Wait("unknown", select)  # it polls: the loop spins, not ours to judge
+        if case.type != "communication_case":
+            continue
+        communication = case.child_by_field_name("communication")
+        operand = _communication_operand(communication)
+        if operand is None:
+            data = True  # a send
+            continue
+        found = _ticker_of(operand)
+        if found is not None:
+            ticker = ticker or found
+        elif operand.type == "call_expression" and call_name(operand) in _TIMER_CALLS:
+            continue
+        elif SIGNAL_NAME.search(text(operand)) or text(operand).endswith("Done()"):
+            return _Wait("unknown", select)  # it already waits on a signal of its own
+        else:
+            data = True
+    if ticker is None and not data:
+        return _Wait("unknown", select)
+    return _Wait("select", select, ticker, None, Safety.REVIEW if data else Safety.SAFE)
+
+
+def _communication_operand(communication: Node | None) -> Node | None:
+    if communication is None or communication.type == "send_statement":
+        return None
+    if communication.type == "receive_statement":
+        right = communication.child_by_field_name("right")
+        return receive_operand(right)
+    if communication.type == "expression_statement" and communication.named_child_count == 1:
+        return receive_operand(communication.named_children[0])
+    return receive_operand(communication)
+
+
+def _describe(wait: _Wait) -> str:
+    if wait.kind == "range-ticker":
+        return f"ranging over `{wait.ticker}.C`"
+    if wait.kind == "receive-ticker":
+        return f"waiting on `{wait.ticker}.C`"
+    if wait.kind == "sleep":
+        return "sleeping between rounds"
+    if wait.kind == "select" and wait.ticker is not None:
+        return f"selecting on `{wait.ticker}.C`"
+    return "waiting on a timer"
+
+
+# --- the goroutine and its owner's stop signal ---------------------------------------------
+
+
+def _goroutine_of(loop: Node, declaration: Node, ctx: FileContext) -> Node | None:
+    """The function the loop runs in when that is a goroutine: a func literal started by `go`
+    (not inside a sync.Once), or a method whose name some `go x.name(...)` starts."""
+    function = next((a for a in ancestors(loop) if a.type in FUNCTION_TYPES), None)
+    if function is None:
+        return None
+    if function.type == "func_literal":
+        call = function.parent
+        if call is None or call.type != "call_expression" or call.parent is None:
+            return None
+        if call.parent.type != "go_statement":
+            return None
+        if any(a.type == "call_expression" and _is_once(a) for a in ancestors(call)):
+            return None
+        return function
+    if function.type == "method_declaration" and function == declaration:
+        name = _text(function.child_by_field_name("name"))
+        pattern = re.compile(rb"\bgo\s+[\w.()]*\b" + re.escape(name.encode()) + rb"\(")
+        if pattern.search(ctx.source) or any(
+            pattern.search(source) for _, source in ctx.siblings.files()
+        ):
+            return function
+    return None
+
+
+def _is_once(call: Node) -> bool:
+    name = call_name(call) or ""
+    return name.endswith(".Do") and "nce" in name
+
+
+@dataclass(frozen=True)
+class _Stop:
+    expression: str  # what to receive from: `s.quit`, `ctx.Done()`
+    safety: Safety
+
+
+def _stop_signal(
+    loop: Node,
+    goroutine: Node,
+    receiver: str | None,
+    owner_type: str | None,
+    facts: OwnerFacts,
+    ctx: FileContext,
+) -> _Stop | None:
+    """The owner's stop signal visible at the loop, most specific first."""
+    if receiver is not None and owner_type is not None and not _shadowed(receiver, loop):
+        channel = facts.stop_channel(owner_type)
+        if channel is not None:
+            return _Stop(f"{receiver}.{channel[0]}", Safety.SAFE)
+        context = facts.cancelled_context(owner_type)
+        if context is not None:
+            return _Stop(f"{receiver}.{context}.Done()", Safety.SAFE)
+    for function in [a for a in ancestors(loop) if a.type in FUNCTION_TYPES]:
+        for name, declaration in function_parameters(function):
+            written = _text(declaration.child_by_field_name("type"))
+            if _shadowed_below(name, loop, function):
+                continue
+            if is_signal_channel_type(written, name) and _STOP_VARIABLE.match(name):
+                return _Stop(name, Safety.SAFE)
+            if _CONTEXT_TYPE.match(written.replace(" ", "")) and name != "_":
+                if function.type in (
+                    "function_declaration",
+                    "method_declaration",
+                ) and context_never_cancelled(function, name, ctx.package):
+                    return None
+                return _Stop(f"{name}.Done()", Safety.REVIEW)
+        local = _local_stop_channel(function, loop)
+        if local is not None:
+            return local
+        if function.type != "func_literal":
+            break
+    return None
+
+
+def _local_stop_channel(function: Node, loop: Node) -> _Stop | None:
+    """`stop := make(chan struct{})` in an enclosing function, closed there or in a closure it
+    keeps (safe), or only made (review: who closes it is out of sight)."""
+    body = function.child_by_field_name("body")
+    if body is None:
+        return None
+    for node in descendants_outside_functions(body):
+        if node.type != "short_var_declaration" or node.end_byte > loop.start_byte:
+            continue
+        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        if left is None or right is None or left.named_child_count != 1:
+            continue
+        name = text(left.named_children[0])
+        value = right.named_children[0] if right.named_child_count == 1 else None
+        if value is None or call_name(value) != "make" or not _STOP_VARIABLE.match(name):
+            continue
+        arguments = call_arguments(value)
+        if not arguments or not is_signal_channel_type(text(arguments[0]), name):
+            continue
+        closed = any(
+            n.type == "call_expression"
+            and call_name(n) == "close"
+            and [text(a) for a in call_arguments(n)] == [name]
+            for n in descendants(body)
+        )
+        return _Stop(name, Safety.SAFE if closed else Safety.REVIEW)
+    return None
+
+
+def _shadowed(name: str, loop: Node) -> bool:
+    """A func literal between the method and the loop declares `name` again."""
+    for function in ancestors(loop):
+        if function.type == "func_literal":
+            if any(n == name for n, _ in function_parameters(function)):
+                return True
+        elif function.type in FUNCTION_TYPES:
+            break
+    return False
+
+
+def _shadowed_below(name: str, loop: Node, function: Node) -> bool:
+    for ancestor in ancestors(loop):
+        if ancestor == function:
+            return False
+        if ancestor.type == "func_literal" and any(
+            n == name for n, _ in function_parameters(ancestor)
+        ):
+            return True
+    return False
+
+
+# --- the rewrite ---------------------------------------------------------------------------
+
+
+def _rewrite(
+    ctx: FileContext, loop: Node, wait: _Wait, stop: _Stop, goroutine: Node
+) -> list[Edit] | None:
+    source = ctx.source
+    if wait.kind == "unknown" or not _alone_on_lines(source, wait.node):
+        return None
+    if any(n.type == "goto_statement" for n in descendants_outside_functions(goroutine)):
+        return None
+    indent = line_indent(source, wait.node.start_byte)
+    arm = f"case <-{stop.expression}:\n"
+    if wait.kind == "range-ticker":
+        body = loop.child_by_field_name("body")
+        assert body is not None and wait.ticker is not None
+        line_end = source.find(b"\n", body.start_byte)
+        if line_end == -1 or source[body.start_byte + 1 : line_end].strip():
+            return None  # a comment or code after `{`
+        inner = indent + "\t"
+        declare = ""
+        receive = f"<-{wait.ticker}.C"
+        if wait.variable is not None:
+            element = _ticker_element(wait.ticker, loop, ctx)
+            if element is None:
+                return None
+            declare = f"\n{inner}var {wait.variable} {element}"
+            receive = f"{wait.variable} = {receive}"
+        header = (
+            f"for {{{declare}\n"
+            f"{inner}select {{\n"
+            f"{inner}{arm}"
+            f"{inner}\treturn\n"
+            f"{inner}case {receive}:\n"
+            f"{inner}}}"
+        )
+        return [Edit(loop.start_byte, body.start_byte + 1, header)]
+    if wait.kind == "receive-ticker":
+        replacement = (
+            f"select {{\n{indent}{arm}{indent}\treturn\n{indent}case {text(wait.node)}:\n{indent}}}"
+        )
+        return [Edit(wait.node.start_byte, wait.node.end_byte, replacement)]
+    if wait.kind == "select":
+        close_brace = wait.node.end_byte - 1
+        line_start = source.rfind(b"\n", 0, close_brace) + 1
+        if source[line_start:close_brace].strip():
+            return None
+        return [Edit(line_start, line_start, f"{indent}{arm}{indent}\treturn\n")]
+    if wait.kind == "sleep":
+        call = wait.node.named_children[0]
+        arguments = call_arguments(call)
+        if len(arguments) != 1:
+            return None
+        duration = text(arguments[0])
+        if ctx.module.go_version >= (1, 23):
+            replacement = (
+                f"select {{\n{indent}{arm}{indent}\treturn\n"
+                f"{indent}case <-time.After({duration}):\n{indent}}}"
+            )
+        else:
+            timer = free_name("timer", identifier_names(goroutine))
+            replacement = (
+                f"{timer} := time.NewTimer({duration})\n"
+                f"{indent}select {{\n{indent}{arm}{indent}\t{timer}.Stop()\n{indent}\treturn\n"
+                f"{indent}case <-{timer}.C:\n{indent}}}"
+            )
+        return [Edit(wait.node.start_byte, wait.node.end_byte, replacement)]
+    return None
+
+
+def _ticker_element(ticker: str, loop: Node, ctx: FileContext) -> str | None:
+    """`time.Time` when `ticker` is known to be a *time.Ticker or *time.Timer."""
+    facts_fields = [
+        (spec, field)
+        for spec in descendants(ctx.parsed.root)
+        if spec.type == "field_declaration"
+        for field in spec.children_by_field_name("name")
+        if text(field) == _last(ticker)
+    ]
+    if "." in ticker:
+        written = [_text(spec.child_by_field_name("type")) for spec, _ in facts_fields]
+        return "time.Time" if written and all(_TICKER_TYPE.match(w) for w in written) else None
+    function = next((a for a in ancestors(loop) if a.type in FUNCTION_TYPES), None)
+    while function is not None:
+        body = function.child_by_field_name("body")
+        for node in descendants(body) if body is not None else ():
+            if node.type == "short_var_declaration":
+                left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+                if (
+                    left is not None
+                    and right is not None
+                    and [text(n) for n in left.named_children] == [ticker]
+                    and right.named_child_count == 1
+                    and call_name(right.named_children[0]) in ("time.NewTicker", "time.NewTimer")
+                ):
+                    return "time.Time"
+        function = next((a for a in ancestors(function) if a.type in FUNCTION_TYPES), None)
+    return None
+
+
+def _alone_on_lines(source: bytes, node: Node) -> bool:
+    line_start = source.rfind(b"\n", 0, node.start_byte) + 1
+    if source[line_start : node.start_byte].strip():
+        return False
+    line_end = source.find(b"\n", node.end_byte)
+    rest = source[node.end_byte : line_end if line_end != -1 else len(source)].strip()
+    return not rest
