@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from tree_sitter import Node, Tree
+from tree_sitter import Node
 
 from codemod.parse import parse_tree
 from codemod.syntax import call_arguments, descendants, text
@@ -114,58 +114,81 @@ def receiver_type(method: Node) -> tuple[str | None, str | None]:
 
 def owner_facts(roots: Iterable[Node]) -> OwnerFacts:
     """The facts of a package whose files' trees are `roots`."""
-    facts = OwnerFacts()
-    roots = list(roots)
-    cancel_fields: dict[str, set[str]] = {}
-    called_fields: set[str] = set()
-    for root in roots:
-        for spec in _struct_specs(root):
-            name = spec.child_by_field_name("name")
-            if name is None:
+    return _merge([_file_facts(root) for root in roots])
+
+
+@dataclass
+class _FileFacts:
+    """What one file says: merged over the package, since a type's methods span files."""
+
+    types: dict[str, TypeStops] = field(default_factory=dict)
+    started: set[str] = field(default_factory=set)
+    stopped: set[str] = field(default_factory=set)
+    called_fields: set[str] = field(default_factory=set)  # `x.f()` with no arguments
+
+
+def _file_facts(root: Node) -> _FileFacts:
+    facts = _FileFacts()
+    for spec in _struct_specs(root):
+        name = spec.child_by_field_name("name")
+        if name is None:
+            continue
+        stops = facts.types.setdefault(text(name), TypeStops())
+        for field_name, written in _struct_fields(spec):
+            stops.fields[field_name] = written
+    for node in descendants(root):
+        if node.type == "method_declaration":
+            _read_method(node, facts.types)
+        elif node.type == "go_statement":
+            started = _started_name(node)
+            if started is not None:
+                facts.started.add(started)
+        elif node.type == "call_expression" and not call_arguments(node):
+            function = node.child_by_field_name("function")
+            if function is None or function.type != "selector_expression":
                 continue
-            stops = facts.types.setdefault(text(name), TypeStops())
-            for field_name, written in _struct_fields(spec):
-                stops.fields[field_name] = written
-    for type_name, stops in facts.types.items():
-        cancel_fields[type_name] = {
+            selected = function.child_by_field_name("field")
+            operand = function.child_by_field_name("operand")
+            if selected is None or operand is None:
+                continue
+            if text(selected) == "Stop":
+                facts.stopped.add(_last_name(operand))
+            facts.called_fields.add(text(selected))
+    return facts
+
+
+def _merge(files: list[_FileFacts]) -> OwnerFacts:
+    facts = OwnerFacts()
+    called_fields: set[str] = set()
+    for one in files:
+        facts.started |= one.started
+        facts.stopped |= one.stopped
+        called_fields |= one.called_fields
+        for type_name, stops in one.types.items():
+            merged = facts.types.setdefault(type_name, TypeStops())
+            merged.fields.update(stops.fields)
+            for closed, method in stops.closed_fields.items():
+                merged.closed_fields.setdefault(closed, method)
+            merged.methods |= stops.methods
+    for stops in facts.types.values():
+        cancels = {
             f
             for f, written in stops.fields.items()
             if _CANCEL_TYPE.match(written.strip()) and _CANCEL_NAME.search(f)
         }
-    for root in roots:
-        for node in descendants(root):
-            if node.type == "method_declaration":
-                _read_method(node, facts)
-            elif node.type == "go_statement":
-                started = _started_name(node)
-                if started is not None:
-                    facts.started.add(started)
-            elif node.type == "call_expression":
-                function = node.child_by_field_name("function")
-                if function is None or function.type != "selector_expression":
-                    continue
-                selected = function.child_by_field_name("field")
-                operand = function.child_by_field_name("operand")
-                if selected is None or operand is None:
-                    continue
-                if text(selected) == "Stop" and not call_arguments(node):
-                    facts.stopped.add(_last_name(operand))
-                if not call_arguments(node):
-                    called_fields.add(text(selected))
-    for type_name, stops in facts.types.items():
-        if cancel_fields.get(type_name, set()) & called_fields:
+        if cancels & called_fields:
             stops.cancelled_contexts |= {
                 f for f, written in stops.fields.items() if _CONTEXT_TYPE.match(written.strip())
             }
     return facts
 
 
-def _read_method(method: Node, facts: OwnerFacts) -> None:
+def _read_method(method: Node, types: dict[str, TypeStops]) -> None:
     receiver, type_name = receiver_type(method)
     name = method.child_by_field_name("name")
     if type_name is None or name is None:
         return
-    stops = facts.types.setdefault(type_name, TypeStops())
+    stops = types.setdefault(type_name, TypeStops())
     stops.methods.add(text(name))
     if receiver is None:
         return
@@ -234,10 +257,11 @@ def _struct_fields(spec: Node) -> Iterator[tuple[str, str]]:
 
 
 @lru_cache(maxsize=512)
-def _sibling_tree(name: str, source: bytes) -> Tree:
-    return parse_tree(source)
+def _sibling_facts(name: str, source: bytes) -> _FileFacts:
+    return _file_facts(parse_tree(source).root_node)
 
 
 def package_owner_facts(root: Node, siblings: Iterable[tuple[str, bytes]]) -> OwnerFacts:
-    """The owner facts of a file (its current tree) and its package's other files."""
-    return owner_facts([root, *(_sibling_tree(n, s).root_node for n, s in siblings)])
+    """The owner facts of a file (its current tree) and its package's other files; each
+    sibling is parsed and read once per worker process, however many files ask."""
+    return _merge([_file_facts(root), *(_sibling_facts(n, s) for n, s in siblings)])

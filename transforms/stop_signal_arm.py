@@ -17,7 +17,7 @@ from codemod.owners import (
     package_owner_facts,
     receiver_type,
 )
-from codemod.package import SIGNAL_NAME
+from codemod.package import SIGNAL_NAME, channel_key
 from codemod.syntax import (
     FUNCTION_TYPES,
     ancestors,
@@ -161,37 +161,98 @@ class StopSignalArm(Transform):
     title: ClassVar[str] = "Give a goroutine loop with no way out a case on its owner's stop signal"
     safety: ClassVar[Safety] = Safety.SAFE
     tags: ClassVar[tuple[str, ...]] = ("goroutine", "ticker", "channel")
-    prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(rb"\.C\b|time\.Sleep\(")
-    candidates: ClassVar[frozenset[str]] = frozenset({"for_statement"})
+    prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(rb"\.C\b|time\.Sleep\(|<-")
+    candidates: ClassVar[frozenset[str]] = frozenset(
+        {"for_statement", "send_statement", "expression_statement", "assignment_statement"}
+    )
 
     def find(self, ctx: FileContext) -> Iterator[Finding]:
-        if ctx.path.name.endswith("_test.go") or not imports_time(ctx.parsed.root):
+        if ctx.path.name.endswith("_test.go"):
             return
         package_main = _package_name(ctx.source) == "main"
+        has_time = imports_time(ctx.parsed.root)
         facts: OwnerFacts | None = None
         for declaration in ctx.parsed.clean_declarations:
             if declaration.type not in ("function_declaration", "method_declaration"):
                 continue
             if _text(declaration.child_by_field_name("name")) in ("main", "init"):
                 continue
-            for loop in descendants_of_type(declaration, self.candidates):
-                wait = _endless_wait(loop)
-                if wait is None:
+            for node in descendants_of_type(declaration, self.candidates):
+                if node.type == "for_statement":
+                    wait = _endless_wait(node) if has_time else None
+                    operation = None
+                else:
+                    wait, operation = None, _blocking_operation(node)
+                if wait is None and operation is None:
                     continue
-                goroutine = _goroutine_of(loop, declaration, ctx)
+                goroutine = _goroutine_of(node, declaration, ctx)
                 if goroutine is None:
                     continue
                 if facts is None:
                     ctx.siblings.consulted = True  # the scan cache depends on the siblings
                     facts = package_owner_facts(ctx.parsed.root, ctx.siblings.files())
                 if (
-                    goroutine.type == "method_declaration"
+                    goroutine.type != "func_literal"
                     and _text(goroutine.child_by_field_name("name")) not in facts.started
                 ):
                     continue
-                finding = self._check(ctx, loop, wait, goroutine, declaration, facts, package_main)
+                if wait is not None:
+                    finding = self._check(
+                        ctx, node, wait, goroutine, declaration, facts, package_main
+                    )
+                else:
+                    assert operation is not None
+                    finding = self._check_operation(ctx, operation, goroutine, declaration, facts)
                 if finding is not None:
                     yield finding
+
+    def _check_operation(
+        self,
+        ctx: FileContext,
+        operation: _Operation,
+        goroutine: Node,
+        declaration: Node,
+        facts: OwnerFacts,
+    ) -> Finding | None:
+        """A bare send or receive in a goroutine whose owner has a stop signal (not a ctx:
+        ctx-done-arm handles those): the other side may have left on that signal."""
+        receiver, owner_type = (
+            receiver_type(declaration) if declaration.type == "method_declaration" else (None, None)
+        )
+        node = operation.statement
+        stop = _stop_signal(node, goroutine, receiver, owner_type, facts, ctx)
+        if stop is None or stop.safety is not Safety.SAFE:
+            return None  # none, a ctx (ctx-done-arm's case), or a channel nobody may close
+        if _context_parameter_visible(node):
+            return None
+        channel = text(operation.channel)
+        if channel == stop.expression or _not_blocking_forever(operation, ctx):
+            return None
+        what = f"send on `{channel}`" if operation.kind == "send" else f"receive from `{channel}`"
+        message = (
+            f"{what} in a goroutine blocks forever once the other side has stopped; "
+            f"select on {stop.expression} too"
+        )
+        if goroutine.child_by_field_name("result") is not None:
+            return self.finding(ctx, node, message, Safety.REPORT_ONLY)
+        if (
+            not _alone_on_lines(ctx.source, node)
+            or node.parent is None
+            or (node.parent.type != "statement_list")
+        ):
+            return self.finding(ctx, node, message, Safety.REPORT_ONLY)
+        indent = line_indent(ctx.source, node.start_byte)
+        replacement = (
+            f"select {{\n{indent}case {text(node)}:\n"
+            f"{indent}case <-{stop.expression}:\n{indent}\treturn\n{indent}}}"
+        )
+        fix = Fix(
+            (Edit(node.start_byte, node.end_byte, replacement),),
+            f"also select on {stop.expression}",
+        )
+        # Leaving drops the value sent or the one awaited: whether anyone still waits for
+        # it after the stop signal is a reviewer's call.
+        return self.finding(ctx, node, message, Safety.REVIEW, fix)
 
     def _check(
         self,
@@ -435,7 +496,7 @@ def _goroutine_of(loop: Node, declaration: Node, ctx: FileContext) -> Node | Non
         if any(a.type == "call_expression" and _is_once(a) for a in ancestors(call)):
             return None
         return function
-    if function.type == "method_declaration" and function == declaration:
+    if function.type in ("method_declaration", "function_declaration") and function == declaration:
         name = _text(function.child_by_field_name("name"))
         pattern = re.compile(rb"\bgo\s+[\w.()]*\b" + re.escape(name.encode()) + rb"\(")
         if pattern.search(ctx.source) or any(
@@ -542,6 +603,82 @@ def _shadowed_below(name: str, loop: Node, function: Node) -> bool:
             n == name for n, _ in function_parameters(ancestor)
         ):
             return True
+    return False
+
+
+# --- blocking operations in a goroutine ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Operation:
+    kind: str  # send | receive
+    statement: Node
+    channel: Node
+
+
+def _blocking_operation(node: Node) -> _Operation | None:
+    """A bare `ch <- v`, `<-ch` or `v = <-ch` statement (not a select case)."""
+    if node.parent is None or node.parent.type == "communication_case":
+        return None
+    if node.type == "send_statement":
+        channel = node.child_by_field_name("channel")
+        return None if channel is None else _Operation("send", node, channel)
+    if node.type == "expression_statement":
+        operand = _received(node)
+        return None if operand is None else _Operation("receive", node, operand)
+    if node.type == "assignment_statement":
+        operator = node.child_by_field_name("operator")
+        right = node.child_by_field_name("right")
+        if operator is None or text(operator) != "=" or right is None:
+            return None
+        if right.named_child_count != 1:
+            return None
+        operand = receive_operand(right.named_children[0])
+        return None if operand is None else _Operation("receive", node, operand)
+    return None
+
+
+def _not_blocking_forever(operation: _Operation, ctx: FileContext) -> bool:
+    """Channels whose wait is the point or ends by itself: timers, Done(), signal channels
+    received from, channels the package closes, and sends into a local buffer."""
+    channel = operation.channel
+    written = text(channel)
+    if _ticker_of(channel) is not None or written.endswith(("Done()", ")")):
+        return True  # a timer, a Done(), a channel a call returns: not the owner's to judge
+    if operation.kind == "receive":
+        if SIGNAL_NAME.search(_last(written)):
+            return True  # waiting for a signal is the goroutine's purpose
+        key = channel_key(channel)
+        return key is None or ctx.package.uses(key).closed  # a close wakes it
+    made = _local_make(channel)
+    return made is not None and len(call_arguments(made)) > 1
+
+
+def _local_make(channel: Node) -> Node | None:
+    """The `make(chan T, ...)` a local channel was declared with, in an enclosing function."""
+    if channel.type != "identifier":
+        return None
+    name = text(channel)
+    for function in (a for a in ancestors(channel) if a.type in FUNCTION_TYPES):
+        body = function.child_by_field_name("body")
+        for node in descendants(body) if body is not None else ():
+            if node.type != "short_var_declaration":
+                continue
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+            if left is None or right is None or left.named_child_count != right.named_child_count:
+                continue
+            for target, value in zip(left.named_children, right.named_children, strict=True):
+                if text(target) == name and call_name(value) == "make":
+                    return value
+    return None
+
+
+def _context_parameter_visible(node: Node) -> bool:
+    for function in (a for a in ancestors(node) if a.type in FUNCTION_TYPES):
+        for name, declaration in function_parameters(function):
+            written = _text(declaration.child_by_field_name("type")).replace(" ", "")
+            if _CONTEXT_TYPE.match(written) and name != "_":
+                return True
     return False
 
 
