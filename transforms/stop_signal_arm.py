@@ -242,12 +242,13 @@ class StopSignalArm(Transform):
         ):
             return self.finding(ctx, node, message, Safety.REPORT_ONLY)
         indent = line_indent(ctx.source, node.start_byte)
+        end, comment = _trailing_comment(node)
         replacement = (
-            f"select {{\n{indent}case {text(node)}:\n"
+            f"select {{\n{indent}case {text(node)}:{comment}\n"
             f"{indent}case <-{stop.expression}:\n{indent}\treturn\n{indent}}}"
         )
         fix = Fix(
-            (Edit(node.start_byte, node.end_byte, replacement),),
+            (Edit(node.start_byte, end, replacement),),
             f"also select on {stop.expression}",
         )
         # Leaving drops the value sent or the one awaited: whether anyone still waits for
@@ -699,8 +700,10 @@ def _rewrite(
         body = loop.child_by_field_name("body")
         assert body is not None and wait.ticker is not None
         line_end = source.find(b"\n", body.start_byte)
-        if line_end == -1 or source[body.start_byte + 1 : line_end].strip():
-            return None  # a comment or code after `{`
+        after_brace = source[body.start_byte + 1 : line_end].strip().decode("utf-8")
+        if line_end == -1 or (after_brace and not after_brace.startswith("//")):
+            return None  # code after `{`
+        comment = f" {after_brace}" if after_brace else ""
         inner = indent + "\t"
         declare = ""
         receive = f"<-{wait.ticker}.C"
@@ -711,19 +714,21 @@ def _rewrite(
             declare = f"\n{inner}var {wait.variable} {element}"
             receive = f"{wait.variable} = {receive}"
         header = (
-            f"for {{{declare}\n"
+            f"for {{{comment}{declare}\n"
             f"{inner}select {{\n"
             f"{inner}{arm}"
             f"{inner}\treturn\n"
             f"{inner}case {receive}:\n"
             f"{inner}}}"
         )
-        return [Edit(loop.start_byte, body.start_byte + 1, header)]
+        return [Edit(loop.start_byte, line_end, header)]
+    end, comment = _trailing_comment(wait.node)
     if wait.kind == "receive-ticker":
         replacement = (
-            f"select {{\n{indent}{arm}{indent}\treturn\n{indent}case {text(wait.node)}:\n{indent}}}"
+            f"select {{\n{indent}{arm}{indent}\treturn\n"
+            f"{indent}case {text(wait.node)}:{comment}\n{indent}}}"
         )
-        return [Edit(wait.node.start_byte, wait.node.end_byte, replacement)]
+        return [Edit(wait.node.start_byte, end, replacement)]
     if wait.kind == "select":
         close_brace = wait.node.end_byte - 1
         line_start = source.rfind(b"\n", 0, close_brace) + 1
@@ -739,16 +744,16 @@ def _rewrite(
         if ctx.module.go_version >= (1, 23):
             replacement = (
                 f"select {{\n{indent}{arm}{indent}\treturn\n"
-                f"{indent}case <-time.After({duration}):\n{indent}}}"
+                f"{indent}case <-time.After({duration}):{comment}\n{indent}}}"
             )
         else:
             timer = free_name("timer", identifier_names(goroutine))
             replacement = (
                 f"{timer} := time.NewTimer({duration})\n"
                 f"{indent}select {{\n{indent}{arm}{indent}\t{timer}.Stop()\n{indent}\treturn\n"
-                f"{indent}case <-{timer}.C:\n{indent}}}"
+                f"{indent}case <-{timer}.C:{comment}\n{indent}}}"
             )
-        return [Edit(wait.node.start_byte, wait.node.end_byte, replacement)]
+        return [Edit(wait.node.start_byte, end, replacement)]
     return None
 
 
@@ -783,9 +788,24 @@ def _ticker_element(ticker: str, loop: Node, ctx: FileContext) -> str | None:
 
 
 def _alone_on_lines(source: bytes, node: Node) -> bool:
+    """The node starts its line and nothing but a line comment follows it on its last line."""
     line_start = source.rfind(b"\n", 0, node.start_byte) + 1
     if source[line_start : node.start_byte].strip():
         return False
     line_end = source.find(b"\n", node.end_byte)
     rest = source[node.end_byte : line_end if line_end != -1 else len(source)].strip()
-    return not rest
+    return not rest or rest.startswith(b"//")
+
+
+def _trailing_comment(node: Node) -> tuple[int, str]:
+    """(end of the replaced range, ` // comment`) for a line comment after node on its line:
+    it stays with the operation it describes, on the `case` line."""
+    following = node.next_sibling
+    if (
+        following is not None
+        and following.type == "comment"
+        and following.start_point.row == node.end_point.row
+        and text(following).startswith("//")
+    ):
+        return following.end_byte, " " + text(following)
+    return node.end_byte, ""
