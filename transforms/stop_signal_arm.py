@@ -186,16 +186,26 @@ class StopSignalArm(Transform):
                 if wait is None and operation is None:
                     continue
                 goroutine = _goroutine_of(node, declaration, ctx)
-                if goroutine is None:
+                in_method = operation is not None and declaration.type == "method_declaration"
+                if goroutine is None and not in_method:
                     continue
                 if facts is None:
                     ctx.siblings.consulted = True  # the scan cache depends on the siblings
                     facts = package_owner_facts(ctx.parsed.root, ctx.siblings.files())
                 if (
-                    goroutine.type != "func_literal"
+                    goroutine is not None
+                    and goroutine.type != "func_literal"
                     and _text(goroutine.child_by_field_name("name")) not in facts.started
                 ):
-                    continue
+                    goroutine = None
+                if goroutine is None:
+                    if not in_method:
+                        continue
+                    # Not started by `go` here, but a method of the owner: whoever calls it
+                    # blocks as well once the other side left on the owner's stop signal.
+                    goroutine = _enclosing_function(node)
+                    if goroutine is None or goroutine.type == "func_literal":
+                        continue
                 if wait is not None:
                     finding = self._check(
                         ctx, node, wait, goroutine, declaration, facts, package_main
@@ -225,15 +235,24 @@ class StopSignalArm(Transform):
             return None  # none, a ctx (ctx-done-arm's case), or a channel nobody may close
         if _context_parameter_visible(node):
             return None
+        if operation.kind == "sleep":
+            return self._check_sleep(ctx, operation, goroutine, stop)
         channel = text(operation.channel)
         if channel == stop.expression or _not_blocking_forever(operation, ctx):
             return None
         what = f"send on `{channel}`" if operation.kind == "send" else f"receive from `{channel}`"
+        started = goroutine.type == "func_literal" or _started_directly(goroutine, ctx)
+        where = "in a goroutine" if started else "in a method of the owner"
         message = (
-            f"{what} in a goroutine blocks forever once the other side has stopped; "
+            f"{what} {where} blocks forever once the other side has stopped; "
             f"select on {stop.expression} too"
         )
-        if goroutine.child_by_field_name("result") is not None:
+        # With results to return, a send's arm gives the value up and goes on (what the
+        # function does next it decides, as before); a receive would go on with a zero value.
+        leave = "" if goroutine.child_by_field_name("result") is None else None
+        if leave is None and operation.kind == "send":
+            leave = "\n"
+        if leave is None:
             return self.finding(ctx, node, message, Safety.REPORT_ONLY)
         if (
             not _alone_on_lines(ctx.source, node)
@@ -245,7 +264,9 @@ class StopSignalArm(Transform):
         end, comment = _trailing_comment(node)
         replacement = (
             f"select {{\n{indent}case {text(node)}:{comment}\n"
-            f"{indent}case <-{stop.expression}:\n{indent}\treturn\n{indent}}}"
+            f"{indent}case <-{stop.expression}:\n"
+            + ("" if leave else f"{indent}\treturn\n")
+            + f"{indent}}}"
         )
         fix = Fix(
             (Edit(node.start_byte, end, replacement),),
@@ -253,6 +274,45 @@ class StopSignalArm(Transform):
         )
         # Leaving drops the value sent or the one awaited: whether anyone still waits for
         # it after the stop signal is a reviewer's call.
+        return self.finding(ctx, node, message, Safety.REVIEW, fix)
+
+    def _check_sleep(
+        self, ctx: FileContext, operation: _Operation, goroutine: Node, stop: _Stop
+    ) -> Finding | None:
+        """`time.Sleep(d)` in a goroutine (not in a loop): it keeps the goroutine, and what
+        it holds, for d after the owner stopped; waking up on the stop signal lets it go."""
+        node = operation.statement
+        if goroutine.type == "method_declaration" and not _started_directly(goroutine, ctx):
+            return None
+        if any(a.type == "for_statement" for a in _ancestors_within(node, goroutine)):
+            return None  # a retry loop: waking early only makes it spin (judged by a human)
+        message = (
+            "time.Sleep in a goroutine ignores the owner's stop signal; "
+            f"wake up on {stop.expression} too"
+        )
+        if not _alone_on_lines(ctx.source, node) or operation.channel.type != "call_expression":
+            return self.finding(ctx, node, message, Safety.REPORT_ONLY)
+        arguments = call_arguments(operation.channel)
+        if len(arguments) != 1:
+            return self.finding(ctx, node, message, Safety.REPORT_ONLY)
+        duration = text(arguments[0])
+        indent = line_indent(ctx.source, node.start_byte)
+        end, comment = _trailing_comment(node)
+        if ctx.module.go_version >= (1, 23):
+            replacement = (
+                f"select {{\n{indent}case <-time.After({duration}):{comment}\n"
+                f"{indent}case <-{stop.expression}:\n{indent}}}"
+            )
+        else:
+            timer = free_name("timer", identifier_names(goroutine))
+            replacement = (
+                f"{timer} := time.NewTimer({duration})\n{indent}select {{\n"
+                f"{indent}case <-{timer}.C:{comment}\n"
+                f"{indent}case <-{stop.expression}:\n{indent}\t{timer}.Stop()\n{indent}}}"
+            )
+        fix = Fix((Edit(node.start_byte, end, replacement),), f"wake up on {stop.expression}")
+        # The code after the sleep now runs early once the owner stopped: a reviewer checks
+        # that it copes (it usually only reports, or tries once more and sees the stop).
         return self.finding(ctx, node, message, Safety.REVIEW, fix)
 
     def _check(
@@ -270,6 +330,18 @@ class StopSignalArm(Transform):
         )
         stop = _stop_signal(loop, goroutine, receiver, owner_type, facts, ctx)
         what = _describe(wait)
+        if wait.kind == "range-channel":
+            assert wait.channel is not None
+            if stop is None or not _never_closed(wait.channel, stop, ctx):
+                return None
+            wait = _Wait(
+                wait.kind,
+                wait.node,
+                None,
+                wait.variable,
+                wait.safety,
+                wait.channel,
+            )
         if stop is None:
             if package_main:
                 return None
@@ -324,25 +396,42 @@ class _Wait:
     ticker: str | None = None  # `t` of `t.C`
     variable: str | None = None  # `tick` of `for tick := range t.C`
     safety: Safety = Safety.SAFE
+    channel: Node | None = None  # the data channel of `for v := range ch`
 
 
 def _endless_wait(loop: Node) -> _Wait | None:
     """How a `for` loop that can never leave waits; None when it can leave or is not ours."""
     body = loop.child_by_field_name("body")
-    if body is None or _can_leave(loop, body):
+    if body is None:
         return None
     clause = next((c for c in loop.named_children if c.type != "block"), None)
     if clause is not None and clause.type == "range_clause":
         right = clause.child_by_field_name("right")
-        ticker = _ticker_of(right)
-        if ticker is None:
-            return None  # ranging over a data channel ends when it is closed
         left = clause.child_by_field_name("left")
         names = [text(n) for n in left.named_children] if left is not None else []
-        if len(names) > 1:
+        if len(names) > 1 or right is None:
             return None
         variable = names[0] if names and names[0] != "_" else None
+        ticker = _ticker_of(right)
+        if ticker is None:
+            # A range over a data channel waits between values whatever its body does: a
+            # return on an error does not help while nothing comes. Only a close ends it.
+            if variable is not None and not any(c.type == ":=" for c in clause.children):
+                return None  # `for v = range ch`: not rewritten
+            return _Wait("range-channel", loop, None, variable, Safety.REVIEW, right)
+        if _can_leave(loop, body):
+            return None
         return _Wait("range-ticker", loop, ticker, variable)
+    if _can_leave(loop, body):
+        return None
+    if clause is not None and clause.type == "for_clause":
+        # `for ; true; <-t.C {`: runs the body, then waits for the next tick, for ever.
+        condition = clause.child_by_field_name("condition")
+        update = clause.child_by_field_name("update")
+        ticker = _ticker_of(_received_expression(update))
+        if (condition is None or text(condition) == "true") and ticker is not None:
+            return _Wait("post-ticker", loop, ticker)
+        return None
     if clause is not None and clause.type != "comment":
         return None  # `for cond {` or `for i := 0; ...` can end
     statements = statement_list(body)
@@ -409,6 +498,15 @@ def _ticker_of(channel: Node | None) -> str | None:
     return text(operand) if operand is not None else None
 
 
+def _received_expression(node: Node | None) -> Node | None:
+    """`ch` of `<-ch`, whether the node is the expression or a statement holding it."""
+    if node is None:
+        return None
+    if node.type == "expression_statement" and node.named_child_count == 1:
+        node = node.named_children[0]
+    return receive_operand(node)
+
+
 def _received(statement: Node) -> Node | None:
     if statement.type != "expression_statement" or statement.named_child_count != 1:
         return None
@@ -470,8 +568,10 @@ def _communication_operand(communication: Node | None) -> Node | None:
 def _describe(wait: _Wait) -> str:
     if wait.kind == "range-ticker":
         return f"ranging over `{wait.ticker}.C`"
-    if wait.kind == "receive-ticker":
+    if wait.kind in ("receive-ticker", "post-ticker"):
         return f"waiting on `{wait.ticker}.C`"
+    if wait.kind == "range-channel" and wait.channel is not None:
+        return f"ranging over `{text(wait.channel)}`"
     if wait.kind == "sleep":
         return "sleeping between rounds"
     if wait.kind == "select" and wait.ticker is not None:
@@ -612,9 +712,9 @@ def _shadowed_below(name: str, loop: Node, function: Node) -> bool:
 
 @dataclass(frozen=True)
 class _Operation:
-    kind: str  # send | receive
+    kind: str  # send | receive | sleep
     statement: Node
-    channel: Node
+    channel: Node  # the channel; for a sleep, the time.Sleep call
 
 
 def _blocking_operation(node: Node) -> _Operation | None:
@@ -625,6 +725,8 @@ def _blocking_operation(node: Node) -> _Operation | None:
         channel = node.child_by_field_name("channel")
         return None if channel is None else _Operation("send", node, channel)
     if node.type == "expression_statement":
+        if _is_sleep(node):
+            return _Operation("sleep", node, node.named_children[0])
         operand = _received(node)
         return None if operand is None else _Operation("receive", node, operand)
     if node.type == "assignment_statement":
@@ -696,9 +798,9 @@ def _rewrite(
         return None
     indent = line_indent(source, wait.node.start_byte)
     arm = f"case <-{stop.expression}:\n"
-    if wait.kind == "range-ticker":
+    if wait.kind in ("range-ticker", "range-channel"):
         body = loop.child_by_field_name("body")
-        assert body is not None and wait.ticker is not None
+        assert body is not None
         line_end = source.find(b"\n", body.start_byte)
         after_brace = source[body.start_byte + 1 : line_end].strip().decode("utf-8")
         if line_end == -1 or (after_brace and not after_brace.startswith("//")):
@@ -706,9 +808,18 @@ def _rewrite(
         comment = f" {after_brace}" if after_brace else ""
         inner = indent + "\t"
         declare = ""
-        receive = f"<-{wait.ticker}.C"
+        if wait.channel is not None:
+            if wait.channel.type == "call_expression":
+                return None  # `range f()` calls f once; a case would call it every round
+            receive = f"<-{text(wait.channel)}"
+        else:
+            receive = f"<-{wait.ticker}.C"
         if wait.variable is not None:
-            element = _ticker_element(wait.ticker, loop, ctx)
+            element = (
+                _channel_element(wait.channel, loop, ctx)
+                if wait.channel is not None
+                else _ticker_element(wait.ticker or "", loop, ctx)
+            )
             if element is None:
                 return None
             declare = f"\n{inner}var {wait.variable} {element}"
@@ -809,3 +920,76 @@ def _trailing_comment(node: Node) -> tuple[int, str]:
     ):
         return following.end_byte, " " + text(following)
     return node.end_byte, ""
+
+
+def _enclosing_function(node: Node) -> Node | None:
+    return next((a for a in ancestors(node) if a.type in FUNCTION_TYPES), None)
+
+
+def _ancestors_within(node: Node, function: Node) -> Iterator[Node]:
+    for ancestor in ancestors(node):
+        if ancestor == function or ancestor.type in FUNCTION_TYPES:
+            return
+        yield ancestor
+
+
+def _started_directly(function: Node, ctx: FileContext) -> bool:
+    """Some `go x.name(...)` / `go name(...)` of the package starts this very function."""
+    name = _text(function.child_by_field_name("name"))
+    pattern = re.compile(rb"\bgo\s+[\w.()]*\b" + re.escape(name.encode()) + rb"\(")
+    return pattern.search(ctx.source) is not None or any(
+        pattern.search(source) for _, source in ctx.siblings.files()
+    )
+
+
+def _never_closed(channel: Node, stop: _Stop, ctx: FileContext) -> bool:
+    """A channel ranged over that nothing in the package closes, and nothing else can: an
+    unexported field, or a channel made in the enclosing functions; a call's result (a
+    watcher's `ResultChan()`) counts when the stop signal is the owner's, not the call's."""
+    written = text(channel)
+    if written == stop.expression or SIGNAL_NAME.search(_last(written)):
+        return False
+    if channel.type == "call_expression":
+        return False  # who closes what a call returns is out of sight
+    if channel.type == "selector_expression":
+        name = _text(channel.child_by_field_name("field"))
+        if not name or not name[0].islower():
+            return False
+    elif channel.type == "identifier":
+        if _local_make(channel) is None:
+            return False  # a parameter: its maker may close it
+    else:
+        return False
+    key = channel_key(channel)
+    return key is not None and not ctx.package.uses(key).closed
+
+
+def _channel_element(channel: Node | None, loop: Node, ctx: FileContext) -> str | None:
+    """The element type of a field's `chan T` (declared in the file or package) or of a
+    local `make(chan T)`; None when it is not written down."""
+    if channel is None:
+        return None
+    written: list[str] = []
+    if channel.type == "selector_expression":
+        name = _text(channel.child_by_field_name("field"))
+        roots = [ctx.parsed.root]
+        for root in roots:
+            for spec in descendants(root):
+                if spec.type == "field_declaration" and any(
+                    text(n) == name for n in spec.children_by_field_name("name")
+                ):
+                    written.append(_text(spec.child_by_field_name("type")))
+    elif channel.type == "identifier":
+        made = _local_make(channel)
+        arguments = call_arguments(made) if made is not None else []
+        if arguments:
+            written.append(text(arguments[0]))
+    elements = {_element_of(w) for w in written}
+    if len(elements) != 1:
+        return None
+    return elements.pop()
+
+
+def _element_of(written: str) -> str | None:
+    match = re.match(r"^(?:<-\s*)?chan\s*(?!<-)(.+)$", written.strip())
+    return match.group(1).strip() if match else None
