@@ -60,6 +60,13 @@ class OwnerFacts:
     started: set[str] = field(default_factory=set)
     # what `.Stop()` is called on: a field or variable name (`t.Stop()`, `s.ticker.Stop()`)
     stopped: set[str] = field(default_factory=set)
+    # field name -> whether each `make(chan ...)` the package puts in it has a buffer
+    field_makes: dict[str, list[bool]] = field(default_factory=dict)
+
+    def always_buffered(self, field_name: str) -> bool:
+        """Every channel the package stores in a field of this name is made with a buffer."""
+        makes = self.field_makes.get(field_name, [])
+        return bool(makes) and all(makes)
 
     def of(self, type_name: str | None) -> TypeStops:
         return self.types.get(type_name or "", TypeStops())
@@ -70,10 +77,15 @@ class OwnerFacts:
         Only signal channels: `chan struct{}` (or a bool/error one named like a signal); a data
         channel closed by Close is the producer's end of stream, not a stop signal."""
         stops = self.of(type_name)
-        for name, method in sorted(stops.closed_fields.items()):
-            if is_signal_channel_type(stops.fields.get(name, ""), name):
-                return name, method
-        return None
+        found = [
+            (not STOP_METHOD.match(method), name, method)
+            for name, method in stops.closed_fields.items()
+            if is_signal_channel_type(stops.fields.get(name, ""), name)
+            # A channel closed to wake someone up (`close(s.kick)` in a helper) is not the
+            # owner's end: the field says it (`quit`), or the method that closes it (`Stop`).
+            and (_SIGNAL_NAME.search(name) or STOP_METHOD.match(method))
+        ]
+        return min(found)[1:] if found else None
 
     def cancelled_context(self, type_name: str | None) -> str | None:
         stops = self.of(type_name)
@@ -125,6 +137,7 @@ class _FileFacts:
     started: set[str] = field(default_factory=set)
     stopped: set[str] = field(default_factory=set)
     called_fields: set[str] = field(default_factory=set)  # `x.f()` with no arguments
+    field_makes: dict[str, list[bool]] = field(default_factory=dict)
 
 
 def _file_facts(root: Node) -> _FileFacts:
@@ -137,6 +150,10 @@ def _file_facts(root: Node) -> _FileFacts:
         for field_name, written in _struct_fields(spec):
             stops.fields[field_name] = written
     for node in descendants(root):
+        if node.type in ("keyed_element", "assignment_statement"):
+            made = _field_make(node)
+            if made is not None:
+                facts.field_makes.setdefault(made[0], []).append(made[1])
         if node.type == "method_declaration":
             _read_method(node, facts.types)
         elif node.type == "go_statement":
@@ -161,6 +178,8 @@ def _merge(files: list[_FileFacts]) -> OwnerFacts:
     facts = OwnerFacts()
     called_fields: set[str] = set()
     for one in files:
+        for name, makes in one.field_makes.items():
+            facts.field_makes.setdefault(name, []).extend(makes)
         facts.started |= one.started
         facts.stopped |= one.stopped
         called_fields |= one.called_fields
@@ -210,6 +229,37 @@ def _read_method(method: Node, types: dict[str, TypeStops]) -> None:
             and text(operand) == receiver
         ):
             stops.closed_fields.setdefault(text(selected), text(name))
+
+
+def _field_make(node: Node) -> tuple[str, bool] | None:
+    """(field, buffered) for `f: make(chan T, n)` in a composite literal or `x.f = make(...)`."""
+    if node.type == "keyed_element":
+        parts = [c for c in node.named_children if c.type != "comment"]
+        if len(parts) != 2:
+            return None
+        key = parts[0].named_children[0] if parts[0].named_child_count else parts[0]
+        value = parts[1].named_children[0] if parts[1].named_child_count else parts[1]
+        if key.type not in ("identifier", "field_identifier"):
+            return None
+        name = text(key)
+    else:
+        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        if left is None or right is None or left.named_child_count != 1:
+            return None
+        if right.named_child_count != 1:
+            return None
+        target, value = left.named_children[0], right.named_children[0]
+        selected = target.child_by_field_name("field")
+        if target.type != "selector_expression" or selected is None:
+            return None
+        name = text(selected)
+    function = value.child_by_field_name("function")
+    if value.type != "call_expression" or function is None or text(function) != "make":
+        return None
+    arguments = call_arguments(value)
+    if not arguments or arguments[0].type != "channel_type":
+        return None
+    return name, len(arguments) > 1 and text(arguments[1]) != "0"
 
 
 def _started_name(statement: Node) -> str | None:

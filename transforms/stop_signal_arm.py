@@ -28,6 +28,7 @@ from codemod.syntax import (
     descendants_outside_functions,
     function_parameters,
     line_indent,
+    made_channel_type,
     receive_operand,
     statement_list,
     text,
@@ -37,6 +38,9 @@ from transforms.time_after_in_loop import free_name, identifier_names, imports_t
 
 _BREAKABLE = frozenset(
     {"for_statement", "expression_switch_statement", "type_switch_statement", "select_statement"}
+)
+_SEMAPHORE_NAME = re.compile(
+    r"(?i)^(?:\w*sem|sema|semaphore|tokens?|slots?|limiter|throttle)\w*$|Sem$"
 )
 _TIMER_CALLS = frozenset({"time.After", "time.Tick"})
 _CONTEXT_TYPE = re.compile(r"^(?:\w+\.)?Context$")
@@ -238,7 +242,7 @@ class StopSignalArm(Transform):
         if operation.kind == "sleep":
             return self._check_sleep(ctx, operation, goroutine, stop)
         channel = text(operation.channel)
-        if channel == stop.expression or _not_blocking_forever(operation, ctx):
+        if channel == stop.expression or _not_blocking_forever(operation, ctx, facts):
             return None
         what = f"send on `{channel}`" if operation.kind == "send" else f"receive from `{channel}`"
         started = goroutine.type == "func_literal" or _started_directly(goroutine, ctx)
@@ -296,6 +300,8 @@ class StopSignalArm(Transform):
         if len(arguments) != 1:
             return self.finding(ctx, node, message, Safety.REPORT_ONLY)
         duration = text(arguments[0])
+        if _short_constant(duration):
+            return None  # a fixed pause of a second or less ends soon by itself
         indent = line_indent(ctx.source, node.start_byte)
         end, comment = _trailing_comment(node)
         if ctx.module.go_version >= (1, 23):
@@ -332,7 +338,7 @@ class StopSignalArm(Transform):
         what = _describe(wait)
         if wait.kind == "range-channel":
             assert wait.channel is not None
-            if stop is None or not _never_closed(wait.channel, stop, ctx):
+            if stop is None or not _never_closed(wait.channel, stop, ctx, facts):
                 return None
             wait = _Wait(
                 wait.kind,
@@ -741,20 +747,35 @@ def _blocking_operation(node: Node) -> _Operation | None:
     return None
 
 
-def _not_blocking_forever(operation: _Operation, ctx: FileContext) -> bool:
+def _not_blocking_forever(operation: _Operation, ctx: FileContext, facts: OwnerFacts) -> bool:
     """Channels whose wait is the point or ends by itself: timers, Done(), signal channels
     received from, channels the package closes, and sends into a local buffer."""
     channel = operation.channel
     written = text(channel)
     if _ticker_of(channel) is not None or written.endswith(("Done()", ")")):
         return True  # a timer, a Done(), a channel a call returns: not the owner's to judge
+    key = channel_key(channel)
+    if key is None:
+        return True
+    uses = ctx.package.uses(key)
+    if _SEMAPHORE_NAME.match(_last(written)):
+        return True  # a slot taken or given back: waiting for one is the point
     if operation.kind == "receive":
         if SIGNAL_NAME.search(_last(written)):
             return True  # waiting for a signal is the goroutine's purpose
-        key = channel_key(channel)
-        return key is None or ctx.package.uses(key).closed  # a close wakes it
+        # A close wakes it; and unless a sender in the package can give up (a select with
+        # another way out), the senders stay for as long as this side does.
+        return uses.closed or not uses.leaving_sends
     made = _local_make(channel)
-    return made is not None and len(call_arguments(made)) > 1
+    if made is not None and len(call_arguments(made)) > 1:
+        return True  # a buffer takes it
+    if channel.type == "selector_expression" and facts.always_buffered(
+        _text(channel.child_by_field_name("field"))
+    ):
+        return True  # a mailbox with room: a slot, not a rendezvous
+    # The other side can leave only from a select with another way out; receivers that take
+    # every value (a range until close, a bare receive) are there until the send completes.
+    return not uses.leaving_receives
 
 
 def _local_make(channel: Node) -> Node | None:
@@ -765,13 +786,20 @@ def _local_make(channel: Node) -> Node | None:
     for function in (a for a in ancestors(channel) if a.type in FUNCTION_TYPES):
         body = function.child_by_field_name("body")
         for node in descendants(body) if body is not None else ():
-            if node.type != "short_var_declaration":
+            if node.type == "short_var_declaration":
+                left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+                targets = left.named_children if left is not None else []
+                values = right.named_children if right is not None else []
+            elif node.type == "var_spec":
+                targets = node.children_by_field_name("name")
+                value = node.child_by_field_name("value")
+                values = value.named_children if value is not None else []
+            else:
                 continue
-            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
-            if left is None or right is None or left.named_child_count != right.named_child_count:
+            if len(targets) != len(values):
                 continue
-            for target, value in zip(left.named_children, right.named_children, strict=True):
-                if text(target) == name and call_name(value) == "make":
+            for target, value in zip(targets, values, strict=True):
+                if text(target) == name and made_channel_type(value) is not None:
                     return value
     return None
 
@@ -942,7 +970,7 @@ def _started_directly(function: Node, ctx: FileContext) -> bool:
     )
 
 
-def _never_closed(channel: Node, stop: _Stop, ctx: FileContext) -> bool:
+def _never_closed(channel: Node, stop: _Stop, ctx: FileContext, facts: OwnerFacts) -> bool:
     """A channel ranged over that nothing in the package closes, and nothing else can: an
     unexported field, or a channel made in the enclosing functions; a call's result (a
     watcher's `ResultChan()`) counts when the stop signal is the owner's, not the call's."""
@@ -955,9 +983,16 @@ def _never_closed(channel: Node, stop: _Stop, ctx: FileContext) -> bool:
         name = _text(channel.child_by_field_name("field"))
         if not name or not name[0].islower():
             return False
+        written_types = [
+            stops.fields[name] for stops in facts.types.values() if name in stops.fields
+        ]
+        if not written_types or not all(_element_of(w) for w in written_types):
+            return False  # a map or a slice, or a field of a type out of sight
     elif channel.type == "identifier":
         if _local_make(channel) is None:
             return False  # a parameter: its maker may close it
+        if _handed_to_calls(channel):
+            return False  # `signal.Notify(ch)`, a producer it is given to: theirs to close
     else:
         return False
     key = channel_key(channel)
@@ -993,3 +1028,36 @@ def _channel_element(channel: Node | None, loop: Node, ctx: FileContext) -> str 
 def _element_of(written: str) -> str | None:
     match = re.match(r"^(?:<-\s*)?chan\s*(?!<-)(.+)$", written.strip())
     return match.group(1).strip() if match else None
+
+
+_UNITS = {
+    "time.Nanosecond": 1e-9,
+    "time.Microsecond": 1e-6,
+    "time.Millisecond": 1e-3,
+    "time.Second": 1.0,
+    "time.Minute": 60.0,
+    "time.Hour": 3600.0,
+}
+
+
+def _short_constant(duration: str) -> bool:
+    """`500 * time.Millisecond`, `time.Second`: a constant of at most one second."""
+    match = re.fullmatch(r"(?:(\d+(?:\.\d+)?)\s*\*\s*)?(time\.\w+)", duration.strip())
+    if match is None or match.group(2) not in _UNITS:
+        return False
+    return float(match.group(1) or 1) * _UNITS[match.group(2)] <= 1.0
+
+
+def _handed_to_calls(channel: Node) -> bool:
+    """The local channel is an argument of some call in its function."""
+    name = text(channel)
+    function = _enclosing_function(channel)
+    while function is not None and function.type == "func_literal":
+        function = _enclosing_function(function)
+    body = function.child_by_field_name("body") if function is not None else None
+    for node in descendants(body) if body is not None else ():
+        if node.type == "argument_list" and any(
+            a.type == "identifier" and text(a) == name for a in node.named_children
+        ):
+            return True
+    return False
