@@ -257,8 +257,8 @@ def _field_make(node: Node) -> tuple[str, bool] | None:
     if value.type != "call_expression" or function is None or text(function) != "make":
         return None
     arguments = call_arguments(value)
-    if not arguments or arguments[0].type != "channel_type":
-        return None
+    if not arguments or arguments[0].type in ("slice_type", "map_type"):
+        return None  # a named type may be a channel (`make(notificationChan, 1)`)
     return name, len(arguments) > 1 and text(arguments[1]) != "0"
 
 

@@ -12,6 +12,7 @@ from tree_sitter import Node
 from codemod.callers import context_never_cancelled
 from codemod.model import Edit, Finding, Fix, Safety
 from codemod.owners import (
+    STOP_METHOD,
     OwnerFacts,
     is_signal_channel_type,
     package_owner_facts,
@@ -39,9 +40,8 @@ from transforms.time_after_in_loop import free_name, identifier_names, imports_t
 _BREAKABLE = frozenset(
     {"for_statement", "expression_switch_statement", "type_switch_statement", "select_statement"}
 )
-_SEMAPHORE_NAME = re.compile(
-    r"(?i)^(?:\w*sem|sema|semaphore|tokens?|slots?|limiter|throttle)\w*$|Sem$"
-)
+_SEMAPHORE_NAME = re.compile(r"(?i)sem|tokens?$|slots?$|limit|throttle|lock")
+_STOP_REQUEST = re.compile(r"(?i)stop|quit|shutdown|exit|kill|cancel|clos|term")
 _TIMER_CALLS = frozenset({"time.After", "time.Tick"})
 _CONTEXT_TYPE = re.compile(r"^(?:\w+\.)?Context$")
 _TICKER_TYPE = re.compile(r"^\*?time\.(?:Ticker|Timer)$")
@@ -167,7 +167,7 @@ class StopSignalArm(Transform):
     tags: ClassVar[tuple[str, ...]] = ("goroutine", "ticker", "channel")
     prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(rb"\.C\b|time\.Sleep\(|<-")
     candidates: ClassVar[frozenset[str]] = frozenset(
-        {"for_statement", "send_statement", "expression_statement", "assignment_statement"}
+        {"for_statement", "send_statement"}
     )
 
     def find(self, ctx: FileContext) -> Iterator[Finding]:
@@ -239,24 +239,25 @@ class StopSignalArm(Transform):
             return None  # none, a ctx (ctx-done-arm's case), or a channel nobody may close
         if _context_parameter_visible(node):
             return None
-        if operation.kind == "sleep":
-            return self._check_sleep(ctx, operation, goroutine, stop)
         channel = text(operation.channel)
         if channel == stop.expression or _not_blocking_forever(operation, ctx, facts):
             return None
-        what = f"send on `{channel}`" if operation.kind == "send" else f"receive from `{channel}`"
+        if STOP_METHOD.match(_text(declaration.child_by_field_name("name"))):
+            return None  # stopping: the signal may have fired already, on purpose
+        if operation.kind == "send" and _STOP_REQUEST.search(_last(channel)):
+            return None  # `stopCh <- struct{}{}` asks someone else to stop
         started = goroutine.type == "func_literal" or _started_directly(goroutine, ctx)
+        if not _owned_channel(operation.channel, receiver):
+            return None  # `req.done <- v`: a reply to a request, whose asker is not the owner
+        what = f"send on `{channel}`"
         where = "in a goroutine" if started else "in a method of the owner"
         message = (
             f"{what} {where} blocks forever once the other side has stopped; "
             f"select on {stop.expression} too"
         )
-        # With results to return, a send's arm gives the value up and goes on (what the
-        # function does next it decides, as before); a receive would go on with a zero value.
-        leave = "" if goroutine.child_by_field_name("result") is None else None
-        if leave is None and operation.kind == "send":
-            leave = "\n"
-        if leave is None:
+        if goroutine.child_by_field_name("result") is not None:
+            # What to return is the author's call; going on without the value (judged on
+            # real code) ran into the next wait for the same stopped side.
             return self.finding(ctx, node, message, Safety.REPORT_ONLY)
         if (
             not _alone_on_lines(ctx.source, node)
@@ -268,9 +269,7 @@ class StopSignalArm(Transform):
         end, comment = _trailing_comment(node)
         replacement = (
             f"select {{\n{indent}case {text(node)}:{comment}\n"
-            f"{indent}case <-{stop.expression}:\n"
-            + ("" if leave else f"{indent}\treturn\n")
-            + f"{indent}}}"
+            f"{indent}case <-{stop.expression}:\n{indent}\treturn\n{indent}}}"
         )
         fix = Fix(
             (Edit(node.start_byte, end, replacement),),
@@ -278,47 +277,6 @@ class StopSignalArm(Transform):
         )
         # Leaving drops the value sent or the one awaited: whether anyone still waits for
         # it after the stop signal is a reviewer's call.
-        return self.finding(ctx, node, message, Safety.REVIEW, fix)
-
-    def _check_sleep(
-        self, ctx: FileContext, operation: _Operation, goroutine: Node, stop: _Stop
-    ) -> Finding | None:
-        """`time.Sleep(d)` in a goroutine (not in a loop): it keeps the goroutine, and what
-        it holds, for d after the owner stopped; waking up on the stop signal lets it go."""
-        node = operation.statement
-        if goroutine.type == "method_declaration" and not _started_directly(goroutine, ctx):
-            return None
-        if any(a.type == "for_statement" for a in _ancestors_within(node, goroutine)):
-            return None  # a retry loop: waking early only makes it spin (judged by a human)
-        message = (
-            "time.Sleep in a goroutine ignores the owner's stop signal; "
-            f"wake up on {stop.expression} too"
-        )
-        if not _alone_on_lines(ctx.source, node) or operation.channel.type != "call_expression":
-            return self.finding(ctx, node, message, Safety.REPORT_ONLY)
-        arguments = call_arguments(operation.channel)
-        if len(arguments) != 1:
-            return self.finding(ctx, node, message, Safety.REPORT_ONLY)
-        duration = text(arguments[0])
-        if _short_constant(duration):
-            return None  # a fixed pause of a second or less ends soon by itself
-        indent = line_indent(ctx.source, node.start_byte)
-        end, comment = _trailing_comment(node)
-        if ctx.module.go_version >= (1, 23):
-            replacement = (
-                f"select {{\n{indent}case <-time.After({duration}):{comment}\n"
-                f"{indent}case <-{stop.expression}:\n{indent}}}"
-            )
-        else:
-            timer = free_name("timer", identifier_names(goroutine))
-            replacement = (
-                f"{timer} := time.NewTimer({duration})\n{indent}select {{\n"
-                f"{indent}case <-{timer}.C:{comment}\n"
-                f"{indent}case <-{stop.expression}:\n{indent}\t{timer}.Stop()\n{indent}}}"
-            )
-        fix = Fix((Edit(node.start_byte, end, replacement),), f"wake up on {stop.expression}")
-        # The code after the sleep now runs early once the owner stopped: a reviewer checks
-        # that it copes (it usually only reports, or tries once more and sees the stop).
         return self.finding(ctx, node, message, Safety.REVIEW, fix)
 
     def _check(
@@ -718,38 +676,25 @@ def _shadowed_below(name: str, loop: Node, function: Node) -> bool:
 
 @dataclass(frozen=True)
 class _Operation:
-    kind: str  # send | receive | sleep
+    kind: str  # send (judged on real code, a bare receive next to a stop signal was a
+    # loop's own mailbox, a token or a handshake, never a wait for a sender that had left)
     statement: Node
-    channel: Node  # the channel; for a sleep, the time.Sleep call
+    channel: Node
 
 
 def _blocking_operation(node: Node) -> _Operation | None:
-    """A bare `ch <- v`, `<-ch` or `v = <-ch` statement (not a select case)."""
-    if node.parent is None or node.parent.type == "communication_case":
+    """A bare `ch <- v` statement (not a select case)."""
+    if node.type != "send_statement" or node.parent is None:
         return None
-    if node.type == "send_statement":
-        channel = node.child_by_field_name("channel")
-        return None if channel is None else _Operation("send", node, channel)
-    if node.type == "expression_statement":
-        if _is_sleep(node):
-            return _Operation("sleep", node, node.named_children[0])
-        operand = _received(node)
-        return None if operand is None else _Operation("receive", node, operand)
-    if node.type == "assignment_statement":
-        operator = node.child_by_field_name("operator")
-        right = node.child_by_field_name("right")
-        if operator is None or text(operator) != "=" or right is None:
-            return None
-        if right.named_child_count != 1:
-            return None
-        operand = receive_operand(right.named_children[0])
-        return None if operand is None else _Operation("receive", node, operand)
-    return None
+    if node.parent.type == "communication_case":
+        return None
+    channel = node.child_by_field_name("channel")
+    return None if channel is None else _Operation("send", node, channel)
 
 
 def _not_blocking_forever(operation: _Operation, ctx: FileContext, facts: OwnerFacts) -> bool:
-    """Channels whose wait is the point or ends by itself: timers, Done(), signal channels
-    received from, channels the package closes, and sends into a local buffer."""
+    """Sends that complete by themselves or are the point: into a buffer, to receivers that
+    take every value, on semaphores and tokens, on channels a call returns."""
     channel = operation.channel
     written = text(channel)
     if _ticker_of(channel) is not None or written.endswith(("Done()", ")")):
@@ -758,14 +703,8 @@ def _not_blocking_forever(operation: _Operation, ctx: FileContext, facts: OwnerF
     if key is None:
         return True
     uses = ctx.package.uses(key)
-    if _SEMAPHORE_NAME.match(_last(written)):
+    if _SEMAPHORE_NAME.search(_last(written)):
         return True  # a slot taken or given back: waiting for one is the point
-    if operation.kind == "receive":
-        if SIGNAL_NAME.search(_last(written)):
-            return True  # waiting for a signal is the goroutine's purpose
-        # A close wakes it; and unless a sender in the package can give up (a select with
-        # another way out), the senders stay for as long as this side does.
-        return uses.closed or not uses.leaving_sends
     made = _local_make(channel)
     if made is not None and len(call_arguments(made)) > 1:
         return True  # a buffer takes it
@@ -954,13 +893,6 @@ def _enclosing_function(node: Node) -> Node | None:
     return next((a for a in ancestors(node) if a.type in FUNCTION_TYPES), None)
 
 
-def _ancestors_within(node: Node, function: Node) -> Iterator[Node]:
-    for ancestor in ancestors(node):
-        if ancestor == function or ancestor.type in FUNCTION_TYPES:
-            return
-        yield ancestor
-
-
 def _started_directly(function: Node, ctx: FileContext) -> bool:
     """Some `go x.name(...)` / `go name(...)` of the package starts this very function."""
     name = _text(function.child_by_field_name("name"))
@@ -1030,24 +962,6 @@ def _element_of(written: str) -> str | None:
     return match.group(1).strip() if match else None
 
 
-_UNITS = {
-    "time.Nanosecond": 1e-9,
-    "time.Microsecond": 1e-6,
-    "time.Millisecond": 1e-3,
-    "time.Second": 1.0,
-    "time.Minute": 60.0,
-    "time.Hour": 3600.0,
-}
-
-
-def _short_constant(duration: str) -> bool:
-    """`500 * time.Millisecond`, `time.Second`: a constant of at most one second."""
-    match = re.fullmatch(r"(?:(\d+(?:\.\d+)?)\s*\*\s*)?(time\.\w+)", duration.strip())
-    if match is None or match.group(2) not in _UNITS:
-        return False
-    return float(match.group(1) or 1) * _UNITS[match.group(2)] <= 1.0
-
-
 def _handed_to_calls(channel: Node) -> bool:
     """The local channel is an argument of some call in its function."""
     name = text(channel)
@@ -1061,3 +975,16 @@ def _handed_to_calls(channel: Node) -> bool:
         ):
             return True
     return False
+
+
+def _owned_channel(channel: Node, receiver: str | None) -> bool:
+    """A field of the receiver itself (`s.jobs`), or a local or parameter (`errc`)."""
+    if channel.type == "identifier":
+        return True
+    operand = channel.child_by_field_name("operand")
+    return (
+        channel.type == "selector_expression"
+        and receiver is not None
+        and operand is not None
+        and text(operand) == receiver
+    )
