@@ -166,9 +166,7 @@ class StopSignalArm(Transform):
     safety: ClassVar[Safety] = Safety.SAFE
     tags: ClassVar[tuple[str, ...]] = ("goroutine", "ticker", "channel")
     prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(rb"\.C\b|time\.Sleep\(|<-")
-    candidates: ClassVar[frozenset[str]] = frozenset(
-        {"for_statement", "send_statement"}
-    )
+    candidates: ClassVar[frozenset[str]] = frozenset({"for_statement", "send_statement"})
 
     def find(self, ctx: FileContext) -> Iterator[Finding]:
         if ctx.path.name.endswith("_test.go"):
