@@ -16,10 +16,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from tree_sitter import Node
+from tree_sitter import Node, QueryCursor
 
-from codemod.parse import parse_tree
-from codemod.syntax import call_arguments, descendants, text
+from codemod.parse import compile_query, parse_tree
+from codemod.syntax import call_arguments, call_name, text
 
 # Methods whose name says they end the owner's life: named in messages when no signal exists.
 STOP_METHOD = re.compile(
@@ -140,37 +140,52 @@ class _FileFacts:
     field_makes: dict[str, list[bool]] = field(default_factory=dict)
 
 
+# One query per file finds every node the facts read (a Python walk of every tree of a
+# package cost more than the rest of the transform).
+_FACTS_QUERY = """
+(type_spec name: (type_identifier) type: (struct_type)) @struct
+(method_declaration) @method
+(go_statement) @go
+(call_expression function: (selector_expression) arguments: (argument_list . ")")) @bare_call
+(call_expression function: (identifier) @callee) @named_call
+"""
+
+
 def _file_facts(root: Node) -> _FileFacts:
     facts = _FileFacts()
-    for spec in _struct_specs(root):
+    captures = QueryCursor(compile_query(_FACTS_QUERY)).captures(root)
+    for spec in captures.get("struct", []):
         name = spec.child_by_field_name("name")
         if name is None:
             continue
         stops = facts.types.setdefault(text(name), TypeStops())
         for field_name, written in _struct_fields(spec):
             stops.fields[field_name] = written
-    for node in descendants(root):
-        if node.type in ("keyed_element", "assignment_statement"):
-            made = _field_make(node)
+    for method in captures.get("method", []):
+        _read_method(method, facts.types)
+    for statement in captures.get("go", []):
+        started = _started_name(statement)
+        if started is not None:
+            facts.started.add(started)
+    for call in captures.get("bare_call", []):
+        function = call.child_by_field_name("function")
+        selected = function.child_by_field_name("field") if function is not None else None
+        operand = function.child_by_field_name("operand") if function is not None else None
+        if selected is None or operand is None:
+            continue
+        if text(selected) == "Stop":
+            facts.stopped.add(_last_name(operand))
+        facts.called_fields.add(text(selected))
+    for call in captures.get("named_call", []):
+        if call_name(call) != "make":
+            continue
+        holder = call.parent
+        if holder is not None and holder.type in ("literal_element", "expression_list"):
+            holder = holder.parent
+        if holder is not None and holder.type in ("keyed_element", "assignment_statement"):
+            made = _field_make(holder)
             if made is not None:
                 facts.field_makes.setdefault(made[0], []).append(made[1])
-        if node.type == "method_declaration":
-            _read_method(node, facts.types)
-        elif node.type == "go_statement":
-            started = _started_name(node)
-            if started is not None:
-                facts.started.add(started)
-        elif node.type == "call_expression" and not call_arguments(node):
-            function = node.child_by_field_name("function")
-            if function is None or function.type != "selector_expression":
-                continue
-            selected = function.child_by_field_name("field")
-            operand = function.child_by_field_name("operand")
-            if selected is None or operand is None:
-                continue
-            if text(selected) == "Stop":
-                facts.stopped.add(_last_name(operand))
-            facts.called_fields.add(text(selected))
     return facts
 
 
@@ -209,26 +224,22 @@ def _read_method(method: Node, types: dict[str, TypeStops]) -> None:
         return
     stops = types.setdefault(type_name, TypeStops())
     stops.methods.add(text(name))
-    if receiver is None:
-        return
     body = method.child_by_field_name("body")
-    for node in descendants(body) if body is not None else ():
-        if node.type != "call_expression":
+    if receiver is None or body is None or b"close(" not in (body.text or b""):
+        return
+    for call in QueryCursor(compile_query(_CLOSE_QUERY)).captures(body).get("close", []):
+        arguments = call_arguments(call)
+        if len(arguments) != 1 or arguments[0].type != "selector_expression":
             continue
-        function = node.child_by_field_name("function")
-        arguments = call_arguments(node)
-        if function is None or text(function) != "close" or len(arguments) != 1:
-            continue
-        closed = arguments[0]
-        operand = closed.child_by_field_name("operand")
-        selected = closed.child_by_field_name("field")
-        if (
-            closed.type == "selector_expression"
-            and operand is not None
-            and selected is not None
-            and text(operand) == receiver
-        ):
+        operand = arguments[0].child_by_field_name("operand")
+        selected = arguments[0].child_by_field_name("field")
+        if operand is not None and selected is not None and text(operand) == receiver:
             stops.closed_fields.setdefault(text(selected), text(name))
+
+
+_CLOSE_QUERY = """
+((call_expression function: (identifier) @callee) @close (#eq? @callee "close"))
+"""
 
 
 def _field_make(node: Node) -> tuple[str, bool] | None:
@@ -281,14 +292,6 @@ def _last_name(expression: Node) -> str:
         if selected is not None:
             return text(selected)
     return text(expression)
-
-
-def _struct_specs(root: Node) -> Iterator[Node]:
-    for node in descendants(root):
-        if node.type == "type_spec":
-            type_node = node.child_by_field_name("type")
-            if type_node is not None and type_node.type == "struct_type":
-                yield node
 
 
 def _struct_fields(spec: Node) -> Iterator[tuple[str, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar
 
 from tree_sitter import Node
@@ -165,7 +166,7 @@ class StopSignalArm(Transform):
     title: ClassVar[str] = "Give a goroutine loop with no way out a case on its owner's stop signal"
     safety: ClassVar[Safety] = Safety.SAFE
     tags: ClassVar[tuple[str, ...]] = ("goroutine", "ticker", "channel")
-    prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(rb"\.C\b|time\.Sleep\(|<-")
+    prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(rb"\.C\b|time\.Sleep\(|<-|\bchan\b")
     candidates: ClassVar[frozenset[str]] = frozenset({"for_statement", "send_statement"})
 
     def find(self, ctx: FileContext) -> Iterator[Finding]:
@@ -559,13 +560,12 @@ def _goroutine_of(loop: Node, declaration: Node, ctx: FileContext) -> Node | Non
         if any(a.type == "call_expression" and _is_once(a) for a in ancestors(call)):
             return None
         return function
-    if function.type in ("method_declaration", "function_declaration") and function == declaration:
-        name = _text(function.child_by_field_name("name"))
-        pattern = re.compile(rb"\bgo\s+[\w.()]*\b" + re.escape(name.encode()) + rb"\(")
-        if pattern.search(ctx.source) or any(
-            pattern.search(source) for _, source in ctx.siblings.files()
-        ):
-            return function
+    if (
+        function.type in ("method_declaration", "function_declaration")
+        and function == declaration
+        and _started_directly(function, ctx)
+    ):
+        return function
     return None
 
 
@@ -894,10 +894,18 @@ def _enclosing_function(node: Node) -> Node | None:
 def _started_directly(function: Node, ctx: FileContext) -> bool:
     """Some `go x.name(...)` / `go name(...)` of the package starts this very function."""
     name = _text(function.child_by_field_name("name"))
-    pattern = re.compile(rb"\bgo\s+[\w.()]*\b" + re.escape(name.encode()) + rb"\(")
-    return pattern.search(ctx.source) is not None or any(
-        pattern.search(source) for _, source in ctx.siblings.files()
+    return name in _started_in(ctx.source) or any(
+        name in _started_in(source) for _, source in ctx.siblings.files()
     )
+
+
+_GO_CALL = re.compile(rb"\bgo\s+(?:[\w.()\[\]]*\.)?(\w+)\s*\(")
+
+
+@lru_cache(maxsize=2048)
+def _started_in(source: bytes) -> frozenset[str]:
+    """Names a file starts with `go`: read once per file per process, not once per loop."""
+    return frozenset(m.group(1).decode() for m in _GO_CALL.finditer(source))
 
 
 def _never_closed(channel: Node, stop: _Stop, ctx: FileContext, facts: OwnerFacts) -> bool:
