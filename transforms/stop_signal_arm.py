@@ -54,13 +54,16 @@ _ENDS_PROGRAM = re.compile(r"^(?:os\.Exit|log\.Fatal\w*|runtime\.Goexit|\w+\.Fat
 class StopSignalArm(Transform):
     """
     ## What it does
-    Finds a loop with no way out in a goroutine: `for range t.C` or `for { <-t.C ... }` over a
-    ticker, a `for { select { case <-t.C: ... } }` whose cases are all timers, or
-    `for { ...; time.Sleep(d) }`, with no `return`, `break` or `goto` that leaves it. When the
-    goroutine's owner has a stop signal (a channel field that a method of the receiver's type
-    closes, a context kept in a field whose cancel function the package calls, a
-    `chan struct{}` parameter or captured variable named like `stopCh`, `done` or `quit`, or a
-    `ctx` the function holds), it waits on that signal too and returns when it fires.
+    Finds a goroutine that cannot leave when its owner stops. A loop with no way out: `for
+    range t.C` or `for { <-t.C ... }` over a ticker, a `for { select {...} }` waiting on
+    timers, `for { ...; time.Sleep(d) }` or `for ; true; <-t.C {`, with no `return`, `break`
+    or `goto` that leaves it; a `for v := range ch` over a channel nothing closes; a bare send
+    to a loop that leaves on the stop signal. When the owner has a stop signal (a channel
+    field that a method of the receiver's type closes, learnt from the code; a context kept
+    in a field whose cancel function the package calls; a `chan struct{}` parameter or
+    captured variable named like `stopCh`, `done` or `quit`; a `ctx` the function holds), the
+    wait becomes a `select` that also returns when it fires. Without one, a loop is reported
+    with what to add.
 
     ## Why is this bad?
     A goroutine that can never leave its loop lives as long as the process. `Ticker.Stop`
@@ -138,24 +141,32 @@ class StopSignalArm(Transform):
     ```
 
     ## Fix safety
-    The wait for the next tick (or the end of a sleep) becomes a `select` that also returns on
-    the stop signal; the loop's body is left as it was, after the `select`, so its `break`,
-    `continue` and labels keep their meaning. Safe when the loop waits on tickers or sleeps
-    only and the signal is a channel field closed by a method of the receiver's type, a
-    context field whose cancel function the package calls, or a stop channel parameter:
-    leaving then drops only ticks nobody waits for. Review when the signal is a `ctx` (its
-    cancellation may mean something else to this loop, and the loop may be meant to outlive
-    it), a captured channel the function neither closes nor was handed, or when the `select`
-    being extended also waits for data (the data pending when the signal fires is dropped).
-    A `for range` with a variable over a channel whose element type is not known, one-line
-    loops, and loops whose wait is elsewhere than at the top level of the body are reported
-    without a fix. With no stop signal the finding is reported only, saying what to add, and
-    only when the owner can clearly end: the ticker is stopped somewhere (its goroutine then
-    blocks forever) or the receiver's type has a `Stop`/`Close`-like method.
+    The wait for the next tick (or the end of a sleep, or the next value) becomes a `select`
+    that also returns on the stop signal; the loop's body is left as it was, after the
+    `select`, so its `break`, `continue` and labels keep their meaning. Safe when the loop
+    waits on tickers or sleeps only and the signal is a channel field closed by a method of
+    the receiver's type, a context field whose cancel function the package calls, or a stop
+    channel parameter: leaving then drops only ticks nobody waits for. Review when the signal
+    is a `ctx` (its cancellation may mean something else to this loop; none when every caller
+    in the package passes one nobody cancels), a local channel the function never closes,
+    when the `select` being extended also waits for data, for a range over a channel (the
+    values queued when the signal fires are dropped), and for a send (its value is dropped).
+    A send is reported only on a field of the receiver or a local (a reply to a request
+    belongs to its asker), unbuffered, whose receivers in the package include one that can
+    leave, outside a `Stop`/`Close`-like method, and not itself a stop request (`stopCh <-`);
+    with results to return it is reported without a fix. A range is reported only over an
+    unexported channel field, or a local channel not handed to any call (`signal.Notify`),
+    that nothing in the package closes. `for ; true; <-t.C {`, a `for range` with a variable
+    whose element type is not written down, one-line loops, and loops whose wait is not at
+    the top level of the body are reported without a fix. With no stop signal a loop is
+    reported only when the owner can clearly end: the ticker is stopped somewhere (its
+    goroutine then blocks forever) or the receiver's type has a `Stop`/`Close`-like method.
 
     Left alone: loops that can leave (`return`, a `break` of the loop or of a label around
-    it, `goto`), loops that end the program (`log.Fatal`), goroutines started in `main` or
-    `init`, in a `sync.Once`, in package `main` without a stop signal, and test files.
+    it, `goto`, `panic`, `log.Fatal`), goroutines started in `main` or `init` or in a
+    `sync.Once`, package `main` without a stop signal, test files, bare receives and sleeps
+    outside loops (judged on real code: a loop's own mailbox, a token, a deliberate delay),
+    semaphore and lock channels, and channels a call returns.
 
     ## Go versions
     All. A sleep becomes `case <-time.After(d):` from Go 1.23 (whose unreferenced timers are
