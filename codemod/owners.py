@@ -62,6 +62,8 @@ class OwnerFacts:
     stopped: set[str] = field(default_factory=set)
     # field name -> whether each `make(chan ...)` the package puts in it has a buffer
     field_makes: dict[str, list[bool]] = field(default_factory=dict)
+    # field name -> how many `x.f = ...` statements the package has (composite literals aside)
+    field_assignments: dict[str, int] = field(default_factory=dict)
 
     def always_buffered(self, field_name: str) -> bool:
         """Every channel the package stores in a field of this name is made with a buffer."""
@@ -138,6 +140,7 @@ class _FileFacts:
     stopped: set[str] = field(default_factory=set)
     called_fields: set[str] = field(default_factory=set)  # `x.f()` with no arguments
     field_makes: dict[str, list[bool]] = field(default_factory=dict)
+    field_assignments: dict[str, int] = field(default_factory=dict)
 
 
 # One query per file finds every node the facts read (a Python walk of every tree of a
@@ -148,6 +151,8 @@ _FACTS_QUERY = """
 (go_statement) @go
 (call_expression function: (selector_expression) arguments: (argument_list . ")")) @bare_call
 (call_expression function: (identifier) @callee) @named_call
+(assignment_statement
+  left: (expression_list (selector_expression field: (field_identifier) @assigned)))
 """
 
 
@@ -176,6 +181,9 @@ def _file_facts(root: Node) -> _FileFacts:
         if text(selected) == "Stop":
             facts.stopped.add(_last_name(operand))
         facts.called_fields.add(text(selected))
+    for assigned in captures.get("assigned", []):
+        written = text(assigned)
+        facts.field_assignments[written] = facts.field_assignments.get(written, 0) + 1
     for call in captures.get("named_call", []):
         if call_name(call) != "make":
             continue
@@ -195,6 +203,8 @@ def _merge(files: list[_FileFacts]) -> OwnerFacts:
     for one in files:
         for name, makes in one.field_makes.items():
             facts.field_makes.setdefault(name, []).extend(makes)
+        for name, count in one.field_assignments.items():
+            facts.field_assignments[name] = facts.field_assignments.get(name, 0) + count
         facts.started |= one.started
         facts.stopped |= one.stopped
         called_fields |= one.called_fields

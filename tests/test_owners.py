@@ -172,3 +172,12 @@ def test_package_facts_read_siblings() -> None:
     sibling = (HEADER + "func (s *S) Stop() { close(s.quit) }").encode()
     assert package_owner_facts(root, [("stop.go", sibling)]).stop_channel("S") == ("quit", "Stop")
     assert package_owner_facts(root, []).stop_channel("S") is None
+
+
+def test_field_assignments_count_selector_assignments_only() -> None:
+    facts = facts_of(
+        "type S struct{ quit chan struct{}; n int }\n"
+        "func New() *S { s := &S{quit: make(chan struct{})}; s.n = 1; return s }\n"
+        "func (s *S) Restart() { s.quit, s.n = make(chan struct{}), 2 }"
+    )
+    assert facts.field_assignments == {"n": 2, "quit": 1}

@@ -110,3 +110,38 @@ def test_sleep_uses_time_after_from_go_1_23() -> None:
     )
     assert old.rewritten is not None and b"time.NewTimer(time.Second)" in old.rewritten
     assert new.rewritten is not None and b"case <-time.After(time.Second):" in new.rewritten
+
+
+TICKER_LOOP = "func (s *S) loop() {\n\tfor range s.t.C {\n\t\ts.seen = nil\n\t}\n}\n\n"
+
+
+@pytest.mark.parametrize(
+    ("start", "safety"),
+    [
+        pytest.param(
+            "func (s *S) Start() {\n\ts.quit = make(chan struct{})\n\tgo s.loop()\n}\n",
+            Safety.SAFE,
+            id="made-before-the-go-statement",
+        ),
+        pytest.param(
+            "func (s *S) Start() {\n\tgo s.loop()\n\ts.quit = make(chan struct{})\n}\n",
+            Safety.REVIEW,
+            id="made-after-the-go-statement",
+        ),
+        pytest.param(
+            "func (s *S) Start() {\n\tgo s.loop()\n}\n\n"
+            "func (s *S) Reset() {\n\ts.quit = make(chan struct{})\n}\n",
+            Safety.REVIEW,
+            id="made-again-elsewhere",
+        ),
+        pytest.param(
+            "func New() *S {\n\ts := &S{quit: make(chan struct{})}\n\tgo s.loop()\n\treturn s\n}\n",
+            Safety.SAFE,
+            id="made-in-a-composite-literal",
+        ),
+    ],
+)
+def test_a_stop_field_set_while_the_loop_runs_needs_review(start: str, safety: Safety) -> None:
+    """The new case reads the field every round: set after the goroutine starts, that read
+    would race with the write."""
+    assert findings(TICKER_LOOP + start) == [(2, safety)]

@@ -148,7 +148,9 @@ class StopSignalArm(Transform):
     the receiver's type, a context field whose cancel function the package calls, or a stop
     channel parameter: leaving then drops only ticks nobody waits for. Review when the signal
     is a `ctx` (its cancellation may mean something else to this loop; none when every caller
-    in the package passes one nobody cancels), a local channel the function never closes,
+    in the package passes one nobody cancels), a local channel the function never closes, a
+    stop field the package sets again after the goroutine starts (the new case reads it every
+    round: that read would race with the write),
     when the `select` being extended also waits for data, for a range over a channel (the
     values queued when the signal fires are dropped), and for a send (its value is dropped).
     A send is reported only on a field of the receiver or a local (a reply to a request
@@ -602,11 +604,15 @@ def _stop_signal(
     """The owner's stop signal visible at the loop, most specific first."""
     if receiver is not None and owner_type is not None and not _shadowed(receiver, loop):
         channel = facts.stop_channel(owner_type)
-        if channel is not None:
-            return _Stop(f"{receiver}.{channel[0]}", Safety.SAFE)
         context = facts.cancelled_context(owner_type)
-        if context is not None:
-            return _Stop(f"{receiver}.{context}.Done()", Safety.SAFE)
+        field_name = channel[0] if channel is not None else context
+        if field_name is not None:
+            expression = f"{receiver}.{field_name}" + ("" if channel is not None else ".Done()")
+            # The loop reads the field each round: a field set again after the goroutine
+            # starts (a restart, a lazy make) would be a data race the old loop never had.
+            set_before = _assigned_before_start(field_name, goroutine, ctx)
+            settled = facts.field_assignments.get(field_name, 0) <= set_before
+            return _Stop(expression, Safety.SAFE if settled else Safety.REVIEW)
     for function in [a for a in ancestors(loop) if a.type in FUNCTION_TYPES]:
         for name, declaration in function_parameters(function):
             written = _text(declaration.child_by_field_name("type"))
@@ -1005,3 +1011,36 @@ def _owned_channel(channel: Node, receiver: str | None) -> bool:
         and operand is not None
         and text(operand) == receiver
     )
+
+
+def _assigned_before_start(field_name: str, goroutine: Node, ctx: FileContext) -> int:
+    """How many `x.field = ...` statements run, in the function holding the `go` statement
+    that starts this goroutine, before it (then the go statement orders them before every
+    read). Only `go` statements of this file are seen; elsewhere counts as none."""
+    if goroutine.type == "func_literal":
+        statements = [a for a in ancestors(goroutine) if a.type == "go_statement"][:1]
+    else:
+        name = _text(goroutine.child_by_field_name("name"))
+        statements = [
+            n
+            for n in descendants(ctx.parsed.root)
+            if n.type == "go_statement" and re.search(rf"\b{re.escape(name)}\s*\(", text(n))
+        ]
+    if len(statements) != 1:
+        return 0
+    start = statements[0]
+    function = _enclosing_function(start)
+    body = function.child_by_field_name("body") if function is not None else None
+    count = 0
+    for node in descendants(body) if body is not None else ():
+        if node.start_byte >= start.start_byte:
+            break
+        if node.type == "assignment_statement":
+            left = node.child_by_field_name("left")
+            count += sum(
+                1
+                for target in (left.named_children if left is not None else [])
+                if target.type == "selector_expression"
+                and _text(target.child_by_field_name("field")) == field_name
+            )
+    return count
