@@ -145,3 +145,22 @@ def test_a_stop_field_set_while_the_loop_runs_needs_review(start: str, safety: S
     """The new case reads the field every round: set after the goroutine starts, that read
     would race with the write."""
     assert findings(TICKER_LOOP + start) == [(2, safety)]
+
+
+def test_a_method_started_with_arguments_that_call_methods_is_a_goroutine() -> None:
+    """`go h.loop(h.target.String())`: the started name is `loop`, not `String`."""
+    code = (
+        "func (s *S) loop(name string) {\n\tfor range s.t.C {\n\t\ts.seen = nil\n\t}\n}\n\n"
+        "func (s *S) Start() {\n\tgo s.loop(s.t.C.String())\n}\n"
+    )
+    assert findings(code) == [(2, Safety.SAFE)]
+
+
+def test_a_send_keeps_its_review_fix_when_the_stop_field_is_set_late() -> None:
+    code = (
+        "func (s *S) Put(v int) {\n\ts.jobs <- v\n}\n\n"
+        "func (s *S) loop() {\n\tfor {\n\t\tselect {\n\t\tcase <-s.jobs:\n"
+        "\t\tcase <-s.quit:\n\t\t\treturn\n\t\t}\n\t}\n}\n\n"
+        "func (s *S) Start() {\n\tgo s.loop()\n\ts.quit = make(chan struct{})\n}\n"
+    )
+    assert findings(code) == [(2, Safety.REVIEW)]

@@ -247,7 +247,7 @@ class StopSignalArm(Transform):
         )
         node = operation.statement
         stop = _stop_signal(node, goroutine, receiver, owner_type, facts, ctx)
-        if stop is None or stop.safety is not Safety.SAFE:
+        if stop is None or not stop.fires:
             return None  # none, a ctx (ctx-done-arm's case), or a channel nobody may close
         if _context_parameter_visible(node):
             return None
@@ -591,6 +591,10 @@ def _is_once(call: Node) -> bool:
 class _Stop:
     expression: str  # what to receive from: `s.quit`, `ctx.Done()`
     safety: Safety
+    # A signal that does fire on the owner's stop: the owner's closed field or cancelled
+    # context, a stop channel handed in, a local one closed in sight (not a `ctx`, whose
+    # waits are ctx-done-arm's, nor a local nobody closes).
+    fires: bool = True
 
 
 def _stop_signal(
@@ -626,7 +630,7 @@ def _stop_signal(
                     "method_declaration",
                 ) and context_never_cancelled(function, name, ctx.package):
                     return None
-                return _Stop(f"{name}.Done()", Safety.REVIEW)
+                return _Stop(f"{name}.Done()", Safety.REVIEW, fires=False)
         local = _local_stop_channel(function, loop)
         if local is not None:
             return local
@@ -660,7 +664,7 @@ def _local_stop_channel(function: Node, loop: Node) -> _Stop | None:
             and [text(a) for a in call_arguments(n)] == [name]
             for n in descendants(body)
         )
-        return _Stop(name, Safety.SAFE if closed else Safety.REVIEW)
+        return _Stop(name, Safety.SAFE if closed else Safety.REVIEW, fires=closed)
     return None
 
 
@@ -916,7 +920,7 @@ def _started_directly(function: Node, ctx: FileContext) -> bool:
     )
 
 
-_GO_CALL = re.compile(rb"\bgo\s+(?:[\w.()\[\]]*\.)?(\w+)\s*\(")
+_GO_CALL = re.compile(rb"\bgo\s+(?:[\w.\[\]]*\.)?(\w+)\s*\(")
 
 
 @lru_cache(maxsize=2048)
