@@ -89,6 +89,7 @@ class StopSignalArm(Transform):
 
     func (f *Flusher) Start() {
         f.ticker = time.NewTicker(time.Second)
+        f.quit = make(chan struct{})
         go func() {
             for range f.ticker.C {
                 f.mu.Lock()
@@ -120,6 +121,7 @@ class StopSignalArm(Transform):
 
     func (f *Flusher) Start() {
         f.ticker = time.NewTicker(time.Second)
+        f.quit = make(chan struct{})
         go func() {
             for {
                 select {
