@@ -83,6 +83,13 @@ class Case:
         return not self.positive and (self.path / "reported.md").is_file()
 
     @property
+    def keeps_running(self) -> bool:
+        """Its leaked goroutine never blocks (it sleeps and works for ever): goleak sees it,
+        the goroutineleak profile (goroutines blocked for ever) cannot; keeps-running.md says
+        why."""
+        return (self.path / "keeps-running.md").is_file()
+
+    @property
     def has_leak_test(self) -> bool:
         return (self.path / "leak_test.go").is_file()
 
