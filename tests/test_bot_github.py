@@ -318,3 +318,42 @@ def test_a_push_the_remote_rejects_is_one_line_and_opens_nothing(
     assert "git push failed" in line and "hook declined" in line
     assert project.remote_branch() is None
     assert github.pulls == {}
+
+
+def authors(project: Project) -> set[str]:
+    log = git(project.remote, "log", "--format=%an <%ae>|%cn <%ce>", "main..unleak/fixes")
+    return {person for line in log.splitlines() for person in line.split("|")}
+
+
+def test_commits_are_by_the_bot_not_the_machines_git_identity(
+    project: Project, github: FakeGitHub
+) -> None:
+    # The machine has an identity everywhere git looks: config and environment (IDENTITY).
+    git(project.work, "config", "user.name", "Machine Owner")
+    git(project.work, "config", "user.email", "owner@example.com")
+    completed = run(project, github)
+    assert completed.returncode == 0, completed.stderr
+    assert authors(project) == {"unleak[bot] <unleak-bot@users.noreply.github.com>"}
+
+
+@pytest.mark.parametrize("how", ["flag", "environment"])
+def test_the_bot_identity_is_configurable(project: Project, github: FakeGitHub, how: str) -> None:
+    chosen = "Fleet Bot <fleet-bot@example.org>"
+    if how == "flag":
+        completed = run(project, github, "--author", chosen)
+    else:
+        completed = unleak_pr(
+            project.work,
+            *("--base", "main", "--forge", "github", "--repo", REPO, "--api-url", github.url),
+            env={"UNLEAK_AUTHOR": chosen},
+        )
+    assert completed.returncode == 0, completed.stderr
+    assert authors(project) == {chosen}
+
+
+def test_an_author_without_an_email_is_a_usage_error(project: Project, github: FakeGitHub) -> None:
+    completed = run(project, github, "--author", "just a name")
+    assert completed.returncode == 2
+    assert "Name <email@host>" in completed.stderr
+    assert project.remote_branch() is None
+    assert github.records == []

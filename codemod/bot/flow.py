@@ -17,6 +17,7 @@ from codemod.bot import body
 from codemod.bot.changes import FixRunError, TransformChange, fix_steps, ordered_transforms
 from codemod.bot.forge import Forge, ForgeError, ForgeTarget, PullRequest, resolve_target
 from codemod.bot.git import (
+    BOT_IDENTITY,
     TRAILER,
     Git,
     GitError,
@@ -65,6 +66,7 @@ class PrRequest:
     flags_given: frozenset[str] = frozenset()
     config_file: str | None = None
     jobs: int | None = None
+    author: tuple[str, str] = BOT_IDENTITY
 
 
 @dataclass
@@ -162,7 +164,7 @@ def _fix_and_commit(
     options = replace(merge(request.options, config, set(request.flags_given)), fix=True)
     notes: list[str] = []
     commits = []
-    identity = identity_env(user)
+    identity = identity_env(request.author)
     for change in fix_steps(worktree.directory, target, options, config, request.jobs, notes):
         message = body.commit_message(change)
         sha = commit_all(worktree, message, identity)

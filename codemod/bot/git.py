@@ -22,8 +22,9 @@ from codemod.bot.token import Token
 GIT_TIMEOUT = 600
 # Bot commits carry this trailer: a branch whose commits all have it is the bot's to rewrite.
 TRAILER = "Unleak-Transform"
-# Used only when git has no identity configured (a fresh CI runner).
-FALLBACK_IDENTITY = ("unleak", "unleak@users.noreply.localhost")
+# Who the bot's commits are by, unless --author / UNLEAK_AUTHOR says otherwise: a bot, as
+# Dependabot and Renovate are, never the machine's own git identity.
+BOT_IDENTITY = ("unleak[bot]", "unleak-bot@users.noreply.github.com")
 
 
 class GitError(Exception):
@@ -242,21 +243,23 @@ def commit_messages(git: Git, revisions: str) -> list[str]:
     return [message.strip() for message in text.split("\0") if message.strip()]
 
 
-def identity_env(git: Git, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-    """Author and committer for the bot's commits: the environment's (GIT_AUTHOR_NAME, ...),
-    else git's user.name / user.email, else a fallback, piece by piece."""
-    configured = {
-        "NAME": git.run("config", "user.name", check=False).stdout.strip(),
-        "EMAIL": git.run("config", "user.email", check=False).stdout.strip(),
+def parse_identity(text: str) -> tuple[str, str]:
+    """`Name <email>` as (name, email); ValueError names what is wrong."""
+    match = re.fullmatch(r"\s*([^<>]*?)\s*<([^<>\s]+@[^<>\s]+)>\s*", text)
+    if match is None or not match.group(1):
+        raise ValueError(f"{text!r}: expected 'Name <email@host>'")
+    return match.group(1), match.group(2)
+
+
+def identity_env(identity: tuple[str, str]) -> dict[str, str]:
+    """Author and committer of the bot's commits; they replace whatever the environment or
+    git's user.name / user.email say."""
+    name, email = identity
+    return {
+        f"GIT_{role}_{part}": value
+        for role in ("AUTHOR", "COMMITTER")
+        for part, value in (("NAME", name), ("EMAIL", email))
     }
-    fallback = dict(zip(("NAME", "EMAIL"), FALLBACK_IDENTITY, strict=True))
-    env: dict[str, str] = {}
-    for role in ("AUTHOR", "COMMITTER"):
-        for part in ("NAME", "EMAIL"):
-            variable = f"GIT_{role}_{part}"
-            if not environ.get(variable):
-                env[variable] = configured[part] or fallback[part]
-    return env
 
 
 def commit_all(worktree: Git, message: str, identity: Mapping[str, str]) -> str:
