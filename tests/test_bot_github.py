@@ -416,10 +416,10 @@ def test_an_author_without_an_email_is_a_usage_error(project: Project, github: F
     assert github.records == []
 
 
-def update_branch(project: Project, hand_edit: bytes | None = None) -> str:
+def update_branch(project: Project, clone_name: str, hand_edit: bytes | None = None) -> str:
     """What a forge's *Update branch* button does: merge the base into the bot's branch, in
     a clone; with `hand_edit`, a human slips a change into the merge."""
-    clone = project.work.parent / "update-branch"
+    clone = project.work.parent / clone_name
     git(project.work.parent, "clone", "-q", f"file://{project.remote}", str(clone))
     git(clone, "checkout", "-q", "unleak/fixes")
     git(clone, "merge", "-q", "--no-ff", "--no-commit", "origin/main")
@@ -436,7 +436,7 @@ def test_a_merge_of_the_base_into_the_branch_is_not_foreign_work(
 ) -> None:
     assert run(project, github).returncode == 0
     project.commit_to_main({"more.go": b"package p\n\nconst More = 1\n"}, "unrelated work")
-    merged = update_branch(project)
+    merged = update_branch(project, "update-branch")
     again = run(project, github)
     assert again.returncode == 0, again.stderr
     assert "up to date" in again.stderr
@@ -447,18 +447,13 @@ def test_a_merge_of_the_base_into_the_branch_is_not_foreign_work(
     assert project.remote_branch() not in (None, merged)
     assert github.calls("PATCH") == [f"PATCH /repos/{REPO}/pulls/1"]
     assert github.comments.get(1, []) == []
-
-
-def test_a_merge_carrying_a_hand_made_change_is_foreign_work(
-    project: Project, github: FakeGitHub
-) -> None:
-    assert run(project, github).returncode == 0
-    project.commit_to_main({"more.go": b"package p\n\nconst More = 1\n"}, "unrelated work")
-    merged = update_branch(project, hand_edit=b"package p\n\n// Edited in the merge.\n")
-    completed = run(project, github)
-    assert completed.returncode == 2
-    assert "commits unleak did not make" in one_error_line(completed.stderr)
-    assert project.remote_branch() == merged
+    # A merge that slips a hand-made change in is a human's work: the bot stops.
+    project.commit_to_main({"more.go": b"package p\n\nconst More = 2\n"}, "more work")
+    evil = update_branch(project, "evil-merge", hand_edit=b"package p\n\n// Edited in the merge.\n")
+    refused = run(project, github)
+    assert refused.returncode == 2
+    assert "commits unleak did not make" in one_error_line(refused.stderr)
+    assert project.remote_branch() == evil
 
 
 def test_human_commits_stop_the_bot_and_it_says_so_once_on_the_pull_request(
