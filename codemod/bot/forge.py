@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
 
 FORGES = ("github", "gitea")
 GITHUB_HOST = "github.com"
 GITHUB_API = "https://api.github.com"
 
-PullState = Literal["open", "closed"]
 # Pull requests read to find the bot's own (open and closed) among a repository's.
 MAX_PULLS_READ = 1000
 
