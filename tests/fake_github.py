@@ -95,6 +95,10 @@ class FakeGitHub:
             body=pull["body"],
             html_url=f"https://github.example/{self.repo}/pull/{number}",
         )
+        merged = bool(pull.get("merged"))
+        value.update(merged_at="2026-12-01T00:00:00Z" if merged else None)
+        if "merged" in value:
+            value["merged"] = merged
         # GitHub's own example lists a requested team without its required `type`.
         value.update(requested_teams=[], requested_reviewers=[])
         value["head"].update(ref=pull["head"], label=f"{owner}:{pull['head']}")

@@ -33,6 +33,8 @@ from tests.bot_support import (
 from tests.cli_support import LEAKY
 from tests.gitea_server import ADMIN, GiteaServer, ensure_gitea, running_gitea
 
+BOT = ("unleak[bot]", "unleak-bot@users.noreply.github.com")
+
 
 @pytest.fixture(scope="module")
 def gitea(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GiteaServer]:
@@ -159,6 +161,10 @@ def test_opens_updates_and_leaves_alone_a_real_gitea_pull_request(project: Gitea
     )
     subjects = [c["commit"]["message"].splitlines()[0] for c in commits]
     assert subjects == ["Close the channel when its only producer goroutine finishes", "initial"]
+    # By the bot, not by the identity the machine's git has (IDENTITY, in the environment).
+    for role in ("author", "committer"):
+        person = commits[0]["commit"][role]
+        assert (person["name"], person["email"]) == BOT
     tip = project.branch_tip()
 
     again = project.pr()
@@ -200,6 +206,8 @@ def test_a_wrong_token_is_refused_before_anything_is_pushed(project: GiteaProjec
     assert completed.returncode == 2
     lines = completed.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("unleak: ")
+    assert "HTTP 401" in lines[0] and "check GITEA_TOKEN or --token-file" in lines[0]
+    assert "Username" not in lines[0], "git's words, not what to do"
     assert project.branch_tip() is None
     assert project.pulls() == []
 
@@ -209,7 +217,8 @@ def test_a_read_only_token_cannot_push_and_leaves_nothing(project: GiteaProject)
     completed = project.pr(token=token)
     assert completed.returncode == 2
     lines = completed.stderr.strip().splitlines()
-    assert len(lines) == 1 and "git push failed" in lines[0], completed.stderr
+    assert len(lines) == 1 and "git push origin failed (HTTP 403)" in lines[0], completed.stderr
+    assert "needs the write:repository scope" in lines[0]
     assert project.branch_tip() is None
     assert project.pulls() == []
 
@@ -277,3 +286,60 @@ def test_a_failed_pull_request_deletes_the_branch_it_pushed(project: GiteaProjec
     assert "409 pull request already exists" in lines[0]
     assert "deleted the branch unleak/fixes" in lines[0]
     assert project.branch_tip() is None, "nothing half-done on the real server"
+
+
+def test_a_closed_pull_request_is_not_proposed_again(project: GiteaProject) -> None:
+    """Close PR #1 by hand, push a new leak to main, run again: the new PR holds only the new
+    fix, on a new branch, and the closed PR's branch is as the human left it."""
+    assert project.pr().returncode == 0
+    [first] = project.pulls()
+    rejected_tip = project.branch_tip()
+    project.server.api(
+        "PATCH", f"{project.repo_path}/pulls/{first['number']}", json={"state": "closed"}
+    )
+    project.commit_to_main({"words.go": ANOTHER_LEAK}, "a new leak lands on main")
+    completed = project.pr()
+    assert completed.returncode == 0, completed.stderr
+    assert f"rejected in closed pull request #{first['number']}" in completed.stderr
+    pulls = {p["number"]: p for p in project.pulls()}
+    assert len(pulls) == 2
+    [second] = [p for p in pulls.values() if p["number"] != first["number"]]
+    assert (second["state"], second["head"]["ref"]) == ("open", "unleak/fixes-2")
+    assert "words.go" in second["body"] and "leaky.go" not in second["body"]
+    assert pulls[first["number"]]["state"] == "closed"
+    assert project.branch_tip() == rejected_tip, "the closed PR's head is never rewritten"
+    again = project.pr()
+    assert again.returncode == 0, again.stderr
+    assert "up to date" in again.stderr
+    assert len(project.pulls()) == 2
+
+
+def test_update_branch_is_not_foreign_work_but_a_human_commit_is_said_once(
+    project: GiteaProject,
+) -> None:
+    assert project.pr().returncode == 0
+    [pull] = project.pulls()
+    project.commit_to_main({"more.go": b"package p\n\nconst More = 1\n"}, "unrelated work")
+    # Gitea's own "Update branch" button: a merge of main into the bot's branch.
+    project.server.api("POST", f"{project.repo_path}/pulls/{pull['number']}/update")
+    merged = project.branch_tip()
+    parents = project.server.api("GET", f"{project.repo_path}/git/commits/{merged}")["parents"]
+    assert len(parents) == 2, "Gitea made a merge commit"
+    after_update = project.pr()
+    assert after_update.returncode == 0, after_update.stderr
+    assert "up to date" in after_update.stderr
+    assert project.branch_tip() == merged
+
+    authed_git(project.work, project.server.token, "fetch", "-q", "origin")
+    git(project.work, "checkout", "-q", "-b", "mine", "origin/unleak/fixes")
+    (project.work / "notes.txt").write_text("a human was here\n")
+    git(project.work, "add", "notes.txt")
+    git(project.work, "commit", "-q", "-m", "human work")
+    authed_git(project.work, project.server.token, "push", "-q", "origin", "mine:unleak/fixes")
+    git(project.work, "checkout", "-q", "main")
+    for _ in range(2):
+        stopped = project.pr()
+        assert stopped.returncode == 2
+        assert "commits unleak did not make" in stopped.stderr and "human work" in stopped.stderr
+    comments = project.comments(pull["number"])
+    assert len(comments) == 1 and "stopped updating" in comments[0]["body"]

@@ -135,11 +135,68 @@ def test_closed_pull_request_with_the_same_changes_is_not_reopened(
     project: Project, github: FakeGitHub
 ) -> None:
     assert run(project, github).returncode == 0
+    tip = project.remote_branch()
     github.pulls[1]["state"] = "closed"
     again = run(project, github)
     assert again.returncode == 0
-    assert "was closed" in again.stderr
+    assert "left out 1 fix rejected in closed pull request #1" in again.stderr
+    assert "nothing new to propose" in again.stderr
     assert github.calls("POST") == [f"POST /repos/{REPO}/pulls"]
+    assert project.remote_branch() == tip
+    # Reopened, it is the bot's again: its fixes are no longer rejected, and it is up to date.
+    github.pulls[1]["state"] = "open"
+    reopened = run(project, github)
+    assert reopened.returncode == 0, reopened.stderr
+    assert "up to date" in reopened.stderr
+    assert github.calls("POST") == [f"POST /repos/{REPO}/pulls"]
+
+
+def test_a_closed_pull_requests_fixes_stay_out_of_later_ones(
+    project: Project, github: FakeGitHub
+) -> None:
+    assert run(project, github).returncode == 0
+    rejected_tip = project.remote_branch()
+    github.pulls[1]["state"] = "closed"
+    # main moves on: a new leak, and an unrelated edit that shifts the rejected fix's lines.
+    leaky = show(project.remote, "main:leaky.go")
+    shifted = leaky.replace(b"package p\n", b"package p\n\n// Version is new.\nconst Version = 2\n")
+    project.commit_to_main({"words.go": ANOTHER_LEAK, "leaky.go": shifted}, "more code")
+    completed = run(project, github)
+    assert completed.returncode == 0, completed.stderr
+    assert "left out 1 fix rejected in closed pull request #1" in completed.stderr
+    assert github.calls("POST") == [f"POST /repos/{REPO}/pulls"] * 2
+    second = github.pulls[2]
+    assert second["head"] == "unleak/fixes-2", "a new branch: the closed one is the human's record"
+    assert "words.go" in second["body"] and "leaky.go" not in second["body"]
+    assert second["title"] == "unleak: fix 1 goroutine-leak-prone idiom"
+    assert project.remote_branch() == rejected_tip, "the closed pull request's branch is untouched"
+    changed = git(project.remote, "diff", "--name-only", "main", "unleak/fixes-2")
+    assert changed.splitlines() == ["words.go"]
+    # The next run keeps to the open pull request on its new branch.
+    project.commit_to_main({"wait.go": LOST_CANCEL}, "another leak")
+    third = run(project, github)
+    assert third.returncode == 0, third.stderr
+    assert github.calls("POST") == [f"POST /repos/{REPO}/pulls"] * 2
+    assert github.calls("PATCH") == [f"PATCH /repos/{REPO}/pulls/2"]
+    assert "leaky.go" not in github.pulls[2]["body"] and "wait.go" in github.pulls[2]["body"]
+    assert project.remote_branch() == rejected_tip
+
+
+def test_removing_the_fingerprints_from_a_closed_pull_request_proposes_them_again(
+    project: Project, github: FakeGitHub
+) -> None:
+    assert run(project, github).returncode == 0
+    closed = github.pulls[1]
+    closed["state"] = "closed"
+    assert "unleak:fingerprints" in closed["body"]
+    closed["body"] = "\n".join(
+        line for line in closed["body"].splitlines() if "unleak:fingerprints" not in line
+    )
+    completed = run(project, github)
+    assert completed.returncode == 0, completed.stderr
+    assert "left out" not in completed.stderr
+    assert github.pulls[2]["head"] == "unleak/fixes-2"
+    assert "leaky.go" in github.pulls[2]["body"]
 
 
 def test_one_commit_per_transform(tmp_path: Path, github: FakeGitHub) -> None:
@@ -318,3 +375,106 @@ def test_a_push_the_remote_rejects_is_one_line_and_opens_nothing(
     assert "git push failed" in line and "hook declined" in line
     assert project.remote_branch() is None
     assert github.pulls == {}
+
+
+def authors(project: Project) -> set[str]:
+    log = git(project.remote, "log", "--format=%an <%ae>|%cn <%ce>", "main..unleak/fixes")
+    return {person for line in log.splitlines() for person in line.split("|")}
+
+
+def test_commits_are_by_the_bot_not_the_machines_git_identity(
+    project: Project, github: FakeGitHub
+) -> None:
+    # The machine has an identity everywhere git looks: config and environment (IDENTITY).
+    git(project.work, "config", "user.name", "Machine Owner")
+    git(project.work, "config", "user.email", "owner@example.com")
+    completed = run(project, github)
+    assert completed.returncode == 0, completed.stderr
+    assert authors(project) == {"unleak[bot] <unleak-bot@users.noreply.github.com>"}
+
+
+@pytest.mark.parametrize("how", ["flag", "environment"])
+def test_the_bot_identity_is_configurable(project: Project, github: FakeGitHub, how: str) -> None:
+    chosen = "Fleet Bot <fleet-bot@example.org>"
+    if how == "flag":
+        completed = run(project, github, "--author", chosen)
+    else:
+        completed = unleak_pr(
+            project.work,
+            *("--base", "main", "--forge", "github", "--repo", REPO, "--api-url", github.url),
+            env={"UNLEAK_AUTHOR": chosen},
+        )
+    assert completed.returncode == 0, completed.stderr
+    assert authors(project) == {chosen}
+
+
+def test_an_author_without_an_email_is_a_usage_error(project: Project, github: FakeGitHub) -> None:
+    completed = run(project, github, "--author", "just a name")
+    assert completed.returncode == 2
+    assert "Name <email@host>" in completed.stderr
+    assert project.remote_branch() is None
+    assert github.records == []
+
+
+def update_branch(project: Project, clone_name: str, hand_edit: bytes | None = None) -> str:
+    """What a forge's *Update branch* button does: merge the base into the bot's branch, in
+    a clone; with `hand_edit`, a human slips a change into the merge."""
+    clone = project.work.parent / clone_name
+    git(project.work.parent, "clone", "-q", f"file://{project.remote}", str(clone))
+    git(clone, "checkout", "-q", "unleak/fixes")
+    git(clone, "merge", "-q", "--no-ff", "--no-commit", "origin/main")
+    if hand_edit is not None:
+        (clone / "clean.go").write_bytes(hand_edit)
+        git(clone, "add", "clean.go")
+    git(clone, "commit", "-q", "-m", "Merge branch 'main' into unleak/fixes")
+    git(clone, "push", "-q", "origin", "unleak/fixes")
+    return git(clone, "rev-parse", "HEAD")
+
+
+def test_a_merge_of_the_base_into_the_branch_is_not_foreign_work(
+    project: Project, github: FakeGitHub
+) -> None:
+    assert run(project, github).returncode == 0
+    project.commit_to_main({"more.go": b"package p\n\nconst More = 1\n"}, "unrelated work")
+    merged = update_branch(project, "update-branch")
+    again = run(project, github)
+    assert again.returncode == 0, again.stderr
+    assert "up to date" in again.stderr
+    assert project.remote_branch() == merged
+    project.commit_to_main({"words.go": ANOTHER_LEAK}, "a new leak")
+    third = run(project, github)
+    assert third.returncode == 0, third.stderr
+    assert project.remote_branch() not in (None, merged)
+    assert github.calls("PATCH") == [f"PATCH /repos/{REPO}/pulls/1"]
+    assert github.comments.get(1, []) == []
+    # A merge that slips a hand-made change in is a human's work: the bot stops.
+    project.commit_to_main({"more.go": b"package p\n\nconst More = 2\n"}, "more work")
+    evil = update_branch(project, "evil-merge", hand_edit=b"package p\n\n// Edited in the merge.\n")
+    refused = run(project, github)
+    assert refused.returncode == 2
+    assert "commits unleak did not make" in one_error_line(refused.stderr)
+    assert project.remote_branch() == evil
+
+
+def test_human_commits_stop_the_bot_and_it_says_so_once_on_the_pull_request(
+    project: Project, github: FakeGitHub
+) -> None:
+    assert run(project, github).returncode == 0
+    git(project.work, "fetch", "-q", "origin")
+    git(project.work, "checkout", "-q", "-b", "mine", "origin/unleak/fixes")
+    (project.work / "notes.txt").write_text("a human was here\n")
+    git(project.work, "add", "notes.txt")
+    git(project.work, "commit", "-q", "-m", "human work")
+    git(project.work, "push", "-q", "origin", "mine:unleak/fixes")
+    git(project.work, "checkout", "-q", "main")
+    human_tip = project.remote_branch()
+    for _ in range(2):
+        completed = run(project, github)
+        assert completed.returncode == 2
+        line = one_error_line(completed.stderr)
+        assert "commits unleak did not make" in line and "human work" in line
+        assert "pull request #1" in line
+        assert project.remote_branch() == human_tip
+    comments = github.comments[1]
+    assert len(comments) == 1, "said once, not on every run"
+    assert "stopped updating" in comments[0]["body"] and "human work" in comments[0]["body"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from github import BadCredentialsException, GithubException, RateLimitExceededException
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from codemod.bot.body import (
@@ -20,18 +20,23 @@ from codemod.bot.body import (
     pull_title,
 )
 from codemod.bot.changes import FileChange, TransformChange
+from codemod.bot.fingerprint import fingerprint, fingerprints_comment, read_fingerprints
 from codemod.bot.forge import (
     ForgeError,
+    ForgeTarget,
     RemoteLocation,
+    access_hint,
     describe_reset,
     parse_remote_url,
     resolve_target,
 )
-from codemod.bot.git import TRAILER, auth_entries, config_env
+from codemod.bot.git import TRAILER, auth_entries, config_env, http_refusal, parse_identity
 from codemod.bot.github import GitHubForge, github_message
 from codemod.bot.proof import Check
 from codemod.bot.token import Token, TokenError, read_token
+from codemod.gomod import parse_gomod
 from codemod.model import Safety
+from tests.conftest import run_codemod
 from transforms import ALL_TRANSFORMS
 
 SECRET = "ghp_unitTESTsecret0123456789"
@@ -269,3 +274,105 @@ def test_obsolete_comment_names_the_base() -> None:
     text = obsolete_comment("main", "b" * 40)
     assert text.startswith("<!-- unleak:obsolete -->")
     assert "`main` at `bbbbbbbbbbbb`" in text
+
+
+MODULE_122 = parse_gomod("module example\n\ngo 1.22\n")
+# Two lost-cancel findings in two functions, the same code in each.
+TWO_LOST_CANCELS = """package p
+
+import (
+\t"context"
+\t"time"
+)
+
+func First(parent context.Context) error {
+\tctx, _ := context.WithTimeout(parent, time.Second)
+\t<-ctx.Done()
+\treturn ctx.Err()
+}
+
+func (s *Server) Second(parent context.Context) error {
+\tctx, _ := context.WithTimeout(parent, time.Second)
+\t<-ctx.Done()
+\treturn ctx.Err()
+}
+"""
+
+
+def fingerprints_of(source: str, path: str = "a/wait.go") -> list[str]:
+    data = source.encode()
+    result = run_codemod(data, MODULE_122, select="lost-cancel")
+    return [fingerprint(f, path, data) for f in result.findings]
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    st.lists(st.sampled_from(["", "// note", "const X = 1", "var y = 2", "type T int"])),
+    st.sampled_from(["", "\t// a comment\n", "\tstart := time.Now()\n\t_ = start\n"]),
+)
+def test_fingerprints_survive_edits_elsewhere(before: list[str], inside: str) -> None:
+    original = fingerprints_of(TWO_LOST_CANCELS)
+    assert len(set(original)) == 2, "the same code in two functions: two fixes"
+    edited = TWO_LOST_CANCELS.replace(
+        "\n\nfunc First", "\n\n" + "\n".join(before) + "\n\nfunc First"
+    ).replace("{\n\tctx, _ :=", "{\n" + inside + "\tctx, _ :=")
+    assert fingerprints_of(edited) == original
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("time.Second)", "2*time.Second)"),  # the code it rewrites
+        ("func First", "func Renamed"),  # the function around it
+    ],
+)
+def test_fingerprints_change_with_the_code_they_name(change: tuple[str, str]) -> None:
+    original = fingerprints_of(TWO_LOST_CANCELS)
+    edited = fingerprints_of(TWO_LOST_CANCELS.replace(*change, 1))
+    assert edited[0] != original[0] and edited[1] == original[1]
+    assert fingerprints_of(TWO_LOST_CANCELS, "b/wait.go")[0] != original[0]
+
+
+def test_fingerprints_round_trip_through_a_body_a_human_edited() -> None:
+    prints = fingerprints_of(TWO_LOST_CANCELS)
+    body = f"Some text.\n\n{fingerprints_comment(prints)}\n\nA human's note.\n"
+    assert read_fingerprints(body) == frozenset(prints)
+    assert read_fingerprints(body.replace(fingerprints_comment(prints), "")) == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("stderr", "status"),
+    [
+        (
+            "fatal: could not read Username for 'http://127.0.0.1:3000': terminal prompts disabled",
+            401,
+        ),
+        ("remote: invalid credentials\nfatal: Authentication failed for 'https://h/o/r.git/'", 401),
+        (
+            "fatal: unable to access 'https://h/o/r.git/': The requested URL returned error: 403",
+            403,
+        ),
+        ("remote: Permission to o/r.git denied to bot.\nfatal: unable to access 'x'", 403),
+        ("remote: Repository not found.\nfatal: repository 'https://h/o/r.git/' not found", 404),
+        ("error: failed to push some refs to 'origin'", None),
+        ("fatal: couldn't find remote ref refs/heads/x", None),
+    ],
+)
+def test_http_refusals_are_read_from_git(stderr: str, status: int | None) -> None:
+    assert http_refusal(stderr) == status
+
+
+def test_access_hints_name_the_token_and_permission() -> None:
+    gitea = ForgeTarget("gitea", "o/r", "http://h/api/v1")
+    github = ForgeTarget("github", "o/r", "https://api.github.com")
+    assert "check GITEA_TOKEN or --token-file" in access_hint(gitea, 401, "read")
+    assert "write:repository" in access_hint(gitea, 403, "push")
+    assert "Contents: write" in access_hint(github, 403, "push")
+    assert "cannot see it" in access_hint(github, 404, "read")
+
+
+def test_parse_identity() -> None:
+    assert parse_identity("unleak[bot] <b@example.org>") == ("unleak[bot]", "b@example.org")
+    for wrong in ("name only", "<a@b>", "N <no-at>", "N <a@b> extra"):
+        with pytest.raises(ValueError):
+            parse_identity(wrong)

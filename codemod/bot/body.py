@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from codemod import __version__
 from codemod.bot.changes import FileChange, TransformChange
+from codemod.bot.fingerprint import fingerprints_comment
 from codemod.bot.git import TRAILER
 from codemod.bot.proof import Check
 from codemod.model import Safety
@@ -19,6 +20,7 @@ from codemod.transform import Transform
 
 PULL_MARKER = "<!-- unleak:pull-request -->"
 OBSOLETE_MARKER = "<!-- unleak:obsolete -->"
+FOREIGN_MARKER = "<!-- unleak:foreign-commits -->"
 MAX_FILES_LISTED = 50  # per transform; GitHub caps a body at 65,536 characters
 WRAP = 72
 
@@ -125,7 +127,12 @@ def pull_body(changes: list[TransformChange], checks: list[Check], facts: RunFac
         "---",
         f"Opened by `unleak pr` from branch `{facts.branch}`; running it again updates this "
         f"pull request (it never pushes to `{facts.base}`). Leave a fix out with "
-        "`//unleak:ignore ID reason` on the line, or `ignore = [...]` in `[tool.unleak]`.",
+        "`//unleak:ignore ID reason` on the line, or `ignore = [...]` in `[tool.unleak]`. "
+        "Closing this pull request unmerged rejects its fixes: later runs leave them out "
+        "(reopen it to have them proposed again).",
+        "",
+        # Which fixes this is, for the runs after a human closed it.
+        fingerprints_comment([fp for c in changes for fp in c.fingerprints]),
     ]
     return "\n".join(out) + "\n"
 
@@ -198,6 +205,17 @@ def obsolete_comment(base: str, base_sha: str) -> str:
         f"unleak found nothing left to fix on `{base}` at `{base_sha[:12]}`: every change in "
         "this pull request is already there or no longer applies. It is obsolete and can be "
         "closed.\n"
+    )
+
+
+def foreign_commits_comment(branch: str, commits: list[str]) -> str:
+    shown = "; ".join(commits[:3]) + ("; ..." if len(commits) > 3 else "")
+    return (
+        f"{FOREIGN_MARKER}\n"
+        f"unleak stopped updating this pull request: its branch `{branch}` now holds commits "
+        f"unleak did not make ({shown}), and it will not overwrite them: the pull request is "
+        "yours now. To hand it back to unleak, remove those commits from the branch (a merge "
+        "of the base branch, as the *Update branch* button makes, is fine).\n"
     )
 
 

@@ -11,6 +11,7 @@ import click
 
 from codemod.bot.flow import BotError, Console, PrRequest, open_pull_request
 from codemod.bot.forge import FORGES
+from codemod.bot.git import BOT_IDENTITY, parse_identity
 from codemod.cli import ignore_option, select_option
 from codemod.engine import RunOptions
 from codemod.model import Safety
@@ -93,6 +94,13 @@ class _Scrubber:
     help="Read settings from this file (default: the nearest config in the base commit).",
 )
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes.")
+@click.option(
+    "--author",
+    envvar="UNLEAK_AUTHOR",
+    metavar="'NAME <EMAIL>'",
+    help=f"Author and committer of the bot's commits [env UNLEAK_AUTHOR; default: "
+    f"{BOT_IDENTITY[0]} <{BOT_IDENTITY[1]}>].",
+)
 def pr(
     path: str,
     base: str,
@@ -108,6 +116,7 @@ def pr(
     unsafe: bool | None,
     config_file: str | None,
     jobs: int | None,
+    author: str | None,
 ) -> None:
     """Fix PATH on a branch from --base, one commit per transform, and open a pull request.
 
@@ -116,6 +125,10 @@ def pr(
     instead of opening another.
     """
     scrub = _Scrubber(token_file)
+    try:
+        identity = parse_identity(author) if author else BOT_IDENTITY
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--author / UNLEAK_AUTHOR") from None
     options = RunOptions(
         select=_ids(select, "--select"),
         ignore=_ids(ignore, "--ignore") or frozenset(),
@@ -141,6 +154,7 @@ def pr(
         flags_given=frozenset(given),
         config_file=config_file,
         jobs=jobs,
+        author=identity,
     )
     console = Console(
         out=lambda text: click.echo(scrub(text)),

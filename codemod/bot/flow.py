@@ -9,23 +9,38 @@ was (deleted, or reset to its previous tip), so the remote is never left half-do
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from codemod.bot import body
-from codemod.bot.changes import FixRunError, TransformChange, fix_steps, ordered_transforms
-from codemod.bot.forge import Forge, ForgeError, ForgeTarget, PullRequest, resolve_target
+from codemod.bot.changes import (
+    FixRunError,
+    Rejected,
+    TransformChange,
+    fix_steps,
+    ordered_transforms,
+)
+from codemod.bot.fingerprint import read_fingerprints
+from codemod.bot.forge import (
+    Forge,
+    ForgeError,
+    ForgeTarget,
+    PullRequest,
+    access_hint,
+    resolve_target,
+)
 from codemod.bot.git import (
-    TRAILER,
+    BOT_IDENTITY,
     Git,
     GitError,
     auth_entries,
     commit_all,
-    commit_messages,
     config_env,
     dirty_paths,
     fetch,
+    foreign_commits,
     identity_env,
     ls_remote,
     merge_base,
@@ -65,6 +80,7 @@ class PrRequest:
     flags_given: frozenset[str] = frozenset()
     config_file: str | None = None
     jobs: int | None = None
+    author: tuple[str, str] = BOT_IDENTITY
 
 
 @dataclass
@@ -82,8 +98,10 @@ class Remote:
     forge: Forge
     target: ForgeTarget
     base_sha: str
-    old_tip: str | None  # our branch's tip on the remote, if it exists
+    branch: str  # the branch this run pushes to: --branch, or --branch-N past closed PRs
+    old_tip: str | None  # that branch's tip on the remote, if it exists
     open_pull: PullRequest | None
+    rejected: list[PullRequest] = field(default_factory=list)  # closed unmerged, newest first
 
 
 def make_forge(target: ForgeTarget, token: Token) -> Forge:
@@ -123,8 +141,12 @@ def _run(request: PrRequest, console: Console) -> int:
     else:
         user, remote = _read_remote(user, request)
         base_sha = remote.base_sha
+        request = replace(request, branch=remote.branch)
+    rejected = Rejected(frozenset().union(*(read_fingerprints(p.body) for p in _rejected(remote))))
     with temporary_worktree(user, base_sha) as worktree:
-        commits, facts = _fix_and_commit(worktree, user, request, base_sha, target_path, console)
+        commits, facts = _fix_and_commit(
+            worktree, user, request, base_sha, target_path, console, rejected
+        )
         tip = worktree.out("rev-parse", "HEAD")
         changes = [change for change, _, _ in commits]
         checks = _checks(worktree, base_sha, tip, changes, offline=request.dry_run)
@@ -149,11 +171,34 @@ def _run(request: PrRequest, console: Console) -> int:
         )
         return 0
     assert remote is not None
-    return _publish(user, request, remote, tip, changes, title, text, console)
+    if rejected.left_out:
+        numbers = ", ".join(
+            f"#{p.number}" for p in remote.rejected if read_fingerprints(p.body) & rejected.left_out
+        )
+        console.say(
+            f"left out {_count(len(rejected.left_out), 'fix', 'fixes')} rejected in closed pull "
+            f"request {numbers} (reopen it to have them proposed again)"
+        )
+    left_out = len(rejected.left_out)
+    return _publish(user, request, remote, tip, changes, title, text, console, left_out)
+
+
+def _rejected(remote: Remote | None) -> list[PullRequest]:
+    return remote.rejected if remote is not None else []
+
+
+def _count(number: int, word: str, plural: str) -> str:
+    return f"{number} {word if number == 1 else plural}"
 
 
 def _fix_and_commit(
-    worktree: Git, user: Git, request: PrRequest, base_sha: str, target_path: str, console: Console
+    worktree: Git,
+    user: Git,
+    request: PrRequest,
+    base_sha: str,
+    target_path: str,
+    console: Console,
+    rejected: Rejected,
 ) -> tuple[list[tuple[TransformChange, str, str]], body.RunFacts]:
     """One commit per transform in the worktree: [(change, message, diffstat)], and the facts."""
     target = worktree.directory / target_path
@@ -162,8 +207,9 @@ def _fix_and_commit(
     options = replace(merge(request.options, config, set(request.flags_given)), fix=True)
     notes: list[str] = []
     commits = []
-    identity = identity_env(user)
-    for change in fix_steps(worktree.directory, target, options, config, request.jobs, notes):
+    identity = identity_env(request.author)
+    steps = fix_steps(worktree.directory, target, options, config, request.jobs, notes, rejected)
+    for change in steps:
         message = body.commit_message(change)
         sha = commit_all(worktree, message, identity)
         stat = worktree.out("show", "--format=", "--stat=100", sha)
@@ -206,34 +252,80 @@ def _read_remote(git: Git, request: PrRequest) -> tuple[Git, Remote]:
     token = read_token(target.kind, request.token_file)
     network = config_env(auth_entries(url, token), os.environ)
     git = Git(git.directory, network, token.scrub)
-    refs = ls_remote(git, request.remote, [request.base, request.branch])
+    with _access_errors(target, request.remote, "read"):
+        refs = ls_remote(git, request.remote, [request.base, request.branch, f"{request.branch}-*"])
     if request.base not in refs.heads:
         raise BotError(f"{request.remote} has no branch {request.base!r} (--base)")
-    if request.branch == refs.default_branch:
-        raise BotError(
-            f"--branch {request.branch} is the default branch of {request.remote}; "
-            "the bot only pushes to a branch of its own"
-        )
-    fetch(git, request.remote, [b for b in (request.base, request.branch) if b in refs.heads])
-    old_tip = refs.heads.get(request.branch)
-    if old_tip is not None:
-        _check_ours(git, refs.heads[request.base], old_tip, request)
     forge = make_forge(target, token)
     # The first API call checks the token and its permissions before anything is pushed.
-    open_pull = forge.find_pull(request.branch, request.base, "open")
-    return git, Remote(forge, target, refs.heads[request.base], old_tip, open_pull)
-
-
-def _check_ours(git: Git, base_sha: str, old_tip: str, request: PrRequest) -> None:
-    """Refuse to rewrite a branch holding commits the bot did not make."""
-    start = merge_base(git, base_sha, old_tip)
-    messages = commit_messages(git, f"{start}..{old_tip}" if start else old_tip)
-    foreign = [m for m in messages if f"\n{TRAILER}: " not in m]
-    if foreign or start is None:
+    ours = [p for p in forge.pulls(request.base) if _in_family(p.head, request.branch)]
+    ours.sort(key=lambda p: -p.number)
+    open_pull = next((p for p in ours if p.state == "open"), None)
+    rejected = [p for p in ours if p.rejected]
+    branch = open_pull.head if open_pull is not None else _fresh_branch(request.branch, rejected)
+    if branch == refs.default_branch:
         raise BotError(
-            f"branch {request.branch} on {request.remote} holds commits unleak did not make; "
-            "the bot will not overwrite them (pass another --branch, or delete that branch)"
+            f"--branch {branch} is the default branch of {request.remote}; "
+            "the bot only pushes to a branch of its own"
         )
+    with _access_errors(target, request.remote, "read"):
+        fetch(git, request.remote, [b for b in (request.base, branch) if b in refs.heads])
+    old_tip = refs.heads.get(branch)
+    base_sha = refs.heads[request.base]
+    if old_tip is not None:
+        foreign = foreign_commits(git, base_sha, old_tip)
+        if foreign:
+            told = _tell_once(forge, open_pull, body.foreign_commits_comment(branch, foreign))
+            raise BotError(
+                f"branch {branch} on {request.remote} holds commits unleak did not make "
+                f"({foreign[0]}); the bot will not overwrite them{told} (pass another "
+                "--branch, or delete that branch)"
+            )
+    remote = Remote(forge, target, base_sha, branch, old_tip, open_pull, rejected)
+    return git, remote
+
+
+def _in_family(head: str, branch: str) -> bool:
+    """`branch` itself or `branch-N`: the names the bot gives its pull requests' branches."""
+    suffix = head.removeprefix(f"{branch}-")
+    return head == branch or (suffix != head and suffix.isdigit())
+
+
+def _fresh_branch(branch: str, rejected: list[PullRequest]) -> str:
+    """The first of branch, branch-2, branch-3, ... that no closed pull request came from: a
+    rejected pull request's branch is the human's record of it, never rewritten."""
+    taken = {p.head for p in rejected}
+    name, number = branch, 1
+    while name in taken:
+        number += 1
+        name = f"{branch}-{number}"
+    return name
+
+
+def _tell_once(forge: Forge, pull: PullRequest | None, comment: str) -> str:
+    """Comment on the open pull request unless a comment with the same marker is there; says
+    what it did, for the error line."""
+    if pull is None:
+        return ""
+    marker = comment.split("\n", 1)[0]
+    if forge.has_comment(pull, marker):
+        return f" (as said on pull request #{pull.number})"
+    forge.comment(pull, comment)
+    return f" (said so on pull request #{pull.number})"
+
+
+@contextmanager
+def _access_errors(target: ForgeTarget, remote: str, wanted: str) -> Iterator[None]:
+    """git's own words for a refused token ("could not read Username", "error: 403") become
+    what to do about it."""
+    try:
+        yield
+    except GitError as error:
+        if error.http_status is None:
+            raise
+        hint = access_hint(target, error.http_status, wanted)
+        status = error.http_status
+        raise BotError(f"{error.command} {remote} failed (HTTP {status}): {hint}") from None
 
 
 def _checks(
@@ -257,10 +349,12 @@ def _publish(
     title: str,
     text: str,
     console: Console,
+    left_out: int = 0,
 ) -> int:
     forge, branch, base = remote.forge, request.branch, request.base
     if not changes:
-        console.say(f"nothing left to fix on {base} at {remote.base_sha[:12]}")
+        nothing = "nothing new to propose" if left_out else "nothing left to fix"
+        console.say(f"{nothing} on {base} at {remote.base_sha[:12]}")
         pull = remote.open_pull
         if pull is not None:
             if forge.has_comment(pull, body.OBSOLETE_MARKER):
@@ -275,7 +369,8 @@ def _publish(
         old_base = merge_base(git, remote.base_sha, remote.old_tip) or remote.base_sha
         if patch_id(git, old_base, remote.old_tip) == new_change:
             return _already_pushed(request, remote, title, text, console)
-    push(git, request.remote, tip, branch, expected=remote.old_tip)
+    with _access_errors(remote.target, request.remote, "push"):
+        push(git, request.remote, tip, branch, expected=remote.old_tip)
     try:
         if remote.open_pull is not None:
             pull = forge.update_pull(remote.open_pull, title, text)
@@ -297,7 +392,7 @@ def _already_pushed(
     request: PrRequest, remote: Remote, title: str, text: str, console: Console
 ) -> int:
     """The remote branch already holds exactly these changes: at most open the missing PR."""
-    branch, base = request.branch, request.base
+    branch = request.branch
     if remote.open_pull is not None:
         console.say(
             f"up to date: branch {branch} and pull request #{remote.open_pull.number} "
@@ -305,14 +400,7 @@ def _already_pushed(
         )
         console.out(remote.open_pull.url)
         return 0
-    closed = remote.forge.find_pull(branch, base, "closed")
-    if closed is not None:
-        console.say(
-            f"pull request #{closed.number} from {branch} was closed with these same changes; "
-            f"not reopening it (delete the branch {branch} to propose them again)"
-        )
-        return 0
-    pull = remote.forge.create_pull(branch, base, title, text)
+    pull = remote.forge.create_pull(branch, request.base, title, text)
     console.say(f"opened pull request #{pull.number}: {pull.title}")
     console.out(pull.url)
     return 0

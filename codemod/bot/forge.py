@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
 
 FORGES = ("github", "gitea")
 GITHUB_HOST = "github.com"
 GITHUB_API = "https://api.github.com"
 
-PullState = Literal["open", "closed"]
+# Pull requests read to find the bot's own (open and closed) among a repository's.
+MAX_PULLS_READ = 1000
 
 
 class ForgeError(Exception):
@@ -26,6 +27,13 @@ class PullRequest:
     state: str
     title: str
     body: str
+    head: str = ""  # the branch it merges from
+    merged: bool = False
+
+    @property
+    def rejected(self) -> bool:
+        """Closed by a human without merging: its changes were turned down."""
+        return self.state == "closed" and not self.merged
 
 
 class Forge(Protocol):
@@ -33,8 +41,9 @@ class Forge(Protocol):
 
     name: str  # "GitHub", "Gitea": how messages call it
 
-    def find_pull(self, branch: str, base: str, state: PullState) -> PullRequest | None:
-        """The newest pull request from `branch` (in this repository) into `base`."""
+    def pulls(self, base: str) -> list[PullRequest]:
+        """Pull requests from this repository's branches into `base`, open and closed, newest
+        first (at most MAX_PULLS_READ)."""
 
     def create_pull(self, branch: str, base: str, title: str, body: str) -> PullRequest: ...
 
@@ -126,6 +135,30 @@ def _default_api_url(forge: str, location: RemoteLocation | None) -> str:
     scheme = location.scheme if location.scheme in ("http", "https") else "https"
     suffix = "/api/v3" if forge == "github" else "/api/v1"  # GitHub Enterprise Server, Gitea
     return f"{scheme}://{location.host}{suffix}"
+
+
+# What a token needs, per forge: to read (fetch) and to push, and where it comes from.
+_TOKEN_SOURCES = {"github": "GITHUB_TOKEN (or GH_TOKEN)", "gitea": "GITEA_TOKEN"}
+_PUSH_PERMISSIONS = {
+    "github": "Contents: write (and Pull requests: write)",
+    "gitea": "the write:repository scope (and write:issue)",
+}
+
+
+def access_hint(target: ForgeTarget, status: int, wanted: str) -> str:
+    """What to do when the forge's git server refused the token with `status`; `wanted` is
+    "read" or "push"."""
+    source = f"{_TOKEN_SOURCES[target.kind]} or --token-file"
+    if status == 401:
+        return f"the token was refused: check {source}"
+    if status == 403 and wanted == "push":
+        return (
+            f"the token may read {target.repo} but not push to it: it needs "
+            f"{_PUSH_PERMISSIONS[target.kind]} on {target.repo}"
+        )
+    if status == 403:
+        return f"the token may not read {target.repo}: it needs {_PUSH_PERMISSIONS[target.kind]}"
+    return f"no repository {target.repo} there, or the token ({source}) cannot see it"
 
 
 def describe_reset(epoch: str | None, now: datetime | None = None) -> str:

@@ -23,12 +23,34 @@ from codemod.interrupt import process_alive
 GIT_TIMEOUT = 600
 # Bot commits carry this trailer: a branch whose commits all have it is the bot's to rewrite.
 TRAILER = "Unleak-Transform"
-# Used only when git has no identity configured (a fresh CI runner).
-FALLBACK_IDENTITY = ("unleak", "unleak@users.noreply.localhost")
+# Who the bot's commits are by, unless --author / UNLEAK_AUTHOR says otherwise: a bot, as
+# Dependabot and Renovate are, never the machine's own git identity.
+BOT_IDENTITY = ("unleak[bot]", "unleak-bot@users.noreply.github.com")
 
 
 class GitError(Exception):
     """A git command failed: one line naming the command and git's own reason."""
+
+    def __init__(self, message: str, command: str = "git", http_status: int | None = None):
+        super().__init__(message)
+        self.command = command  # "git push"
+        self.http_status = http_status  # the server's refusal (401, 403, 404), when git says it
+
+
+# How git reports a server's refusal over HTTP(S); none of these lines holds the token.
+_HTTP_REFUSALS = (
+    (401, re.compile(r"could not read (Username|Password)|Authentication failed|error: 401")),
+    (403, re.compile(r"error: 403|HTTP 403|Permission to \S+ denied|403 Forbidden")),
+    (404, re.compile(r"error: 404|HTTP 404|[Rr]epository '?\S*'? not found|Repository not found")),
+)
+
+
+def http_refusal(stderr: str) -> int | None:
+    """The HTTP status of a server refusing a fetch or push, from git's messages."""
+    for status, pattern in _HTTP_REFUSALS:
+        if pattern.search(stderr):
+            return status
+    return None
 
 
 def _identity(text: str) -> str:
@@ -119,7 +141,9 @@ class Git:
             raise GitError(f"git {args[0]} could not run: {error.strerror}") from None
         if check and completed.returncode != 0:
             reason = _reason(completed.stderr, completed.stdout)
-            raise GitError(self.scrub(f"git {args[0]} failed: {reason}"))
+            status = http_refusal(completed.stderr) if remote else None
+            command = f"git {args[0]}"
+            raise GitError(self.scrub(f"{command} failed: {reason}"), command, status)
         return completed
 
     def out(self, *args: str, remote: bool = False) -> str:
@@ -238,26 +262,54 @@ def merge_base(git: Git, first: str, second: str) -> str | None:
     return completed.stdout.strip() or None if completed.returncode == 0 else None
 
 
-def commit_messages(git: Git, revisions: str) -> list[str]:
-    text = git.out("log", "--format=%B%x00", revisions)
-    return [message.strip() for message in text.split("\0") if message.strip()]
+def foreign_commits(git: Git, base: str, tip: str) -> list[str]:
+    """The commits between the base and `tip` the bot did not make, as `SHA subject`.
+
+    Bot commits carry the trailer. A merge of the base into the branch (a forge's *Update
+    branch* button) is not foreign either, as long as its second parent is on the base and
+    its tree is exactly what merging the two parents gives: no hand-made change rides on it.
+    """
+    start = merge_base(git, base, tip)
+    if start is None:
+        return [f"{tip[:12]} (shares no history with the base)"]
+    text = git.out("log", "--format=%H %P%x1f%s%x1f%B%x00", f"{start}..{tip}")
+    foreign = []
+    for record in text.split("\0"):
+        if not record.strip():
+            continue
+        shas, subject, message = record.strip().split("\x1f", 2)
+        sha, *parents = shas.split()
+        if f"\n{TRAILER}: " in message or _merges_the_base(git, sha, parents, base):
+            continue
+        foreign.append(f"{sha[:12]} {subject}")
+    return foreign
 
 
-def identity_env(git: Git, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-    """Author and committer for the bot's commits: the environment's (GIT_AUTHOR_NAME, ...),
-    else git's user.name / user.email, else a fallback, piece by piece."""
-    configured = {
-        "NAME": git.run("config", "user.name", check=False).stdout.strip(),
-        "EMAIL": git.run("config", "user.email", check=False).stdout.strip(),
+def _merges_the_base(git: Git, sha: str, parents: list[str], base: str) -> bool:
+    if len(parents) != 2 or not git.succeeds("merge-base", "--is-ancestor", parents[1], base):
+        return False
+    merged = git.run("merge-tree", "--write-tree", "--no-messages", *parents, check=False)
+    tree = merged.stdout.split("\n", 1)[0].strip()
+    return merged.returncode == 0 and tree == git.out("rev-parse", f"{sha}^{{tree}}")
+
+
+def parse_identity(text: str) -> tuple[str, str]:
+    """`Name <email>` as (name, email); ValueError names what is wrong."""
+    match = re.fullmatch(r"\s*([^<>]*?)\s*<([^<>\s]+@[^<>\s]+)>\s*", text)
+    if match is None or not match.group(1):
+        raise ValueError(f"{text!r}: expected 'Name <email@host>'")
+    return match.group(1), match.group(2)
+
+
+def identity_env(identity: tuple[str, str]) -> dict[str, str]:
+    """Author and committer of the bot's commits; they replace whatever the environment or
+    git's user.name / user.email say."""
+    name, email = identity
+    return {
+        f"GIT_{role}_{part}": value
+        for role in ("AUTHOR", "COMMITTER")
+        for part, value in (("NAME", name), ("EMAIL", email))
     }
-    fallback = dict(zip(("NAME", "EMAIL"), FALLBACK_IDENTITY, strict=True))
-    env: dict[str, str] = {}
-    for role in ("AUTHOR", "COMMITTER"):
-        for part in ("NAME", "EMAIL"):
-            variable = f"GIT_{role}_{part}"
-            if not environ.get(variable):
-                env[variable] = configured[part] or fallback[part]
-    return env
 
 
 def commit_all(worktree: Git, message: str, identity: Mapping[str, str]) -> str:

@@ -8,12 +8,12 @@ from urllib.parse import quote
 import requests
 
 from codemod import __version__
-from codemod.bot.forge import ForgeError, PullRequest, PullState, describe_reset
+from codemod.bot.forge import MAX_PULLS_READ, ForgeError, PullRequest, describe_reset
 from codemod.bot.token import Token
 
 TIMEOUT = 30
 PAGE_SIZE = 50
-MAX_PAGES = 20  # 1,000 pull requests of one state into one base: enough to find ours
+MAX_PAGES = MAX_PULLS_READ // PAGE_SIZE
 
 
 class GiteaForge:
@@ -36,11 +36,12 @@ class GiteaForge:
         owner, name = repo.split("/", 1)
         self._repo_path = f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
 
-    def find_pull(self, branch: str, base: str, state: PullState) -> PullRequest | None:
+    def pulls(self, base: str) -> list[PullRequest]:
         action = f"list the pull requests of {self.repo_name}"
+        found: list[PullRequest] = []
         for page in range(1, MAX_PAGES + 1):
             params = {
-                "state": state,
+                "state": "all",
                 "base_branch": base,
                 "sort": "recentupdate",
                 "page": str(page),
@@ -50,14 +51,12 @@ class GiteaForge:
             if not isinstance(pulls, list):
                 raise ForgeError(f"Gitea answered an unexpected list of pull requests ({action})")
             for pull in pulls:
-                head = pull.get("head") or {}
-                head_repo = head.get("repo") or {}
-                same_repo = head_repo.get("full_name", "").lower() == self.repo_name.lower()
-                if head.get("ref") == branch and same_repo:
-                    return _pull(pull)
+                head_repo = (pull.get("head") or {}).get("repo") or {}
+                if head_repo.get("full_name", "").lower() == self.repo_name.lower():
+                    found.append(_pull(pull))
             if len(pulls) < PAGE_SIZE:
                 break
-        return None
+        return found
 
     def create_pull(self, branch: str, base: str, title: str, body: str) -> PullRequest:
         data = {"head": branch, "base": base, "title": title, "body": body}
@@ -136,4 +135,6 @@ def _pull(data: Any) -> PullRequest:
         state=str(data.get("state") or ""),
         title=str(data.get("title") or ""),
         body=str(data.get("body") or ""),
+        head=str((data.get("head") or {}).get("ref") or ""),
+        merged=bool(data.get("merged")),
     )

@@ -18,7 +18,7 @@ from github.PullRequest import PullRequest as GithubPull
 from github.Repository import Repository
 
 from codemod import __version__
-from codemod.bot.forge import ForgeError, PullRequest, PullState, describe_reset
+from codemod.bot.forge import MAX_PULLS_READ, ForgeError, PullRequest, describe_reset
 from codemod.bot.token import Token
 
 TIMEOUT = 30
@@ -45,12 +45,16 @@ class GitHubForge:
         self._repo: Repository = self._github.withLazy(True).get_repo(repo)
         self._pulls: dict[int, GithubPull] = {}
 
-    def find_pull(self, branch: str, base: str, state: PullState) -> PullRequest | None:
+    def pulls(self, base: str) -> list[PullRequest]:
+        found: list[PullRequest] = []
         with self._errors(f"list the pull requests of {self.repo_name}"):
-            pulls = self._repo.get_pulls(state=state, head=f"{self.owner}:{branch}", base=base)
-            for pull in pulls:
-                return self._keep(pull)  # newest first
-        return None
+            for read, pull in enumerate(self._repo.get_pulls(state="all", base=base)):
+                if read == MAX_PULLS_READ:
+                    break
+                head_repo = pull.head.repo
+                if head_repo is not None and head_repo.full_name.lower() == self.repo_name.lower():
+                    found.append(self._keep(pull))
+        return found
 
     def create_pull(self, branch: str, base: str, title: str, body: str) -> PullRequest:
         with self._errors(f"open a pull request from {branch} into {base}"):
@@ -76,7 +80,12 @@ class GitHubForge:
 
     def _keep(self, pull: GithubPull) -> PullRequest:
         self._pulls[pull.number] = pull
-        return PullRequest(pull.number, pull.html_url, pull.state, pull.title, pull.body or "")
+        # merged_at, not merged: a listed pull request lacks `merged`, and reading it costs a call.
+        merged = pull.merged_at is not None
+        body = pull.body or ""
+        return PullRequest(
+            pull.number, pull.html_url, pull.state, pull.title, body, pull.head.ref, merged
+        )
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:
