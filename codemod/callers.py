@@ -21,9 +21,8 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from codemod.package import PackageView, package_name
-from codemod.parse import parse_tree
-from codemod.syntax import (
+from codemod.go.parse import parse_tree
+from codemod.go.syntax import (
     ancestors,
     assignments_to,
     call_arguments,
@@ -31,6 +30,7 @@ from codemod.syntax import (
     function_parameters,
     text,
 )
+from codemod.package import PackageView, package_name
 
 # A context made here cannot be cancelled by anyone; WithValue keeps its parent's fate.
 _NEVER_CANCELLED_CALLS = frozenset({"Background", "TODO", "WithoutCancel"})

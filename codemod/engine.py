@@ -13,11 +13,11 @@ from pathlib import Path
 from codemod import cache
 from codemod.changed import carry_lines
 from codemod.edits import OverlappingEdits, apply_edits, conflicts
+from codemod.go.parse import ParsedFile, parse_source
 from codemod.gomod import ModuleFacts, module_facts_for
 from codemod.imports import ImportConflict, import_edits, unused_import_edits
 from codemod.model import Edit, FileResult, FileStatus, Finding, Safety
 from codemod.package import Siblings
-from codemod.parse import ParsedFile, parse_source
 from codemod.scope import FileScope
 from codemod.suppress import MARKER, apply_suppressions
 from codemod.transform import FileContext, Transform

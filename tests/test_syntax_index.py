@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from tree_sitter import Node
 
 import transforms  # defining the transforms registers their candidate types
-from codemod import syntax
-from codemod.parse import parse_source
+from codemod.go import syntax
+from codemod.go.parse import parse_source
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 GO_FILES = sorted(p for p in FIXTURES.rglob("*.go"))

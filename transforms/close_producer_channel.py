@@ -9,8 +9,7 @@ from typing import ClassVar
 
 from tree_sitter import Node
 
-from codemod.model import Edit, Finding, Fix, Safety
-from codemod.syntax import (
+from codemod.go.syntax import (
     ancestors,
     call_arguments,
     call_name,
@@ -27,6 +26,7 @@ from codemod.syntax import (
     statement_list,
     text,
 )
+from codemod.model import Edit, Finding, Fix, Safety
 from codemod.transform import FileContext, Transform
 
 # `x := make(chan T)`, `x = make(...)` into a named result, `var x = make(...)`.

@@ -10,16 +10,7 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from codemod.callers import context_never_cancelled
-from codemod.model import Edit, Finding, Fix, Safety
-from codemod.package import (
-    SIGNAL_NAME,
-    ChannelKey,
-    ChannelUses,
-    PackageView,
-    channel_key,
-    send_can_leave,
-)
-from codemod.syntax import (
+from codemod.go.syntax import (
     FUNCTION_TYPES,
     ancestors,
     call_arguments,
@@ -31,6 +22,15 @@ from codemod.syntax import (
     receive_operand,
     statement_list,
     text,
+)
+from codemod.model import Edit, Finding, Fix, Safety
+from codemod.package import (
+    SIGNAL_NAME,
+    ChannelKey,
+    ChannelUses,
+    PackageView,
+    channel_key,
+    send_can_leave,
 )
 from codemod.transform import FileContext, Transform
 

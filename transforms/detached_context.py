@@ -10,8 +10,7 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from codemod.callers import context_never_cancelled, package_functions
-from codemod.model import Finding, Safety
-from codemod.syntax import (
+from codemod.go.syntax import (
     FUNCTION_TYPES,
     ancestors,
     call_arguments,
@@ -22,6 +21,7 @@ from codemod.syntax import (
     statement_list,
     text,
 )
+from codemod.model import Finding, Safety
 from codemod.transform import FileContext, Transform
 from transforms.lost_cancel import CONTEXT_PATHS
 

@@ -9,8 +9,7 @@ from typing import ClassVar
 
 from tree_sitter import Node
 
-from codemod.model import Edit, Finding, Fix, Safety
-from codemod.syntax import (
+from codemod.go.syntax import (
     ancestors,
     descendants,
     descendants_of_type,
@@ -22,6 +21,7 @@ from codemod.syntax import (
     statement_list,
     text,
 )
+from codemod.model import Edit, Finding, Fix, Safety
 from codemod.transform import FileContext, Transform
 
 # The constructors that return (ctx, cancel); the Cause variant's cancel takes the cause.

@@ -9,8 +9,7 @@ from typing import ClassVar
 
 from tree_sitter import Node
 
-from codemod.model import Edit, Finding, Fix, Safety
-from codemod.syntax import (
+from codemod.go.syntax import (
     FUNCTION_TYPES,
     SINGLE_DECLARATION_TYPES,
     MadeChannel,
@@ -32,6 +31,7 @@ from codemod.syntax import (
     text,
     uses_in_scope,
 )
+from codemod.model import Edit, Finding, Fix, Safety
 from codemod.transform import FileContext, Transform
 
 # How a WaitGroup is declared: `var wg sync.WaitGroup`, `wg := &sync.WaitGroup{}`, new(...).

@@ -15,9 +15,9 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 from codemod import __version__
+from codemod.go.parse import ParsedFile, parse_source
 from codemod.hunks import FixesConflict, fix_diff, rewrite_with
 from codemod.model import FileResult, FileStatus, Finding
-from codemod.parse import ParsedFile, parse_source
 from codemod.patch import display_path
 from codemod.suppress import UNUSED_IGNORE_ID
 from codemod.verify import RewriteRejected

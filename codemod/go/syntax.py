@@ -10,6 +10,8 @@ from functools import lru_cache
 
 from tree_sitter import Node, Query, QueryCursor
 
+from codemod.go.language import GO_LANGUAGE
+
 FUNCTION_TYPES = frozenset({"function_declaration", "method_declaration", "func_literal"})
 LOOP_TYPES = frozenset({"for_statement"})
 
@@ -101,8 +103,6 @@ def register_candidate_types(types: frozenset[str]) -> None:
 
 @lru_cache(maxsize=1)
 def _candidate_query() -> Query:
-    from codemod.parse import GO_LANGUAGE  # parse imports this module
-
     alternatives = " ".join(f"({kind})" for kind in sorted(_CANDIDATE_TYPES))
     return Query(GO_LANGUAGE, f"[{alternatives}] @candidate")
 
