@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from tree_sitter import Node
 
+from codemod.go.scope import UniqueDeclaration, unique_declaration
 from codemod.go.syntax import (
     call_arguments,
     descendants,
@@ -274,93 +275,6 @@ def statements_of(block: Node | None) -> list[Node]:
     if statements is None:
         return []
     return [s for s in statements.named_children if s.type != "comment"]
-
-
-@dataclass(frozen=True)
-class Declaration:
-    """Where a name is declared: its function (None at package level) and declaring node."""
-
-    function: Node | None
-    holder: Node  # parameter_declaration, var_spec, short_var_declaration, or another binder
-    type: Node | None
-    value: Node | None
-
-
-def find_declaration(name: str, use: Node, root: Node) -> Declaration | None:
-    """The one declaration `name` refers to at `use`, searching outwards function by
-    function; None when it is not found or declared more than once in one function (shadowing
-    we do not try to resolve)."""
-    function = enclosing_function(use)
-    while function is not None:
-        for declaration in _parameter_lists(function):
-            for parameter in declaration.named_children:
-                if parameter.type not in (
-                    "parameter_declaration",
-                    "variadic_parameter_declaration",
-                ):
-                    continue
-                if any(text(n) == name for n in parameter.children_by_field_name("name")):
-                    return Declaration(
-                        function, parameter, parameter.child_by_field_name("type"), None
-                    )
-        body = function.child_by_field_name("body")
-        found = [d for d in _local_declarations(body, name, function)] if body else []
-        if len(found) > 1:
-            return None
-        if found:
-            return found[0]
-        function = enclosing_function(function)
-    at_top = [
-        d
-        for child in root.named_children
-        if child.type == "var_declaration"
-        for d in _local_declarations(child, name, None)
-    ]
-    return at_top[0] if len(at_top) == 1 else None
-
-
-def _parameter_lists(function: Node) -> list[Node]:
-    fields = ("receiver", "parameters", "result")
-    found = [function.child_by_field_name(f) for f in fields]
-    return [n for n in found if n is not None and n.type == "parameter_list"]
-
-
-def _local_declarations(scope: Node, name: str, function: Node | None) -> Iterator[Declaration]:
-    """Declarations of `name` in scope, not inside nested func literals."""
-    for node in descendants_outside_functions(scope):
-        if node.type == "var_spec":
-            names = node.children_by_field_name("name")
-            for index, identifier in enumerate(names):
-                if text(identifier) == name:
-                    value = _nth_value(node.child_by_field_name("value"), index, len(names))
-                    yield Declaration(function, node, node.child_by_field_name("type"), value)
-        elif node.type == "const_spec":
-            if any(text(n) == name for n in node.children_by_field_name("name")):
-                yield Declaration(function, node, None, None)
-        elif node.type in ("short_var_declaration", "range_clause", "receive_statement"):
-            left = node.child_by_field_name("left")
-            if left is None or not any(c.type == ":=" for c in node.children):
-                continue
-            targets = [c for c in left.named_children if c.type != "comment"]
-            for index, identifier in enumerate(targets):
-                if identifier.type == "identifier" and text(identifier) == name:
-                    value = (
-                        _nth_value(node.child_by_field_name("right"), index, len(targets))
-                        if node.type == "short_var_declaration"
-                        else None
-                    )
-                    yield Declaration(function, node, None, value)
-        elif node.type == "type_switch_statement":
-            alias = node.child_by_field_name("alias")
-            if alias is not None and any(text(n) == name for n in alias.named_children):
-                yield Declaration(function, node, None, None)
-
-
-def _nth_value(values: Node | None, index: int, count: int) -> Node | None:
-    if values is None:
-        return None
-    named = [c for c in values.named_children if c.type != "comment"]
-    return named[index] if len(named) == count else None
 
 
 @dataclass
@@ -876,9 +790,9 @@ class _WaitGroups:
         declaration = self._declaration(expression)
         return declaration.function if declaration is not None else None
 
-    def _declaration(self, expression: Node) -> Declaration | None:
+    def _declaration(self, expression: Node) -> UniqueDeclaration | None:
         if expression.type == "identifier":
-            declaration = find_declaration(text(expression), expression, self.root)
+            declaration = unique_declaration(text(expression), expression, self.root)
             if declaration is None or not self._declares_waitgroup(declaration):
                 return None
             return declaration
@@ -888,7 +802,7 @@ class _WaitGroups:
         field = expression.child_by_field_name("field")
         if operand is None or field is None or operand.type != "identifier":
             return None
-        declaration = find_declaration(text(operand), operand, self.root)
+        declaration = unique_declaration(text(operand), operand, self.root)
         struct = self._struct_name(declaration) if declaration is not None else None
         if struct is None:
             return None
@@ -897,7 +811,7 @@ class _WaitGroups:
             return None
         return declaration
 
-    def _declares_waitgroup(self, declaration: Declaration) -> bool:
+    def _declares_waitgroup(self, declaration: UniqueDeclaration) -> bool:
         kind = declaration.holder.type
         if kind == "parameter_declaration":
             return (
@@ -948,7 +862,7 @@ class _WaitGroups:
             )
         return False
 
-    def _struct_name(self, declaration: Declaration) -> str | None:
+    def _struct_name(self, declaration: UniqueDeclaration) -> str | None:
         """T for a variable of type T or *T (a struct type of this file), else None."""
         node = declaration.type
         if node is None and declaration.value is not None:
