@@ -10,6 +10,7 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from codemod.callers import context_never_cancelled, package_functions
+from codemod.go.contexts import CONTEXT_PATHS
 from codemod.go.syntax import (
     FUNCTION_TYPES,
     ancestors,
@@ -23,7 +24,6 @@ from codemod.go.syntax import (
 )
 from codemod.model import Finding, Safety
 from codemod.transform import FileContext, Transform
-from transforms.lost_cancel import CONTEXT_PATHS
 
 # Entry points and tests own their lifetime: a fresh context is their job.
 ROOT_FUNCTION = re.compile(r"^(?:main|init|(?:Test|Benchmark|Fuzz|Example)(?:$|[^a-z].*))$")

@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from tree_sitter import Node
 
+from codemod.go.contexts import CONTEXT_PATHS
 from codemod.go.syntax import (
     ancestors,
     descendants,
@@ -35,8 +36,6 @@ CONSTRUCTORS = frozenset(
         "WithDeadlineCause",
     }
 )
-# The standard package, and the pre-Go 1.7 one that now aliases it.
-CONTEXT_PATHS = ("context", "golang.org/x/net/context")
 CAUSE_CANCEL = frozenset({"WithCancelCause"})
 # Calls after which control never comes back: a path ending in one needs no cancel.
 NO_RETURN_METHODS = frozenset(

@@ -9,6 +9,9 @@ from typing import ClassVar
 
 from tree_sitter import Node
 
+from codemod.go.flow import exit_analysis, iteration_counts
+from codemod.go.goroutines import goroutine_literal
+from codemod.go.rewrite import defer_edits, move_before
 from codemod.go.scope import unique_declaration
 from codemod.go.syntax import (
     FUNCTION_TYPES,
@@ -23,18 +26,11 @@ from codemod.go.syntax import (
     imported_name,
     line_indent,
     received_channel,
+    statements_of,
     text,
 )
 from codemod.model import Edit, Finding, Fix, Safety
 from codemod.transform import FileContext, Transform
-from transforms.waitgroup_misuse import (
-    defer_edits,
-    exit_analysis,
-    goroutine_literal,
-    iteration_counts,
-    move_before,
-    statements_of,
-)
 
 SEMAPHORE = "golang.org/x/sync/semaphore"
 

@@ -247,3 +247,20 @@ def _nth_value(values: Node | None, index: int, count: int) -> Node | None:
         return None
     named = [c for c in values.named_children if c.type != "comment"]
     return named[index] if len(named) == count else None
+
+
+def identifier_names(declaration: Node) -> set[str]:
+    return {
+        text(node)
+        for node in descendants(declaration)
+        if node.type in ("identifier", "type_identifier", "package_identifier")
+    }
+
+
+def free_name(base: str, taken: set[str]) -> str:
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}{number}" in taken:
+        number += 1
+    return f"{base}{number}"

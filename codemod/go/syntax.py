@@ -409,3 +409,11 @@ def received_channel(statement: Node) -> Node | None:
     if expression.type != "unary_expression" or operator is None or operator.type != "<-":
         return None
     return expression.child_by_field_name("operand")
+
+
+def statements_of(block: Node | None) -> list[Node]:
+    """The statements of a block (comments left out)."""
+    statements = statement_list(block) if block is not None else None
+    if statements is None:
+        return []
+    return [s for s in statements.named_children if s.type != "comment"]

@@ -1,0 +1,44 @@
+"""The time package: whether `time` in a file is the standard package."""
+
+from __future__ import annotations
+
+from tree_sitter import Node
+
+from codemod.go.syntax import (
+    descendants,
+    text,
+)
+
+
+def imports_time(root: Node) -> bool:
+    """`time` in this file can only be the standard package: no other import answers to the
+    name, and "time" is not imported under another one (a file without the import does not
+    compile, which gofmt cannot tell: it is taken as written)."""
+    plain, renamed = False, False
+    for declaration in root.named_children:
+        if declaration.type != "import_declaration":
+            continue
+        for spec in descendants(declaration):
+            if spec.type != "import_spec":
+                continue
+            path = spec.child_by_field_name("path")
+            name = spec.child_by_field_name("name")
+            name_text = text(name) if name is not None else None
+            if path is not None and text(path).strip('"`') == "time":
+                plain = plain or name_text in (None, "time")
+                renamed = renamed or name_text not in (None, "time")
+            elif name_text == "time":
+                return False  # another package answers to `time`
+    return plain or not renamed
+
+
+def time_is_shadowed(declaration: Node) -> bool:
+    """Some `time` in the declaration is not the package (a parameter, a local...)."""
+    for node in descendants(declaration):
+        if node.type == "identifier" and text(node) == "time":
+            parent = node.parent
+            if parent is None or parent.type != "selector_expression":
+                return True
+            if parent.child_by_field_name("operand") != node:
+                return True
+    return False
