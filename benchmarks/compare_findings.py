@@ -135,11 +135,18 @@ def check_imports(code: Path, corpus_dir: Path) -> None:
 
 
 def run(
-    command: str, group: Path, code: Path, corpus_dir: Path, jobs: int | None
+    command: str,
+    group: Path,
+    code: Path,
+    corpus_dir: Path,
+    jobs: int | None,
+    select: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     arguments = [sys.executable, "-P", "-m", "codemod.cli", *COMMANDS[command]]
     if jobs:
         arguments += ["--jobs", str(jobs)]
+    for finding_id in select:
+        arguments += ["--select", finding_id]
     target = os.path.relpath(group, REPO)
     completed = subprocess.run(
         [*arguments, target],
@@ -191,7 +198,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("paths", nargs="*", type=Path, help="path groups (default: see above)")
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="download folder")
     parser.add_argument("--jobs", type=int, default=None, help="worker processes per run")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--select", action="append", default=[], help="only this transform id (repeatable)"
+    )
+    args = parser.parse_intermixed_args(argv)
     groups = [p.resolve() for p in args.paths] or default_groups(args.corpus)
     total: Counter[str] = Counter()
     differences: list[Difference] = []
@@ -204,8 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for group in groups:
                 counts: list[str] = []
                 for command in COMMANDS:
-                    before = run(command, group, old_code, args.corpus, args.jobs)
-                    after = run(command, group, REPO, args.corpus, args.jobs)
+                    before = run(command, group, old_code, args.corpus, args.jobs, args.select)
+                    after = run(command, group, REPO, args.corpus, args.jobs, args.select)
                     found = compare(command, before, after)
                     differences += found
                     total[command] += len(after)

@@ -22,6 +22,7 @@ from codemod.go.syntax import (
     enclosing_function,
     function_parameters,
     has_goto,
+    imported_name,
     is_bidirectional,
     is_declaration,
     line_indent,
@@ -31,12 +32,10 @@ from codemod.go.syntax import (
     text,
     uses_in_scope,
 )
+from codemod.go.waitgroups import constructs_waitgroup, is_waitgroup_type
 from codemod.model import Edit, Finding, Fix, Safety
 from codemod.transform import FileContext, Transform
 
-# How a WaitGroup is declared: `var wg sync.WaitGroup`, `wg := &sync.WaitGroup{}`, new(...).
-_WAIT_GROUP_VALUE = re.compile(r"&?(?:\w+\.)?WaitGroup\{\}|new\((?:\w+\.)?WaitGroup\)")
-_WAIT_GROUP_TYPE = re.compile(r"(?:\w+\.)?WaitGroup")
 # Statements a `break` without a label leaves: the innermost of these around it.
 _BREAKABLE = frozenset(
     {"for_statement", "expression_switch_statement", "type_switch_statement", "select_statement"}
@@ -605,6 +604,8 @@ def _sends_or_returns(statement: Node) -> bool:
 
 
 def _declares_wait_group(function: Node, name: str) -> bool:
+    """`name` is declared once in the function, as a zero `sync.WaitGroup` value or a pointer
+    to a new one (never a nil *sync.WaitGroup)."""
     declarations = [
         n
         for n in descendants(function)
@@ -612,24 +613,40 @@ def _declares_wait_group(function: Node, name: str) -> bool:
     ]
     if len(declarations) != 1 or enclosing_function(declarations[0]) != function:
         return False
+    sync_name = imported_name(_file_root(function), "sync")
     parent = declarations[0].parent
     assert parent is not None
+    if sync_name is None:
+        return False
     if parent.type == "var_spec":
         type_node = parent.child_by_field_name("type")
-        value = parent.child_by_field_name("value")
+        value = _single(parent.child_by_field_name("value"))
         if type_node is not None:
-            return _WAIT_GROUP_TYPE.fullmatch(text(type_node)) is not None and value is None
-        return value is not None and _WAIT_GROUP_VALUE.fullmatch(text(value)) is not None
+            return is_waitgroup_type(sync_name, type_node) and value is None
+        return value is not None and constructs_waitgroup(sync_name, value)
     holder = parent.parent
     if parent.type == "expression_list" and holder is not None:
-        right = holder.child_by_field_name("right")
+        right = _single(holder.child_by_field_name("right"))
         return (
             holder.type == "short_var_declaration"
             and parent.named_child_count == 1
             and right is not None
-            and _WAIT_GROUP_VALUE.fullmatch(text(right)) is not None
+            and constructs_waitgroup(sync_name, right)
         )
     return False
+
+
+def _single(values: Node | None) -> Node | None:
+    """The one expression of an expression list (or the expression itself)."""
+    if values is not None and values.type == "expression_list":
+        return values.named_children[0] if values.named_child_count == 1 else None
+    return values
+
+
+def _file_root(node: Node) -> Node:
+    while node.parent is not None:
+        node = node.parent
+    return node
 
 
 def _added_before(start: Node, name: str) -> bool:
