@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from tree_sitter import Node
 
-from codemod.go.flow import always_leaves, exit_analysis, loop_can_exit, never_returns
+from codemod.go.flow import (
+    always_leaves,
+    exit_analysis,
+    loop_can_exit,
+    loops_between,
+    loops_not_holding,
+    never_returns,
+)
 from codemod.go.goroutines import goroutine_literal
 from codemod.go.parse import parse_source
 from codemod.go.syntax import descendants, statements_of, text
@@ -118,3 +125,31 @@ def test_exit_analysis(body: str, all_in_tail: bool, skipping_line: int | None) 
 
 def test_goroutine_literal_is_none_for_a_named_function() -> None:
     assert goroutine_literal(first_of("go worker(c)", "go_statement")) is None
+
+
+NESTED = """\tfor {
+\t\tc := make(chan int)
+\t\tfor i := range xs {
+\t\t\tgo func() {
+\t\t\t\tfor {
+\t\t\t\t\tc <- i
+\t\t\t\t}
+\t\t\t}()
+\t\t}
+\t}"""
+
+
+def test_loops_between_stop_at_a_func_literal() -> None:
+    send = first_of(NESTED, "send_statement")
+    outer = first_of(NESTED, "for_statement")
+    found = loops_between(send, outer)
+    assert [n.start_point.row for n in found] == [7]  # the literal's own loop only
+    assert loops_between(outer, outer) == []
+
+
+def test_loops_not_holding_cross_func_literals_up_to_the_make() -> None:
+    send = first_of(NESTED, "send_statement")
+    make = first_of(NESTED, "short_var_declaration")
+    # The literal's loop and the range loop run the send again for one channel; the outer
+    # loop makes a new channel each time round.
+    assert [n.start_point.row for n in loops_not_holding(send, make)] == [7, 5]

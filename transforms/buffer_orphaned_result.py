@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from tree_sitter import Node
 
+from codemod.go.flow import loops_between
 from codemod.go.syntax import (
     FUNCTION_TYPES,
     SINGLE_DECLARATION_TYPES,
@@ -129,7 +130,7 @@ class BufferOrphanedResult(Transform):
         if uses is None or len(uses.senders) != 1 or not uses.receives:
             return None
         sender = uses.senders[0]
-        loops = _loops_between(sender.go_statement, made.scope)
+        loops = loops_between(sender.go_statement, made.scope)
         if len(loops) > 1 or not sender.at_most_one_send():
             return None
         start = loops[0] if loops else sender.go_statement
@@ -185,7 +186,7 @@ class _Sender:
         """Each send ends the goroutine, or there is one send and it is not repeated."""
         if self.tail_sends():
             return True
-        return len(self.sends) == 1 and not _loops_between(self.sends[0], self.literal)
+        return len(self.sends) == 1 and not loops_between(self.sends[0], self.literal)
 
     def tail_sends(self) -> bool:
         return all(_ends_goroutine(send, self.literal) for send in self.sends)
@@ -327,19 +328,6 @@ def _goroutine_of(node: Node, function: Node) -> Node | None:
         if ancestor.type == "go_statement" and enclosing_function(ancestor) == function:
             return ancestor
     return None
-
-
-def _loops_between(node: Node, outer: Node) -> list[Node]:
-    """The for statements around `node` below `outer`, innermost first."""
-    loops: list[Node] = []
-    for ancestor in ancestors(node):
-        if ancestor == outer:
-            return loops
-        if ancestor.type in FUNCTION_TYPES:
-            break
-        if ancestor.type == "for_statement":
-            loops.append(ancestor)
-    return loops
 
 
 def _ends_goroutine(send: Node, literal: Node) -> bool:

@@ -10,6 +10,8 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from codemod.callers import context_never_cancelled
+from codemod.go.contexts import NEVER_CANCELLED
+from codemod.go.flow import loops_not_holding
 from codemod.go.scope import (
     Declaration,
     declared_by_signature,
@@ -508,10 +510,6 @@ def _works_under_other_context(
     return False
 
 
-# Contexts that are never done: an arm on them is dead code, and the code chose them on purpose.
-_NEVER_DONE = frozenset({"WithoutCancel", "Background", "TODO"})
-
-
 def _unset_or_detached(declaration: Declaration, node: Node, names: _FileNames) -> bool:
     """`var ctx context.Context` not yet assigned at node (still nil: ctx.Done() would panic),
     or a context that can never be done: `ctx = context.WithoutCancel(ctx)` before node."""
@@ -535,7 +533,8 @@ def _unset_or_detached(declaration: Declaration, node: Node, names: _FileNames) 
     latest = assigned[-1] if assigned else declaration.value
     callee = (call_name(latest) or "") if latest is not None else ""
     package, _, function = callee.rpartition(".")
-    return package == names.context and function in _NEVER_DONE
+    # A context never done: an arm on it is dead code, and the code chose it on purpose.
+    return package == names.context and function in NEVER_CANCELLED
 
 
 # Calls that release or signal: code after the operation that a new `return` would skip.
@@ -1221,7 +1220,7 @@ def _first_into_fresh_buffer(send: Node, channel: _Channel) -> bool:
     """The first use of a buffered channel made in this function, outside any loop around
     the send: the buffer is empty, so the send cannot block."""
     made, declaration = channel.made, channel.declaration
-    if made is None or declaration is None or _loops_between(send, made):
+    if made is None or declaration is None or loops_not_holding(send, made):
         return False
     if _enclosing_function(send) != _enclosing_function(made):
         return False
@@ -1597,7 +1596,7 @@ def _seeds_fresh_buffer(send: Node, channel: Node | None) -> bool:
     if make is None or make.type != "literal_element" or make.named_child_count != 1:
         return False
     make = make.named_children[0]
-    if not _is_make_chan(make) or _loops_between(send, make):
+    if not _is_make_chan(make) or loops_not_holding(send, make):
         return False
     sends = [
         n
@@ -1628,7 +1627,7 @@ def _fits_buffer(made: Node, sends: list[Node], escapes: bool) -> bool:
         function = _enclosing_function(send)
         if function is None or not _runs_once(function, made):
             return False
-        loops = _loops_between(send, made)
+        loops = loops_not_holding(send, made)
         if loops and not (_ends_path(send) and all(_holds(function, loop) for loop in loops)):
             # A loop repeats the send, unless the send ends the function's run: a retry loop
             # whose every send is followed by return sends once.
@@ -1678,16 +1677,6 @@ def _sized_at_run_time(capacity: Node) -> bool:
             if holder is not None and holder.type != "const_spec":
                 return True
     return False
-
-
-def _loops_between(node: Node, made: Node) -> list[Node]:
-    loops: list[Node] = []
-    for ancestor in ancestors(node):
-        if ancestor.start_byte <= made.start_byte < ancestor.end_byte:
-            break
-        if ancestor.type == "for_statement":
-            loops.append(ancestor)
-    return loops
 
 
 def _runs_once(function: Node, made: Node) -> bool:

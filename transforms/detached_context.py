@@ -10,7 +10,7 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from codemod.callers import context_never_cancelled, package_functions
-from codemod.go.contexts import CONTEXT_PATHS
+from codemod.go.contexts import CONTEXT_PATHS, ROOT_CONTEXTS
 from codemod.go.syntax import (
     FUNCTION_TYPES,
     ancestors,
@@ -27,7 +27,6 @@ from codemod.transform import FileContext, Transform
 
 # Entry points and tests own their lifetime: a fresh context is their job.
 ROOT_FUNCTION = re.compile(r"^(?:main|init|(?:Test|Benchmark|Fuzz|Example)(?:$|[^a-z].*))$")
-DETACHED = frozenset({"Background", "TODO"})
 # Cleanup must run even when the caller's context is already done: only report there.
 CLEANUP_WORDS = frozenset(
     {
@@ -660,7 +659,7 @@ def _is_detached_call(call: Node, package: str) -> bool:
         operand is not None
         and field is not None
         and text(operand) == package
-        and text(field) in DETACHED
+        and text(field) in ROOT_CONTEXTS
         and arguments.named_child_count == 0
     )
 

@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from tree_sitter import Node
 
+from codemod.go.flow import loops_between
 from codemod.go.syntax import (
     FUNCTION_TYPES,
     SINGLE_DECLARATION_TYPES,
@@ -156,7 +157,7 @@ class RangeUnclosedChannel(Transform):
         producers = [g for g in uses.goroutines if g.sends]
         if not producers:
             return None
-        several = len(producers) > 1 or bool(_loops_between(producers[0].start, made.scope))
+        several = len(producers) > 1 or bool(loops_between(producers[0].start, made.scope))
         if not several and producers[0].wait_group is None:
             return None  # one `go` producer: close-producer-channel's finding
         name = text(made.name)
@@ -415,19 +416,6 @@ def _is_call_argument(parent: Node, names: tuple[str, ...]) -> bool:
     )
 
 
-def _loops_between(node: Node, outer: Node) -> list[Node]:
-    """The for statements around `node` below `outer` (none when node is outer)."""
-    loops: list[Node] = []
-    if node == outer:
-        return loops
-    for ancestor in ancestors(node):
-        if ancestor == outer or ancestor.type in FUNCTION_TYPES:
-            break
-        if ancestor.type == "for_statement":
-            loops.append(ancestor)
-    return loops
-
-
 def _plan_closer(
     source: bytes,
     made: MadeChannel,
@@ -447,7 +435,7 @@ def _plan_closer(
     )
     if anchor is None:
         return "producers are not all started before the range"
-    if _loops_between(anchor, made.scope):
+    if loops_between(anchor, made.scope):
         return "the producers and the range repeat in a loop: one close per channel is needed"
     if len(uses.ranges) > 1 or uses.other_uses:
         return "the channel is also received from or passed on: a close changes what they see"
@@ -695,7 +683,7 @@ def _last_start(starts: list[Node], scope: Node) -> Node | None:
     for statements in ancestors(starts[0]):
         if statements.type in FUNCTION_TYPES:
             return None
-        if statements.type != "statement_list" or _loops_between(statements, scope):
+        if statements.type != "statement_list" or loops_between(statements, scope):
             continue
         holders = [_child_holding(statements, start) for start in starts]
         if all(h is not None for h in holders):

@@ -376,3 +376,29 @@ def innermost_breakable(node: Node) -> Node | None:
         if ancestor.type in _BREAKABLE:
             return ancestor
     return None
+
+
+def loops_between(node: Node, outer: Node) -> list[Node]:
+    """The for statements around `node` below `outer`, innermost first, not across a func
+    literal (none when node is outer)."""
+    loops: list[Node] = []
+    if node == outer:
+        return loops
+    for ancestor in ancestors(node):
+        if ancestor == outer or ancestor.type in FUNCTION_TYPES:
+            break
+        if ancestor.type == "for_statement":
+            loops.append(ancestor)
+    return loops
+
+
+def loops_not_holding(node: Node, made: Node) -> list[Node]:
+    """The for statements around `node`, innermost first, up to the first ancestor that holds
+    `made`'s start (across func literals): the loops that run `node` again for one `made`."""
+    loops: list[Node] = []
+    for ancestor in ancestors(node):
+        if ancestor.start_byte <= made.start_byte < ancestor.end_byte:
+            break
+        if ancestor.type == "for_statement":
+            loops.append(ancestor)
+    return loops
