@@ -10,6 +10,7 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from codemod.go.flow import loops_between
+from codemod.go.goroutines import go_statement_of
 from codemod.go.syntax import (
     FUNCTION_TYPES,
     SINGLE_DECLARATION_TYPES,
@@ -232,7 +233,7 @@ def _classify_uses(made: MadeChannel, function: Node) -> _Uses | None:
     uses = _Uses()
     goroutines: dict[int, _Sender | None] = {}
     for node in uses_in_scope(made):
-        go_statement = _goroutine_of(node, function)
+        go_statement = go_statement_of(node, function)
         if go_statement is not None:
             if go_statement.id not in goroutines:
                 goroutines[go_statement.id] = _goroutine_sender(go_statement, name)
@@ -318,16 +319,6 @@ def _is_len_or_cap(parent: Node) -> bool:
         and call.type == "call_expression"
         and call_name(call) in ("len", "cap")
     )
-
-
-def _goroutine_of(node: Node, function: Node) -> Node | None:
-    """The `go` statement of `function` whose call holds node (in its literal or arguments)."""
-    for ancestor in ancestors(node):
-        if ancestor == function:
-            return None
-        if ancestor.type == "go_statement" and enclosing_function(ancestor) == function:
-            return ancestor
-    return None
 
 
 def _ends_goroutine(send: Node, literal: Node) -> bool:

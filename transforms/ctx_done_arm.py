@@ -12,6 +12,7 @@ from tree_sitter import Node
 from codemod.callers import context_never_cancelled
 from codemod.go.contexts import NEVER_CANCELLED
 from codemod.go.flow import loops_not_holding
+from codemod.go.goroutines import runs_as_goroutine
 from codemod.go.scope import (
     Declaration,
     declared_by_signature,
@@ -456,7 +457,7 @@ def _context_in_scope(node: Node, names: _FileNames) -> _Cancel | None:
                 return None  # `ctx := t.Context()` is done only after this function returned
             return cancel
         if function.type in FUNCTION_TYPES:
-            if not _runs_as_goroutine(function):
+            if not runs_as_goroutine(function):
                 return None
             in_goroutine = True
     return None
@@ -711,23 +712,6 @@ def _result_ignored(call: Node) -> bool:
         and left is not None
         and all(text(n) == "_" for n in left.named_children)
     )
-
-
-def _runs_as_goroutine(function: Node) -> bool:
-    """`go func() {...}()`, or `g.Go(func() error {...})` (errgroup, WaitGroup.Go)."""
-    parent = function.parent
-    if parent is None or function.type != "func_literal":
-        return False
-    if parent.type == "call_expression":
-        statement = parent.parent
-        return (
-            parent.child_by_field_name("function") == function
-            and statement is not None
-            and statement.type == "go_statement"
-        )
-    if parent.type == "argument_list" and parent.parent is not None:
-        return (call_name(parent.parent) or "").endswith(".Go")
-    return False
 
 
 def _has_deadline(declaration: Declaration) -> bool:

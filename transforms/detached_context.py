@@ -11,6 +11,7 @@ from tree_sitter import Node
 
 from codemod.callers import context_never_cancelled, package_functions
 from codemod.go.contexts import CONTEXT_PATHS, ROOT_CONTEXTS
+from codemod.go.goroutines import enclosing_go_statement
 from codemod.go.syntax import (
     FUNCTION_TYPES,
     ancestors,
@@ -212,7 +213,7 @@ class DetachedContext(Transform):
             or _reads_deadline(scope)
         ):
             return None
-        go_statement = _goroutine_of(call, scope.function)
+        go_statement = enclosing_go_statement(call, scope.function)
         if go_statement is not None and scope.request:
             return None  # net/http cancels r.Context() as soon as the handler returns
         # A comment at the statement (or its goroutine) usually explains why it detaches.
@@ -1016,15 +1017,6 @@ def _top_level_name(node: Node) -> str:
             name = ancestor.child_by_field_name("name")
             return text(name) if name is not None else ""
     return ""
-
-
-def _goroutine_of(call: Node, function: Node) -> Node | None:
-    for ancestor in ancestors(call):
-        if ancestor == function:
-            return None
-        if ancestor.type == "go_statement":
-            return ancestor
-    return None
 
 
 def _commented(source: bytes, node: Node) -> bool:

@@ -1,8 +1,10 @@
-"""Goroutines: what a `go` statement launches."""
+"""Goroutines: what a `go` statement launches, and which goroutine a node runs in."""
 
 from __future__ import annotations
 
 from tree_sitter import Node
+
+from codemod.go.syntax import ancestors, call_name, enclosing_function
 
 
 def goroutine_literal(go_statement: Node) -> Node | None:
@@ -12,3 +14,52 @@ def goroutine_literal(go_statement: Node) -> Node | None:
         return None
     literal = call.child_by_field_name("function")
     return literal if literal is not None and literal.type == "func_literal" else None
+
+
+def go_statement_of(node: Node, function: Node) -> Node | None:
+    """The `go` statement of `function` whose call holds node (in its literal or arguments)."""
+    for ancestor in ancestors(node):
+        if ancestor == function:
+            return None
+        if ancestor.type == "go_statement" and enclosing_function(ancestor) == function:
+            return ancestor
+    return None
+
+
+def enclosing_go_statement(node: Node, function: Node) -> Node | None:
+    """The innermost `go` statement around node below `function`, whichever function holds
+    it (go_statement_of asks for one of `function`'s own)."""
+    for ancestor in ancestors(node):
+        if ancestor == function:
+            return None
+        if ancestor.type == "go_statement":
+            return ancestor
+    return None
+
+
+def go_statement_starting(literal: Node) -> Node | None:
+    """The `go` statement when literal is the function it starts: `go func() {...}()`."""
+    call = literal.parent
+    if call is None or call.type != "call_expression":
+        return None
+    if call.child_by_field_name("function") != literal:
+        return None
+    holder = call.parent
+    return holder if holder is not None and holder.type == "go_statement" else None
+
+
+def runs_as_goroutine(function: Node) -> bool:
+    """`go func() {...}()`, or `g.Go(func() error {...})` (errgroup, WaitGroup.Go)."""
+    parent = function.parent
+    if parent is None or function.type != "func_literal":
+        return False
+    if parent.type == "call_expression":
+        statement = parent.parent
+        return (
+            parent.child_by_field_name("function") == function
+            and statement is not None
+            and statement.type == "go_statement"
+        )
+    if parent.type == "argument_list" and parent.parent is not None:
+        return (call_name(parent.parent) or "").endswith(".Go")
+    return False
