@@ -13,7 +13,7 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from codemod.go.parse import ParsedFile
-from codemod.go.syntax import register_candidate_types
+from codemod.go.syntax import index_tree, register_candidate_types
 from codemod.gomod import ModuleFacts
 from codemod.model import Edit, Finding, Fix, Position, Safety
 from codemod.package import PackageView, Siblings
@@ -41,6 +41,11 @@ class FileContext:
     parsed: ParsedFile
     module: ModuleFacts
     siblings: Siblings = field(default_factory=Siblings.none)
+
+    def __post_init__(self) -> None:
+        # The candidate index answers for the tree transforms analyse: this one, not whichever
+        # file (a rewrite being checked, a sibling) was parsed last.
+        index_tree(self.parsed.root)
 
     @cached_property
     def package(self) -> PackageView:

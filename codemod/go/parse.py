@@ -8,7 +8,6 @@ from functools import lru_cache
 from tree_sitter import Node, Parser, Tree
 
 from codemod.go.language import GO_LANGUAGE
-from codemod.go.syntax import index_tree
 
 
 @lru_cache(maxsize=1)
@@ -33,14 +32,12 @@ class ParsedFile:
 
 
 def parse_tree(source: bytes) -> Tree:
-    """A bare parse, for files that are only read (a package's other files): the index the
-    transforms ask (codemod.go.syntax) stays on the file being analysed."""
+    """A bare parse, for files that are only read (a package's other files)."""
     return _parser().parse(source)
 
 
 def parse_source(source: bytes) -> ParsedFile:
     tree = _parser().parse(source)
-    index_tree(tree.root_node)
     clean: list[Node] = []
     broken = 0
     for child in tree.root_node.named_children:

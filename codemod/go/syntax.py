@@ -123,7 +123,8 @@ def _root_of(node: Node) -> Node:
 
 
 def index_tree(root: Node) -> None:
-    """Make `root`'s tree the one descendants() and descendants_of_type() answer from."""
+    """Make `root`'s tree the one descendants() and descendants_of_type() answer from (a
+    FileContext does, for the file transforms analyse; parsing alone does not)."""
     _INDEX.use(root)
 
 
