@@ -31,6 +31,7 @@ from codemod.go.syntax import (
     text,
     uses_in_scope,
 )
+from codemod.go.types import top_level_types
 from codemod.model import Edit, Finding, Fix, Safety
 from codemod.transform import FileContext, Transform
 
@@ -691,17 +692,12 @@ def _is_sized_type(type_node: Node, root: Node) -> bool:
         return False
     if text(type_node) == "string":
         return True
-    for declaration in root.named_children:
-        if declaration.type != "type_declaration":
-            continue
-        for spec in declaration.named_children:
-            name, underlying = spec.child_by_field_name("name"), spec.child_by_field_name("type")
-            if (
-                spec.type == "type_spec"
-                and name is not None
-                and underlying is not None
-                and text(name) == text(type_node)
-                and spec.child_by_field_name("type_parameters") is None
-            ):
-                return underlying.type in ("slice_type", "array_type", "map_type")
-    return False
+    spec = top_level_types(root).get(text(type_node))
+    underlying = spec.child_by_field_name("type") if spec is not None else None
+    return (
+        spec is not None
+        and spec.type == "type_spec"
+        and underlying is not None
+        and spec.child_by_field_name("type_parameters") is None
+        and underlying.type in ("slice_type", "array_type", "map_type")
+    )

@@ -33,6 +33,7 @@ from codemod.go.syntax import (
     statement_list,
     text,
 )
+from codemod.go.types import top_level_types
 from codemod.model import Edit, Finding, Fix, Safety
 from codemod.package import (
     SIGNAL_NAME,
@@ -281,7 +282,6 @@ class _FileNames:
     @staticmethod
     def of(root: Node) -> _FileNames:
         imports: dict[str, str] = {}
-        types: dict[str, Node] = {}
         for declaration in root.named_children:
             if declaration.type == "import_declaration":
                 for spec in descendants(declaration):
@@ -290,17 +290,12 @@ class _FileNames:
                     path = _text(spec.child_by_field_name("path")).strip('"`')
                     alias = spec.child_by_field_name("name")
                     imports[path] = text(alias) if alias is not None else path.rsplit("/", 1)[-1]
-            elif declaration.type == "type_declaration":
-                for spec in declaration.named_children:
-                    name = spec.child_by_field_name("name")
-                    if spec.type in ("type_spec", "type_alias") and name is not None:
-                        types[text(name)] = spec
         context = imports.get("context") or imports.get("golang.org/x/net/context")
         usable = {n for n in (context, imports.get("net/http")) if n not in (None, "_", ".")}
         return _FileNames(
             context if context in usable else None,
             imports.get("net/http") if imports.get("net/http") in usable else None,
-            types,
+            top_level_types(root),
         )
 
 

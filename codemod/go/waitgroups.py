@@ -6,7 +6,8 @@ from __future__ import annotations
 from tree_sitter import Node
 
 from codemod.go.scope import UniqueDeclaration, unique_declaration
-from codemod.go.syntax import call_arguments, descendants, text
+from codemod.go.syntax import call_arguments, text
+from codemod.go.types import struct_field_types
 
 
 def is_waitgroup_type(sync_name: str, node: Node, pointer_ok: bool = False) -> bool:
@@ -116,25 +117,6 @@ class WaitGroups:
         return text(node)
 
     def _struct_fields(self) -> dict[str, dict[str, Node]]:
-        """struct name -> field name -> field type, for the struct types declared in the file."""
         if self._fields is None:
-            self._fields = {}
-            for spec in descendants(self.root):
-                if spec.type != "type_spec" or spec.child_by_field_name("type_parameters"):
-                    continue
-                name, kind = spec.child_by_field_name("name"), spec.child_by_field_name("type")
-                if name is None or kind is None or kind.type != "struct_type":
-                    continue
-                fields: dict[str, Node] = {}
-                declared = kind.named_children[0] if kind.named_child_count else None
-                for field in declared.named_children if declared is not None else ():
-                    field_type = field.child_by_field_name("type")
-                    if field.type != "field_declaration" or field_type is None:
-                        continue
-                    for field_name in field.children_by_field_name("name"):
-                        fields[text(field_name)] = field_type
-                if text(name) in self._fields:
-                    self._fields[text(name)] = {}  # declared twice (in different scopes)
-                else:
-                    self._fields[text(name)] = fields
+            self._fields = struct_field_types(self.root)
         return self._fields
