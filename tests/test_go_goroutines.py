@@ -10,10 +10,11 @@ from codemod.go.goroutines import (
     go_statement_of,
     go_statement_starting,
     goroutine_literal,
+    names_in_goroutine,
     runs_as_goroutine,
 )
 from codemod.go.parse import parse_source
-from codemod.go.syntax import descendants, text
+from codemod.go.syntax import call_arguments, descendants, text
 
 SOURCE = """package p
 
@@ -86,3 +87,26 @@ def test_literals_and_their_go_statements() -> None:
     all_literals = [n for n in descendants(root) if n.type == "func_literal"]
     # go func, the plain call, the nested go func, g.Go(func...), defer func.
     assert [runs_as_goroutine(n) for n in all_literals] == [True, False, True, True, False]
+
+
+@pytest.mark.parametrize(
+    ("go", "names"),
+    [
+        ("go func() { ch <- 1 }()", ["ch"]),  # captured
+        ("go func(out chan int) { out <- 1 }(ch)", ["out"]),  # passed
+        ("go func(out chan int) { out <- 1; ch <- 2 }(ch)", ["out", "ch"]),  # both
+        ("go func(ch chan int) { ch <- 1 }(other)", []),  # a parameter shadows it
+        ("go func() { other <- 1 }()", []),
+        ("go func(a, b chan int) { a <- 1 }(ch, ch)", None),  # passed twice
+        ("go func(v int) { _ = v }(len(ch))", None),  # inside an expression
+        ("go func(a, b chan int) { a <- 1 }(ch)", None),  # argument count differs: grouped
+    ],
+)
+def test_names_in_goroutine(go: str, names: list[str] | None) -> None:
+    source = f"package p\n\nfunc f(ch, other chan int) {{\n\t{go}\n}}\n"
+    root = parse_source(source.encode()).root
+    statement = next(n for n in descendants(root) if n.type == "go_statement")
+    literal = goroutine_literal(statement)
+    assert literal is not None
+    call = statement.named_children[0]
+    assert names_in_goroutine(literal, call_arguments(call), "ch") == names

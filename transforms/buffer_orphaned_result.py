@@ -10,7 +10,7 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from codemod.go.flow import loops_between
-from codemod.go.goroutines import go_statement_of
+from codemod.go.goroutines import go_statement_of, names_in_goroutine
 from codemod.go.syntax import (
     FUNCTION_TYPES,
     SINGLE_DECLARATION_TYPES,
@@ -22,7 +22,6 @@ from codemod.go.syntax import (
     descendants,
     descendants_outside_functions,
     enclosing_function,
-    function_parameters,
     has_goto,
     is_bidirectional,
     is_declaration,
@@ -259,20 +258,9 @@ def _goroutine_sender(go_statement: Node, name: str) -> _Sender | None:
     literal = call.child_by_field_name("function") if call is not None else None
     if call is None or literal is None or literal.type != "func_literal":
         return None  # `go worker(ch)`: unknown code may close or keep the channel
-    arguments = call_arguments(call)
-    parameters = function_parameters(literal)
-    passed = [i for i, a in enumerate(arguments) if a.type == "identifier" and text(a) == name]
-    if sum(1 for a in arguments if mentions(a, name)) != len(passed) or len(passed) > 1:
-        return None  # passed twice, or inside an expression
-    shadowed = any(parameter == name for parameter, _ in parameters)
-    locals_ = []
-    if passed:
-        if len(parameters) != len(arguments):
-            return None  # grouped or variadic parameters: do not guess
-        locals_.append(parameters[passed[0]][0])
-    body = literal.child_by_field_name("body")
-    if not shadowed and body is not None and mentions(body, name):
-        locals_.append(name)  # captured
+    locals_ = names_in_goroutine(literal, call_arguments(call), name)
+    if locals_ is None:
+        return None
     if len(locals_) != 1:
         return _Sender(go_statement, literal) if not locals_ else None
     return _scan_sender(go_statement, literal, locals_[0])

@@ -10,6 +10,7 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from codemod.go.flow import loops_between
+from codemod.go.goroutines import names_in_goroutine
 from codemod.go.syntax import (
     FUNCTION_TYPES,
     SINGLE_DECLARATION_TYPES,
@@ -21,14 +22,12 @@ from codemod.go.syntax import (
     descendants,
     descendants_outside_functions,
     enclosing_function,
-    function_parameters,
     has_goto,
     imported_name,
     is_bidirectional,
     is_declaration,
     line_indent,
     made_channel_type,
-    mentions,
     statement_list,
     text,
     uses_in_scope,
@@ -361,20 +360,10 @@ def _goroutine(start: Node, wait_group: str | None, name: str, uses: _Uses) -> _
         literal = function
         arguments = call_arguments(call)
     goroutine = _Goroutine(start, literal, wait_group)
-    parameters = function_parameters(literal)
-    passed = [i for i, a in enumerate(arguments) if a.type == "identifier" and text(a) == name]
-    if sum(1 for a in arguments if mentions(a, name)) != len(passed) or len(passed) > 1:
-        return None
-    locals_ = []
-    if passed:
-        if len(parameters) != len(arguments):
-            return None  # grouped or variadic parameters: do not guess
-        locals_.append(parameters[passed[0]][0])
+    locals_ = names_in_goroutine(literal, arguments, name)
     body = literal.child_by_field_name("body")
-    if body is None:
+    if locals_ is None or body is None:
         return None
-    if not any(p == name for p, _ in parameters) and mentions(body, name):
-        locals_.append(name)  # captured
     if len(locals_) > 1:
         return None
     for local in locals_:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from codemod.go.syntax import ancestors, call_name, enclosing_function
+from codemod.go.syntax import (
+    ancestors,
+    call_name,
+    enclosing_function,
+    function_parameters,
+    mentions,
+    text,
+)
 
 
 def goroutine_literal(go_statement: Node) -> Node | None:
@@ -63,3 +70,24 @@ def runs_as_goroutine(function: Node) -> bool:
     if parent.type == "argument_list" and parent.parent is not None:
         return (call_name(parent.parent) or "").endswith(".Go")
     return False
+
+
+def names_in_goroutine(literal: Node, arguments: list[Node], name: str) -> list[str] | None:
+    """The names the func literal a goroutine runs knows the variable `name` by: the
+    parameter it is passed as (`go func(c chan T) {...}(ch)`), then `name` itself when the
+    literal captures it. None when it is passed twice or inside an expression, or to grouped
+    or variadic parameters (not guessed)."""
+    parameters = function_parameters(literal)
+    passed = [i for i, a in enumerate(arguments) if a.type == "identifier" and text(a) == name]
+    if sum(1 for a in arguments if mentions(a, name)) != len(passed) or len(passed) > 1:
+        return None
+    names = []
+    if passed:
+        if len(parameters) != len(arguments):
+            return None
+        names.append(parameters[passed[0]][0])
+    body = literal.child_by_field_name("body")
+    shadowed = any(parameter == name for parameter, _ in parameters)
+    if not shadowed and body is not None and mentions(body, name):
+        names.append(name)  # captured
+    return names
