@@ -27,6 +27,7 @@ from codemod.go.syntax import (
     call_name,
     descendants,
     descendants_of_type,
+    import_specs,
     line_indent,
     made_channel_type,
     receive_operand,
@@ -282,14 +283,9 @@ class _FileNames:
     @staticmethod
     def of(root: Node) -> _FileNames:
         imports: dict[str, str] = {}
-        for declaration in root.named_children:
-            if declaration.type == "import_declaration":
-                for spec in descendants(declaration):
-                    if spec.type != "import_spec":
-                        continue
-                    path = _text(spec.child_by_field_name("path")).strip('"`')
-                    alias = spec.child_by_field_name("name")
-                    imports[path] = text(alias) if alias is not None else path.rsplit("/", 1)[-1]
+        for imported, alias in import_specs(root):
+            path = imported or ""
+            imports[path] = alias if alias is not None else path.rsplit("/", 1)[-1]
         context = imports.get("context") or imports.get("golang.org/x/net/context")
         usable = {n for n in (context, imports.get("net/http")) if n not in (None, "_", ".")}
         return _FileNames(

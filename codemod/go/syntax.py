@@ -314,20 +314,29 @@ def inside_loop(node: Node, function: Node) -> bool:
     return False
 
 
-def imported_name(root: Node, path: str) -> str | None:
-    """The name a file refers to an imported package by; None if not imported or `_`/`.`."""
+def import_specs(root: Node) -> Iterator[tuple[str | None, str | None]]:
+    """(import path, the name it is imported under when written) for each import of the file;
+    the path is None where the parse lost it."""
     for declaration in root.named_children:
         if declaration.type != "import_declaration":
             continue
         for spec in descendants(declaration):
             if spec.type != "import_spec":
                 continue
-            path_node = spec.child_by_field_name("path")
-            if path_node is None or text(path_node).strip('"`') != path:
-                continue
-            alias = spec.child_by_field_name("name")
-            name = text(alias) if alias is not None else path.rsplit("/", 1)[-1]
-            return None if name in ("_", ".") else name
+            path_node, alias = spec.child_by_field_name("path"), spec.child_by_field_name("name")
+            yield (
+                text(path_node).strip('"`') if path_node is not None else None,
+                text(alias) if alias is not None else None,
+            )
+
+
+def imported_name(root: Node, path: str) -> str | None:
+    """The name a file refers to an imported package by; None if not imported or `_`/`.`."""
+    for imported, alias in import_specs(root):
+        if imported != path:
+            continue
+        name = alias if alias is not None else path.rsplit("/", 1)[-1]
+        return None if name in ("_", ".") else name
     return None
 
 

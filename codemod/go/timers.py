@@ -6,6 +6,7 @@ from tree_sitter import Node
 
 from codemod.go.syntax import (
     descendants,
+    import_specs,
     text,
 )
 
@@ -15,20 +16,12 @@ def imports_time(root: Node) -> bool:
     name, and "time" is not imported under another one (a file without the import does not
     compile, which gofmt cannot tell: it is taken as written)."""
     plain, renamed = False, False
-    for declaration in root.named_children:
-        if declaration.type != "import_declaration":
-            continue
-        for spec in descendants(declaration):
-            if spec.type != "import_spec":
-                continue
-            path = spec.child_by_field_name("path")
-            name = spec.child_by_field_name("name")
-            name_text = text(name) if name is not None else None
-            if path is not None and text(path).strip('"`') == "time":
-                plain = plain or name_text in (None, "time")
-                renamed = renamed or name_text not in (None, "time")
-            elif name_text == "time":
-                return False  # another package answers to `time`
+    for path, name in import_specs(root):
+        if path == "time":
+            plain = plain or name in (None, "time")
+            renamed = renamed or name not in (None, "time")
+        elif name == "time":
+            return False  # another package answers to `time`
     return plain or not renamed
 
 
