@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from codemod.package import PackageView, package_name
-from codemod.parse import parse_tree
-from codemod.syntax import (
+from codemod.go.contexts import INHERITS_CANCEL, NEVER_CANCELLED
+from codemod.go.parse import parse_tree
+from codemod.go.syntax import (
     ancestors,
     assignments_to,
     call_arguments,
@@ -31,10 +31,8 @@ from codemod.syntax import (
     function_parameters,
     text,
 )
+from codemod.package import PackageView, package_name
 
-# A context made here cannot be cancelled by anyone; WithValue keeps its parent's fate.
-_NEVER_CANCELLED_CALLS = frozenset({"Background", "TODO", "WithoutCancel"})
-_INHERITING_CALLS = frozenset({"WithValue"})
 _DECLARATIONS = ("function_declaration", "method_declaration")
 # An interface method names the same method: not a use.
 _SIGNATURES = (*_DECLARATIONS, "method_elem", "method_spec")
@@ -133,11 +131,11 @@ class _Search:
             package, _, called = (call_name(argument) or "").rpartition(".")
             if package != "context":
                 return False
-            if called in _NEVER_CANCELLED_CALLS:
+            if called in NEVER_CANCELLED:
                 return True
             arguments = call_arguments(argument)
             return (
-                called in _INHERITING_CALLS
+                called in INHERITS_CANCEL
                 and bool(arguments)
                 and self._argument_never_cancelled(arguments[0], depth)
             )

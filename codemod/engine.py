@@ -19,11 +19,11 @@ from tree_sitter import Node
 from codemod import cache
 from codemod.changed import carry_lines
 from codemod.edits import OverlappingEdits, apply_edits, conflicts, follow_line_endings
+from codemod.go.parse import ParsedFile, parse_source
 from codemod.gomod import ModuleFacts, module_facts_for
 from codemod.imports import ImportConflict, import_edits, unused_import_edits
 from codemod.model import Edit, FileResult, FileStatus, Finding, Safety
 from codemod.package import Siblings
-from codemod.parse import ParsedFile, parse_source
 from codemod.rounds import landed
 from codemod.scope import FileScope
 from codemod.suppress import MARKER, apply_suppressions

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from codemod.edits import apply_edits, follow_line_endings
 from codemod.engine import choose_fixes, drop_unused_imports
+from codemod.go.parse import ParsedFile
 from codemod.model import Edit, Finding, Fix, Safety
-from codemod.parse import ParsedFile
 from codemod.patch import split_lines, unified_diff
 from codemod.verify import RewriteRejected, check_rewrite
 

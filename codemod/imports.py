@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
+from codemod.go.parse import ParsedFile
+from codemod.go.syntax import text
 from codemod.model import Edit
-from codemod.parse import ParsedFile
-from codemod.syntax import text
 
 
 class ImportConflict(Exception):

@@ -18,8 +18,9 @@ from functools import lru_cache
 
 from tree_sitter import Node, QueryCursor
 
-from codemod.parse import compile_query, parse_tree
-from codemod.syntax import call_arguments, call_name, text
+from codemod.go.language import compile_query
+from codemod.go.parse import parse_tree
+from codemod.go.syntax import call_arguments, call_name, text
 
 # Methods whose name says they end the owner's life: named in messages when no signal exists.
 STOP_METHOD = re.compile(

@@ -20,8 +20,9 @@ from pathlib import Path
 
 from tree_sitter import Node, QueryCursor
 
-from codemod.parse import compile_query, parse_tree
-from codemod.syntax import (
+from codemod.go.language import compile_query
+from codemod.go.parse import parse_tree
+from codemod.go.syntax import (
     ancestors,
     assignments_to,
     call_arguments,

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from tree_sitter import Node
 
+from codemod.go.parse import ParsedFile
 from codemod.model import Finding, Position, Safety
-from codemod.parse import ParsedFile
 
 UNUSED_IGNORE_ID = "unused-ignore"
 MARKER = b"unleak:ignore"

@@ -12,11 +12,11 @@ from typing import ClassVar
 
 from tree_sitter import Node
 
+from codemod.go.parse import ParsedFile
+from codemod.go.syntax import index_tree, register_candidate_types
 from codemod.gomod import ModuleFacts
 from codemod.model import Edit, Finding, Fix, Position, Safety
 from codemod.package import PackageView, Siblings
-from codemod.parse import ParsedFile
-from codemod.syntax import register_candidate_types
 
 # The documentation sections every transform's docstring carries, in order (ruff's layout).
 DOC_SECTIONS = (
@@ -41,6 +41,11 @@ class FileContext:
     parsed: ParsedFile
     module: ModuleFacts
     siblings: Siblings = field(default_factory=Siblings.none)
+
+    def __post_init__(self) -> None:
+        # The candidate index answers for the tree transforms analyse: this one, not whichever
+        # file (a rewrite being checked, a sibling) was parsed last.
+        index_tree(self.parsed.root)
 
     @cached_property
     def package(self) -> PackageView:
@@ -67,7 +72,7 @@ class Transform(ABC):
     # A file whose bytes do not match this cannot hold the idiom: it is not even parsed.
     prefilter: ClassVar[re.Pattern[bytes] | None] = None
     # Node types find() starts from: one combined query per file finds them for every
-    # transform (codemod.syntax.descendants_of_type), instead of a walk per transform.
+    # transform (codemod.go.syntax.descendants_of_type), instead of a walk per transform.
     candidates: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: object) -> None:

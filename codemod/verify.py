@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from functools import lru_cache
 
-from codemod.parse import ParsedFile, error_ranges, parse_source
+from codemod.go.parse import ParsedFile, error_ranges, parse_source
 
 
 class RewriteRejected(Exception):

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from codemod.callers import context_never_cancelled
+from codemod.go.parse import parse_source
 from codemod.package import PackageView, Siblings
-from codemod.parse import parse_source
 
 WORK = """package {package}
 

@@ -11,7 +11,7 @@ import pytest
 
 from codemod.bot.github import GitHubForge
 from codemod.bot.token import Token
-from codemod.parse import error_ranges, parse_source
+from codemod.go.parse import error_ranges, parse_source
 from codemod.verify import RewriteRejected, check_rewrite
 from tests.cli_support import LEAKY, make_module, unleak
 from tests.conftest import ROOT

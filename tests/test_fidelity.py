@@ -20,10 +20,10 @@ from codemod.applypatch import apply_patch
 from codemod.changed import carry_lines
 from codemod.edits import apply_edits, follow_line_endings
 from codemod.engine import RunOptions, process_source
+from codemod.go.parse import parse_source
 from codemod.hunks import edits_from_patch
 from codemod.imports import import_edits
 from codemod.model import Safety
-from codemod.parse import parse_source
 from codemod.patch import line_opcodes, split_lines, unified_diff
 from codemod.sinks.interactive import run_editor
 from codemod.sinks.report import byte_replacements

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from codemod import engine
 from codemod.edits import conflicts
+from codemod.go.parse import parse_source
 from codemod.model import Edit, Finding, Fix, Position, Safety
-from codemod.parse import parse_source
 from codemod.patch import unified_diff
 
 FUNCTION = """

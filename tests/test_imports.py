@@ -8,8 +8,8 @@ import subprocess
 import pytest
 
 from codemod.edits import apply_edits
+from codemod.go.parse import parse_source
 from codemod.imports import ImportConflict, import_edits, unused_import_edits
-from codemod.parse import parse_source
 
 CASES = {
     "no imports": (

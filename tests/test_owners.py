@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from codemod.go.parse import parse_tree
 from codemod.owners import OwnerFacts, is_signal_channel_type, owner_facts, package_owner_facts
-from codemod.parse import parse_tree
 
 HEADER = 'package p\n\nimport (\n\t"context"\n\t"time"\n)\n\n'
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from codemod.go.parse import parse_source
 from codemod.gomod import parse_gomod
 from codemod.model import Safety
-from codemod.parse import parse_source
 from tests.conftest import run_codemod
 
 MODULE = parse_gomod("module example\n\ngo 1.22\n")

@@ -10,8 +10,10 @@ from hypothesis import strategies as st
 from tree_sitter import Node
 
 import transforms  # defining the transforms registers their candidate types
-from codemod import syntax
-from codemod.parse import parse_source
+from codemod.go import syntax
+from codemod.go.parse import parse_source
+from codemod.gomod import ModuleFacts
+from codemod.transform import FileContext
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 GO_FILES = sorted(p for p in FIXTURES.rglob("*.go"))
@@ -88,10 +90,15 @@ def test_registered_types_come_from_the_query_not_a_walk() -> None:
     source = b"package p\n\nfunc f(ch chan int) {\n\tgo func() { ch <- 1 }()\n\t<-ch\n}\n"
     parsed = parse_source(source)
     wanted = frozenset({"go_statement", "send_statement"})
+    # Parsing alone does not move the index; analysing a file (its FileContext) does.
+    FileContext(Path("a.go"), parsed, ModuleFacts(None, (1, 22), None))
     found = syntax._INDEX.of_types(parsed.root, wanted)
     assert found is not None and [n.type for n in found] == ["go_statement", "send_statement"]
+    # Checking a rewrite parses it: the index stays on the file being analysed.
+    rewritten = parse_source(source + b"\n")
+    assert syntax._INDEX.of_types(parsed.root, wanted) is not None
     # A node of an older tree (an earlier fix round) is not answered from the current index.
-    parse_source(source + b"\n")
+    FileContext(Path("a.go"), rewritten, ModuleFacts(None, (1, 22), None))
     assert syntax._INDEX.of_types(parsed.root, wanted) is None
     assert [n.type for n in syntax.descendants_of_type(parsed.root, wanted)] == [
         "go_statement",

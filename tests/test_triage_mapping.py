@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from codemod.engine import RunOptions, process_file
-from codemod.parse import parse_source
+from codemod.go.parse import parse_source
 from codemod.triage.load import is_loopback
 from codemod.triage.mapping import Module, Origin, find_module, local_file, origin
 from codemod.triage.model import Frame

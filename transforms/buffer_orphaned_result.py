@@ -9,8 +9,9 @@ from typing import ClassVar
 
 from tree_sitter import Node
 
-from codemod.model import Edit, Finding, Fix, Safety
-from codemod.syntax import (
+from codemod.go.flow import loops_between
+from codemod.go.goroutines import go_statement_of, names_in_goroutine
+from codemod.go.syntax import (
     FUNCTION_TYPES,
     SINGLE_DECLARATION_TYPES,
     MadeChannel,
@@ -21,7 +22,6 @@ from codemod.syntax import (
     descendants,
     descendants_outside_functions,
     enclosing_function,
-    function_parameters,
     has_goto,
     is_bidirectional,
     is_declaration,
@@ -30,6 +30,8 @@ from codemod.syntax import (
     text,
     uses_in_scope,
 )
+from codemod.go.types import top_level_types
+from codemod.model import Edit, Finding, Fix, Safety
 from codemod.transform import FileContext, Transform
 
 # Statements a `break` without a label leaves: the innermost of these around it.
@@ -129,7 +131,7 @@ class BufferOrphanedResult(Transform):
         if uses is None or len(uses.senders) != 1 or not uses.receives:
             return None
         sender = uses.senders[0]
-        loops = _loops_between(sender.go_statement, made.scope)
+        loops = loops_between(sender.go_statement, made.scope)
         if len(loops) > 1 or not sender.at_most_one_send():
             return None
         start = loops[0] if loops else sender.go_statement
@@ -185,7 +187,7 @@ class _Sender:
         """Each send ends the goroutine, or there is one send and it is not repeated."""
         if self.tail_sends():
             return True
-        return len(self.sends) == 1 and not _loops_between(self.sends[0], self.literal)
+        return len(self.sends) == 1 and not loops_between(self.sends[0], self.literal)
 
     def tail_sends(self) -> bool:
         return all(_ends_goroutine(send, self.literal) for send in self.sends)
@@ -231,7 +233,7 @@ def _classify_uses(made: MadeChannel, function: Node) -> _Uses | None:
     uses = _Uses()
     goroutines: dict[int, _Sender | None] = {}
     for node in uses_in_scope(made):
-        go_statement = _goroutine_of(node, function)
+        go_statement = go_statement_of(node, function)
         if go_statement is not None:
             if go_statement.id not in goroutines:
                 goroutines[go_statement.id] = _goroutine_sender(go_statement, name)
@@ -256,20 +258,9 @@ def _goroutine_sender(go_statement: Node, name: str) -> _Sender | None:
     literal = call.child_by_field_name("function") if call is not None else None
     if call is None or literal is None or literal.type != "func_literal":
         return None  # `go worker(ch)`: unknown code may close or keep the channel
-    arguments = call_arguments(call)
-    parameters = function_parameters(literal)
-    passed = [i for i, a in enumerate(arguments) if a.type == "identifier" and text(a) == name]
-    if sum(1 for a in arguments if mentions(a, name)) != len(passed) or len(passed) > 1:
-        return None  # passed twice, or inside an expression
-    shadowed = any(parameter == name for parameter, _ in parameters)
-    locals_ = []
-    if passed:
-        if len(parameters) != len(arguments):
-            return None  # grouped or variadic parameters: do not guess
-        locals_.append(parameters[passed[0]][0])
-    body = literal.child_by_field_name("body")
-    if not shadowed and body is not None and mentions(body, name):
-        locals_.append(name)  # captured
+    locals_ = names_in_goroutine(literal, call_arguments(call), name)
+    if locals_ is None:
+        return None
     if len(locals_) != 1:
         return _Sender(go_statement, literal) if not locals_ else None
     return _scan_sender(go_statement, literal, locals_[0])
@@ -317,29 +308,6 @@ def _is_len_or_cap(parent: Node) -> bool:
         and call.type == "call_expression"
         and call_name(call) in ("len", "cap")
     )
-
-
-def _goroutine_of(node: Node, function: Node) -> Node | None:
-    """The `go` statement of `function` whose call holds node (in its literal or arguments)."""
-    for ancestor in ancestors(node):
-        if ancestor == function:
-            return None
-        if ancestor.type == "go_statement" and enclosing_function(ancestor) == function:
-            return ancestor
-    return None
-
-
-def _loops_between(node: Node, outer: Node) -> list[Node]:
-    """The for statements around `node` below `outer`, innermost first."""
-    loops: list[Node] = []
-    for ancestor in ancestors(node):
-        if ancestor == outer:
-            return loops
-        if ancestor.type in FUNCTION_TYPES:
-            break
-        if ancestor.type == "for_statement":
-            loops.append(ancestor)
-    return loops
 
 
 def _ends_goroutine(send: Node, literal: Node) -> bool:
@@ -712,17 +680,12 @@ def _is_sized_type(type_node: Node, root: Node) -> bool:
         return False
     if text(type_node) == "string":
         return True
-    for declaration in root.named_children:
-        if declaration.type != "type_declaration":
-            continue
-        for spec in declaration.named_children:
-            name, underlying = spec.child_by_field_name("name"), spec.child_by_field_name("type")
-            if (
-                spec.type == "type_spec"
-                and name is not None
-                and underlying is not None
-                and text(name) == text(type_node)
-                and spec.child_by_field_name("type_parameters") is None
-            ):
-                return underlying.type in ("slice_type", "array_type", "map_type")
-    return False
+    spec = top_level_types(root).get(text(type_node))
+    underlying = spec.child_by_field_name("type") if spec is not None else None
+    return (
+        spec is not None
+        and spec.type == "type_spec"
+        and underlying is not None
+        and spec.child_by_field_name("type_parameters") is None
+        and underlying.type in ("slice_type", "array_type", "map_type")
+    )

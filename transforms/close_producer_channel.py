@@ -9,8 +9,8 @@ from typing import ClassVar
 
 from tree_sitter import Node
 
-from codemod.model import Edit, Finding, Fix, Safety
-from codemod.syntax import (
+from codemod.go.goroutines import go_statement_of
+from codemod.go.syntax import (
     ancestors,
     call_arguments,
     call_name,
@@ -27,6 +27,7 @@ from codemod.syntax import (
     statement_list,
     text,
 )
+from codemod.model import Edit, Finding, Fix, Safety
 from codemod.transform import FileContext, Transform
 
 # `x := make(chan T)`, `x = make(...)` into a named result, `var x = make(...)`.
@@ -263,7 +264,7 @@ def _classify_uses(name: str, declared: Node, function: Node, body: Node) -> _Us
         if node.parent is not None and _is_close_call(node.parent):
             uses.closed = True  # closed somewhere, by anyone: not this idiom
             continue
-        go_statement = _goroutine_of(node, function)
+        go_statement = go_statement_of(node, function)
         if go_statement is not None:
             if _handle_goroutine_use(node, name, go_statement, goroutines, uses) is None:
                 return None
@@ -362,16 +363,6 @@ def call_name_of(arguments: Node) -> str | None:
 
 def _is_close_call(parent: Node) -> bool:
     return parent.type == "argument_list" and call_name_of(parent) == "close"
-
-
-def _goroutine_of(node: Node, function: Node) -> Node | None:
-    """The `go` statement of `function` whose call holds node (in its literal or arguments)."""
-    for ancestor in ancestors(node):
-        if ancestor == function:
-            return None
-        if ancestor.type == "go_statement" and enclosing_function(ancestor) == function:
-            return ancestor
-    return None
 
 
 def _owned_by_other_function(node: Node, function: Node) -> bool:

@@ -10,6 +10,31 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from codemod.callers import context_never_cancelled
+from codemod.go.contexts import NEVER_CANCELLED
+from codemod.go.flow import loops_not_holding
+from codemod.go.goroutines import runs_as_goroutine
+from codemod.go.scope import (
+    Declaration,
+    declared_by_signature,
+    references,
+    resolve,
+    visible,
+)
+from codemod.go.syntax import (
+    FUNCTION_TYPES,
+    ancestors,
+    call_arguments,
+    call_name,
+    descendants,
+    descendants_of_type,
+    import_specs,
+    line_indent,
+    made_channel_type,
+    receive_operand,
+    statement_list,
+    text,
+)
+from codemod.go.types import top_level_types
 from codemod.model import Edit, Finding, Fix, Safety
 from codemod.package import (
     SIGNAL_NAME,
@@ -18,19 +43,6 @@ from codemod.package import (
     PackageView,
     channel_key,
     send_can_leave,
-)
-from codemod.syntax import (
-    FUNCTION_TYPES,
-    ancestors,
-    call_arguments,
-    call_name,
-    descendants,
-    descendants_of_type,
-    line_indent,
-    made_channel_type,
-    receive_operand,
-    statement_list,
-    text,
 )
 from codemod.transform import FileContext, Transform
 
@@ -271,26 +283,15 @@ class _FileNames:
     @staticmethod
     def of(root: Node) -> _FileNames:
         imports: dict[str, str] = {}
-        types: dict[str, Node] = {}
-        for declaration in root.named_children:
-            if declaration.type == "import_declaration":
-                for spec in descendants(declaration):
-                    if spec.type != "import_spec":
-                        continue
-                    path = _text(spec.child_by_field_name("path")).strip('"`')
-                    alias = spec.child_by_field_name("name")
-                    imports[path] = text(alias) if alias is not None else path.rsplit("/", 1)[-1]
-            elif declaration.type == "type_declaration":
-                for spec in declaration.named_children:
-                    name = spec.child_by_field_name("name")
-                    if spec.type in ("type_spec", "type_alias") and name is not None:
-                        types[text(name)] = spec
+        for imported, alias in import_specs(root):
+            path = imported or ""
+            imports[path] = alias if alias is not None else path.rsplit("/", 1)[-1]
         context = imports.get("context") or imports.get("golang.org/x/net/context")
         usable = {n for n in (context, imports.get("net/http")) if n not in (None, "_", ".")}
         return _FileNames(
             context if context in usable else None,
             imports.get("net/http") if imports.get("net/http") in usable else None,
-            types,
+            top_level_types(root),
         )
 
 
@@ -370,123 +371,6 @@ def _is_deferred(function: Node) -> bool:
     )
 
 
-# --- scopes: which declaration a name refers to at a point ------------------------------------
-
-
-@dataclass(frozen=True)
-class _Declaration:
-    name: str
-    identifier: Node
-    type: Node | None  # the written type, if any
-    value: Node | None  # the expression bound (a call for `a, b := f()`)
-    index: int  # which of the call's results, for multi-value calls
-    owner: Node  # the function whose body (or signature) declares it
-
-
-def _visible(node: Node) -> Iterator[_Declaration]:
-    """Declarations visible at node, innermost first; shadowed outer ones are yielded too."""
-    child = node
-    for ancestor in ancestors(node):
-        kind = ancestor.type
-        if kind == "statement_list":
-            preceding = []
-            for statement in ancestor.named_children:
-                if statement == child:
-                    break
-                preceding.append(statement)
-            for statement in reversed(preceding):
-                yield from _declared_by_statement(statement, ancestor)
-        elif kind in ("if_statement", "expression_switch_statement", "type_switch_statement"):
-            initializer = ancestor.child_by_field_name("initializer")
-            if initializer is not None and initializer != child:
-                yield from _declared_by_statement(initializer, ancestor)
-            alias = ancestor.child_by_field_name("alias")
-            if kind == "type_switch_statement" and alias is not None:
-                for name in alias.named_children:
-                    yield _Declaration(text(name), name, None, None, 0, ancestor)
-        elif kind == "for_statement":
-            for clause in ancestor.named_children:
-                if clause == child:
-                    continue
-                if clause.type == "for_clause":
-                    initializer = clause.child_by_field_name("initializer")
-                    if initializer is not None:
-                        yield from _declared_by_statement(initializer, ancestor)
-                elif clause.type == "range_clause":
-                    yield from _declared_by_range(clause, ancestor)
-        elif kind == "communication_case":
-            communication = ancestor.child_by_field_name("communication")
-            if communication is not None and communication != child:
-                yield from _declared_by_statement(communication, ancestor)
-        elif kind in FUNCTION_TYPES:
-            yield from _declared_by_signature(ancestor)
-            if kind != "func_literal":
-                return
-        child = ancestor
-
-
-def _declared_by_statement(statement: Node, owner: Node) -> Iterator[_Declaration]:
-    kind = statement.type
-    if kind in ("short_var_declaration", "receive_statement"):
-        if not any(c.type == ":=" for c in statement.children):
-            return
-        left, right = statement.child_by_field_name("left"), statement.child_by_field_name("right")
-        if left is None or right is None:
-            return
-        values = right.named_children if right.type == "expression_list" else [right]
-        names = left.named_children
-        for index, name in enumerate(names):
-            if name.type != "identifier":
-                continue
-            if len(values) == len(names):
-                yield _Declaration(text(name), name, None, values[index], 0, owner)
-            else:
-                yield _Declaration(
-                    text(name), name, None, values[0] if values else None, index, owner
-                )
-    elif kind in ("var_declaration", "const_declaration"):
-        for spec in descendants(statement):
-            if spec.type not in ("var_spec", "const_spec"):
-                continue
-            names = spec.children_by_field_name("name")
-            type_node = spec.child_by_field_name("type")
-            value = spec.child_by_field_name("value")
-            values = value.named_children if value is not None else []
-            for index, name in enumerate(names):
-                bound: Node | None = values[0] if values else None
-                if len(values) == len(names):
-                    bound = values[index]
-                position = 0 if len(values) == len(names) else index
-                yield _Declaration(text(name), name, type_node, bound, position, owner)
-    elif kind == "labeled_statement":
-        inner = statement.named_children[-1] if statement.named_child_count else None
-        if inner is not None and inner.type != "label_name":
-            yield from _declared_by_statement(inner, owner)
-
-
-def _declared_by_range(clause: Node, owner: Node) -> Iterator[_Declaration]:
-    left = clause.child_by_field_name("left")
-    if left is None or not any(c.type == ":=" for c in clause.children):
-        return
-    for name in left.named_children:
-        yield _Declaration(text(name), name, None, None, 0, owner)
-
-
-def _declared_by_signature(function: Node) -> Iterator[_Declaration]:
-    for field_name in ("parameters", "result", "receiver", "type_parameters"):
-        holder = function.child_by_field_name(field_name)
-        if holder is None or holder.type not in ("parameter_list", "type_parameter_list"):
-            continue
-        for declaration in holder.named_children:
-            type_node = declaration.child_by_field_name("type")
-            for name in declaration.children_by_field_name("name"):
-                yield _Declaration(text(name), name, type_node, None, 0, function)
-
-
-def _resolve(name: str, node: Node) -> _Declaration | None:
-    return next((d for d in _visible(node) if d.name == name), None)
-
-
 # --- the context in scope ---------------------------------------------------------------------
 
 
@@ -525,8 +409,8 @@ def _context_in_scope(node: Node, names: _FileNames) -> _Cancel | None:
     early from a callback (wait.Until, a visitor) makes its caller call it again at once.
     """
     seen: set[str] = set()
-    found: tuple[_Declaration, _Cancel] | None = None
-    for declaration in _visible(node):
+    found: tuple[Declaration, _Cancel] | None = None
+    for declaration in visible(node):
         if declaration.name in seen or declaration.name == "_":
             continue
         seen.add(declaration.name)
@@ -564,7 +448,7 @@ def _context_in_scope(node: Node, names: _FileNames) -> _Cancel | None:
                 return None  # `ctx := t.Context()` is done only after this function returned
             return cancel
         if function.type in FUNCTION_TYPES:
-            if not _runs_as_goroutine(function):
+            if not runs_as_goroutine(function):
                 return None
             in_goroutine = True
     return None
@@ -573,7 +457,7 @@ def _context_in_scope(node: Node, names: _FileNames) -> _Cancel | None:
 _TEST_HANDLES = re.compile(r"\*testing\.[TBF]|testing\.TB")
 
 
-def _ends_with_the_test(declaration: _Declaration) -> bool:
+def _ends_with_the_test(declaration: Declaration) -> bool:
     """`ctx := t.Context()`: the testing package cancels it after the test function returns,
     just before its Cleanup functions run, so a wait in that function never sees it done (kubo's
     pin tests, judged harmless three times). A goroutine the test leaves behind does see it."""
@@ -588,7 +472,7 @@ def _ends_with_the_test(declaration: _Declaration) -> bool:
     operand = callee.child_by_field_name("operand")
     if operand is None or operand.type != "identifier":
         return False
-    handle = _resolve(text(operand), value)
+    handle = resolve(text(operand), value)
     return handle is not None and bool(_TEST_HANDLES.fullmatch(_text(handle.type).replace(" ", "")))
 
 
@@ -605,7 +489,7 @@ def _works_under_other_context(
     if cancel.name in used:
         return False
     seen: set[str] = set()
-    for declaration in _visible(node):
+    for declaration in visible(node):
         if declaration.name in seen:
             continue
         seen.add(declaration.name)
@@ -618,17 +502,13 @@ def _works_under_other_context(
     return False
 
 
-# Contexts that are never done: an arm on them is dead code, and the code chose them on purpose.
-_NEVER_DONE = frozenset({"WithoutCancel", "Background", "TODO"})
-
-
-def _unset_or_detached(declaration: _Declaration, node: Node, names: _FileNames) -> bool:
+def _unset_or_detached(declaration: Declaration, node: Node, names: _FileNames) -> bool:
     """`var ctx context.Context` not yet assigned at node (still nil: ctx.Done() would panic),
     or a context that can never be done: `ctx = context.WithoutCancel(ctx)` before node."""
     if names.context is None:
         return False
     assigned: list[Node] = []
-    for reference in _references(declaration):
+    for reference in references(declaration):
         names_node = reference.parent
         holder = names_node.parent if names_node is not None else None
         if (
@@ -645,7 +525,8 @@ def _unset_or_detached(declaration: _Declaration, node: Node, names: _FileNames)
     latest = assigned[-1] if assigned else declaration.value
     callee = (call_name(latest) or "") if latest is not None else ""
     package, _, function = callee.rpartition(".")
-    return package == names.context and function in _NEVER_DONE
+    # A context never done: an arm on it is dead code, and the code chose it on purpose.
+    return package == names.context and function in NEVER_CANCELLED
 
 
 # Calls that release or signal: code after the operation that a new `return` would skip.
@@ -709,8 +590,8 @@ def _own_exit_when_done(function: Node, cancel: _Cancel, operation: Node) -> str
         if len(body) != 1 or body[0].type != "return_statement":
             return None
         for name in descendants_of_type(body[0], frozenset({"identifier"})):
-            there = _resolve(text(name), name)
-            here = _resolve(text(name), operation)
+            there = resolve(text(name), name)
+            here = resolve(text(name), operation)
             if (there and there.identifier) != (here and here.identifier):
                 return None  # a local of the arm's scope, not visible at the operation
         exits.add(" ".join(text(body[0]).split()))
@@ -777,7 +658,7 @@ def _strands_its_producer(operation: _Operation, package: PackageView) -> bool:
     source = clause.child_by_field_name("right") if clause is not None else None
     if source is None or source.type != "identifier":
         return False
-    declaration = _resolve(text(source), source)
+    declaration = resolve(text(source), source)
     if declaration is None or not (
         (declaration.value is not None and _is_make_chan(declaration.value))
         or _assigned_make(declaration) is not None
@@ -824,30 +705,13 @@ def _result_ignored(call: Node) -> bool:
     )
 
 
-def _runs_as_goroutine(function: Node) -> bool:
-    """`go func() {...}()`, or `g.Go(func() error {...})` (errgroup, WaitGroup.Go)."""
-    parent = function.parent
-    if parent is None or function.type != "func_literal":
-        return False
-    if parent.type == "call_expression":
-        statement = parent.parent
-        return (
-            parent.child_by_field_name("function") == function
-            and statement is not None
-            and statement.type == "go_statement"
-        )
-    if parent.type == "argument_list" and parent.parent is not None:
-        return (call_name(parent.parent) or "").endswith(".Go")
-    return False
-
-
-def _has_deadline(declaration: _Declaration) -> bool:
+def _has_deadline(declaration: Declaration) -> bool:
     value = declaration.value
     callee = (call_name(value) or "") if value is not None else ""
     return callee.rpartition(".")[2].startswith(("WithTimeout", "WithDeadline"))
 
 
-def _cancel_function(declaration: _Declaration) -> str | None:
+def _cancel_function(declaration: Declaration) -> str | None:
     """`cancel` in `ctx, cancel := context.WithCancel(parent)`."""
     names = declaration.identifier.parent
     if declaration.index != 0 or names is None or names.type != "expression_list":
@@ -915,7 +779,7 @@ def _cancelled_before(node: Node, function: Node, cancel: _Cancel) -> bool:
     return False
 
 
-def _is_context(declaration: _Declaration, names: _FileNames) -> bool:
+def _is_context(declaration: Declaration, names: _FileNames) -> bool:
     if declaration.type is not None:
         return names.context is not None and text(declaration.type) == f"{names.context}.Context"
     value = declaration.value
@@ -931,7 +795,7 @@ def _is_context(declaration: _Declaration, names: _FileNames) -> bool:
     if declaration.index == 0 and arguments and text(arguments[0]) == declaration.name:
         # ctx, span := tracer.Start(ctx, name): derived from itself, by convention; but
         # `r, ok := t.timeout(r)` keeps whatever r was before (an *http.Request, say).
-        prior = _resolve(declaration.name, value)
+        prior = resolve(declaration.name, value)
         if prior is not None and prior.identifier != declaration.identifier:
             return _is_context(prior, names)
         return True
@@ -949,7 +813,7 @@ _TIMER_CALLS = frozenset({"After", "Tick"})
 @dataclass(frozen=True)
 class _Channel:
     name: str  # the identifier or field name, for the signal heuristic
-    declaration: _Declaration | None
+    declaration: Declaration | None
     element: str | None  # the element type as written, when known
     made: Node | None  # `make(chan T, ...)` in this function, when it is a local channel
     known: bool = False  # written down as a channel (a `chan` type or a make)
@@ -972,7 +836,7 @@ def _classify_channel(expression: Node, cancel: _Cancel | None) -> _Channel | No
     if expression.type != "identifier":
         return None  # time.After(d), ctx.Done(), f(): the callee decides; leave them alone
     name = text(expression)
-    declaration = _resolve(name, expression)
+    declaration = resolve(name, expression)
     if declaration is None:
         return _Channel(name, None, None, None)
     value = declaration.value
@@ -994,7 +858,7 @@ def _classify_channel(expression: Node, cancel: _Cancel | None) -> _Channel | No
         owned = (
             made is None
             and _is_local_variable(declaration)
-            and any(_assigned_from_context_call(r, cancel) for r in _references(declaration))
+            and any(_assigned_from_context_call(r, cancel) for r in references(declaration))
         )
         return _Channel(
             name, declaration, _text(element) or None, made, known=True, producer_owns=owned
@@ -1028,7 +892,7 @@ def _field_of_context_call(selector: Node, cancel: _Cancel | None) -> bool:
     operand = selector.child_by_field_name("operand")
     if cancel is None or operand is None or operand.type != "identifier":
         return False
-    declaration = _resolve(text(operand), operand)
+    declaration = resolve(text(operand), operand)
     value = declaration.value if declaration is not None else None
     return (
         declaration is not None
@@ -1056,7 +920,7 @@ def _assigned_from_context_call(identifier: Node, cancel: _Cancel | None) -> boo
     )
 
 
-def _argument_for(declaration: _Declaration) -> Node | None:
+def _argument_for(declaration: Declaration) -> Node | None:
     """The argument bound to a parameter of a func literal called on the spot."""
     literal = declaration.owner
     call = literal.parent
@@ -1067,7 +931,7 @@ def _argument_for(declaration: _Declaration) -> Node | None:
         or call.child_by_field_name("function") != literal
     ):
         return None
-    names = [d.identifier for d in _declared_by_signature(literal)]
+    names = [d.identifier for d in declared_by_signature(literal)]
     parameters = literal.child_by_field_name("parameters")
     if parameters is None or any(
         p.type == "variadic_parameter_declaration" for p in parameters.named_children
@@ -1078,7 +942,7 @@ def _argument_for(declaration: _Declaration) -> Node | None:
     return arguments[index] if 0 <= index < len(arguments) else None
 
 
-def _parameter_for(argument: Node) -> _Declaration | None:
+def _parameter_for(argument: Node) -> Declaration | None:
     """The parameter that an argument of a func literal called on the spot is bound to."""
     arguments = argument.parent
     call = arguments.parent if arguments is not None else None
@@ -1087,7 +951,7 @@ def _parameter_for(argument: Node) -> _Declaration | None:
         return None
     if literal.type != "func_literal":
         return None
-    parameters = [d for d in _declared_by_signature(literal)]
+    parameters = [d for d in declared_by_signature(literal)]
     return next(
         (p for p in parameters if _argument_for(p) == argument and p.type is not None), None
     )
@@ -1102,14 +966,14 @@ def _is_make_chan(node: Node) -> bool:
     return made_channel_type(node) is not None
 
 
-def _is_local_variable(declaration: _Declaration) -> bool:
+def _is_local_variable(declaration: Declaration) -> bool:
     parent = declaration.identifier.parent
     return parent is not None and parent.type == "var_spec"
 
 
-def _assigned_make(declaration: _Declaration) -> Node | None:
+def _assigned_make(declaration: Declaration) -> Node | None:
     """The make of `var ch chan T` ... `ch = make(chan T)`, when that is its only assignment."""
-    makes = [m for m in map(_make_assigned_to, _references(declaration)) if m is not None]
+    makes = [m for m in map(_make_assigned_to, references(declaration)) if m is not None]
     return makes[0] if len(makes) == 1 else None
 
 
@@ -1129,20 +993,6 @@ def _make_assigned_to(identifier: Node) -> Node | None:
     ):
         return None
     return right.named_children[0]
-
-
-def _references(declaration: _Declaration) -> Iterator[Node]:
-    """Every identifier in the declaration's scope that refers to it."""
-    body = declaration.owner.child_by_field_name("body")
-    scope = body if body is not None else declaration.owner
-    for node in descendants(scope):
-        if (
-            node.type == "identifier"
-            and node != declaration.identifier
-            and text(node) == declaration.name
-            and _resolve(declaration.name, node) == declaration
-        ):
-            yield node
 
 
 def _judge(
@@ -1269,7 +1119,7 @@ def _context_lineage(cancel: _Cancel, node: Node) -> set[str]:
     lineage = {cancel.name}
     name, at = cancel.name, node
     while True:
-        declaration = _resolve(name, at)
+        declaration = resolve(name, at)
         if declaration is None:
             break
         value = declaration.value
@@ -1316,7 +1166,7 @@ def _watches_context(statement: Node, cancel: _Cancel) -> bool:
         for n in uses
     ):
         return True
-    declaration = _resolve(cancel.name, statement)
+    declaration = resolve(cancel.name, statement)
     return (
         declaration is not None
         and declaration.owner == function
@@ -1345,7 +1195,7 @@ def _first_into_fresh_buffer(send: Node, channel: _Channel) -> bool:
     """The first use of a buffered channel made in this function, outside any loop around
     the send: the buffer is empty, so the send cannot block."""
     made, declaration = channel.made, channel.declaration
-    if made is None or declaration is None or _loops_between(send, made):
+    if made is None or declaration is None or loops_not_holding(send, made):
         return False
     if _enclosing_function(send) != _enclosing_function(made):
         return False
@@ -1357,7 +1207,7 @@ def _first_into_fresh_buffer(send: Node, channel: _Channel) -> bool:
     target = send.child_by_field_name("channel")
     return not any(
         made.end_byte <= r.start_byte < send.start_byte
-        for r in _references(declaration)
+        for r in references(declaration)
         if r != target
     )
 
@@ -1410,7 +1260,7 @@ def _other_side_elsewhere(
     return unknown if heeded else min(unknown, Safety.REVIEW)
 
 
-def _is_parameter(declaration: _Declaration) -> bool:
+def _is_parameter(declaration: Declaration) -> bool:
     parent = declaration.identifier.parent
     return parent is not None and parent.type in (
         "parameter_declaration",
@@ -1516,7 +1366,7 @@ def _streams(operation: _Operation) -> bool:
         root = inner
     if root.type != "identifier":
         return False
-    declaration = _resolve(text(root), root)
+    declaration = resolve(text(root), root)
     # `rc := pending[id]; rc <- v` or `req := <-queue; req.reply <- v` inside the loop: a
     # different channel each time, so each send is a one-shot reply.
     return declaration is None or not (
@@ -1535,12 +1385,12 @@ def _replies_to_request(channel: Node | None) -> bool:
         operand = operand.child_by_field_name("operand")
     if operand is None or operand.type != "identifier":
         return False
-    declaration = _resolve(text(operand), operand)
+    declaration = resolve(text(operand), operand)
     if declaration is None:
         return False
     if receive_operand(declaration.value) is not None:
         return True  # `case req := <-requests:`
-    for reference in _references(declaration):
+    for reference in references(declaration):
         names = reference.parent
         holder = names.parent if names is not None else None
         if holder is None or holder.type not in ("assignment_statement", "receive_statement"):
@@ -1600,7 +1450,7 @@ def _hands_out_receive_only(use: Node) -> bool:
         targets = left.named_children if left is not None else []
         if not 0 <= index < len(targets) or targets[index].type != "identifier":
             return False
-        target = _resolve(text(targets[index]), targets[index])
+        target = resolve(text(targets[index]), targets[index])
         return target is not None and _text(target.type).startswith("<-")
     return False
 
@@ -1628,11 +1478,11 @@ def _receive_only_parameter(call: Node, index: int) -> bool:
     return False
 
 
-def _fed_by_own_goroutine(declaration: _Declaration) -> bool:
+def _fed_by_own_goroutine(declaration: Declaration) -> bool:
     """A local channel closed or sent on only from goroutines this function starts."""
     owner = _enclosing_function(declaration.identifier)
     signals = []
-    for node in _references(declaration):
+    for node in references(declaration):
         parent = node.parent
         if parent is None:
             continue
@@ -1644,7 +1494,7 @@ def _fed_by_own_goroutine(declaration: _Declaration) -> bool:
         elif not _neutral_use(node, parent) and receive_operand(parent) != node:
             return False  # handed to someone else
     if not signals:
-        return any(_handed_to_go_statement(n) for n in _references(declaration))
+        return any(_handed_to_go_statement(n) for n in references(declaration))
     for node in signals:
         started = False
         for ancestor in ancestors(node):
@@ -1703,7 +1553,7 @@ def _seeds_fresh_buffer(send: Node, channel: Node | None) -> bool:
     )
     if operand is None or field_node is None or operand.type != "identifier":
         return False
-    declaration = _resolve(text(operand), operand)
+    declaration = resolve(text(operand), operand)
     literal = declaration.value if declaration is not None else None
     if literal is not None and literal.type == "unary_expression":
         literal = literal.child_by_field_name("operand")
@@ -1721,7 +1571,7 @@ def _seeds_fresh_buffer(send: Node, channel: Node | None) -> bool:
     if make is None or make.type != "literal_element" or make.named_child_count != 1:
         return False
     make = make.named_children[0]
-    if not _is_make_chan(make) or _loops_between(send, make):
+    if not _is_make_chan(make) or loops_not_holding(send, make):
         return False
     sends = [
         n
@@ -1752,7 +1602,7 @@ def _fits_buffer(made: Node, sends: list[Node], escapes: bool) -> bool:
         function = _enclosing_function(send)
         if function is None or not _runs_once(function, made):
             return False
-        loops = _loops_between(send, made)
+        loops = loops_not_holding(send, made)
         if loops and not (_ends_path(send) and all(_holds(function, loop) for loop in loops)):
             # A loop repeats the send, unless the send ends the function's run: a retry loop
             # whose every send is followed by return sends once.
@@ -1797,21 +1647,11 @@ def _sized_at_run_time(capacity: Node) -> bool:
         if node.type == "call_expression" and call_name(node) == "len":
             return True
         if node.type == "identifier":
-            declaration = _resolve(text(node), node)
+            declaration = resolve(text(node), node)
             holder = declaration.identifier.parent if declaration is not None else None
             if holder is not None and holder.type != "const_spec":
                 return True
     return False
-
-
-def _loops_between(node: Node, made: Node) -> list[Node]:
-    loops: list[Node] = []
-    for ancestor in ancestors(node):
-        if ancestor.start_byte <= made.start_byte < ancestor.end_byte:
-            break
-        if ancestor.type == "for_statement":
-            loops.append(ancestor)
-    return loops
 
 
 def _runs_once(function: Node, made: Node) -> bool:
@@ -1885,10 +1725,10 @@ class _LocalUses:
     closed: bool = False
 
 
-def _local_uses(declaration: _Declaration) -> _LocalUses:
+def _local_uses(declaration: Declaration) -> _LocalUses:
     """How a channel declared in this function is used."""
     uses = _LocalUses()
-    for node in _references(declaration):
+    for node in references(declaration):
         parent = node.parent
         assert parent is not None
         if parent.type == "send_statement" and parent.child_by_field_name("channel") == node:
@@ -2200,7 +2040,7 @@ def _declarations_for(operation: _Operation, statement: Node) -> list[tuple[str,
 def _same_block(name: str, statement: Node) -> bool:
     """Whether a variable called name is declared earlier in statement's own block."""
     block = statement.parent
-    declaration = _resolve(name, statement)
+    declaration = resolve(name, statement)
     if declaration is None or block is None:
         return False
     owner_block = declaration.identifier

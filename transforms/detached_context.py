@@ -10,8 +10,9 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from codemod.callers import context_never_cancelled, package_functions
-from codemod.model import Finding, Safety
-from codemod.syntax import (
+from codemod.go.contexts import CONTEXT_PATHS, ROOT_CONTEXTS
+from codemod.go.goroutines import enclosing_go_statement
+from codemod.go.syntax import (
     FUNCTION_TYPES,
     ancestors,
     call_arguments,
@@ -22,12 +23,11 @@ from codemod.syntax import (
     statement_list,
     text,
 )
+from codemod.model import Finding, Safety
 from codemod.transform import FileContext, Transform
-from transforms.lost_cancel import CONTEXT_PATHS
 
 # Entry points and tests own their lifetime: a fresh context is their job.
 ROOT_FUNCTION = re.compile(r"^(?:main|init|(?:Test|Benchmark|Fuzz|Example)(?:$|[^a-z].*))$")
-DETACHED = frozenset({"Background", "TODO"})
 # Cleanup must run even when the caller's context is already done: only report there.
 CLEANUP_WORDS = frozenset(
     {
@@ -213,7 +213,7 @@ class DetachedContext(Transform):
             or _reads_deadline(scope)
         ):
             return None
-        go_statement = _goroutine_of(call, scope.function)
+        go_statement = enclosing_go_statement(call, scope.function)
         if go_statement is not None and scope.request:
             return None  # net/http cancels r.Context() as soon as the handler returns
         # A comment at the statement (or its goroutine) usually explains why it detaches.
@@ -660,7 +660,7 @@ def _is_detached_call(call: Node, package: str) -> bool:
         operand is not None
         and field is not None
         and text(operand) == package
-        and text(field) in DETACHED
+        and text(field) in ROOT_CONTEXTS
         and arguments.named_child_count == 0
     )
 
@@ -1017,15 +1017,6 @@ def _top_level_name(node: Node) -> str:
             name = ancestor.child_by_field_name("name")
             return text(name) if name is not None else ""
     return ""
-
-
-def _goroutine_of(call: Node, function: Node) -> Node | None:
-    for ancestor in ancestors(call):
-        if ancestor == function:
-            return None
-        if ancestor.type == "go_statement":
-            return ancestor
-    return None
 
 
 def _commented(source: bytes, node: Node) -> bool:

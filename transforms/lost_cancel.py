@@ -9,8 +9,9 @@ from typing import ClassVar
 
 from tree_sitter import Node
 
-from codemod.model import Edit, Finding, Fix, Safety
-from codemod.syntax import (
+from codemod.go.contexts import CONTEXT_PATHS
+from codemod.go.goroutines import go_statement_starting
+from codemod.go.syntax import (
     ancestors,
     descendants,
     descendants_of_type,
@@ -22,6 +23,7 @@ from codemod.syntax import (
     statement_list,
     text,
 )
+from codemod.model import Edit, Finding, Fix, Safety
 from codemod.transform import FileContext, Transform
 
 # The constructors that return (ctx, cancel); the Cause variant's cancel takes the cause.
@@ -35,8 +37,6 @@ CONSTRUCTORS = frozenset(
         "WithDeadlineCause",
     }
 )
-# The standard package, and the pre-Go 1.7 one that now aliases it.
-CONTEXT_PATHS = ("context", "golang.org/x/net/context")
 CAUSE_CANCEL = frozenset({"WithCancelCause"})
 # Calls after which control never comes back: a path ending in one needs no cancel.
 NO_RETURN_METHODS = frozenset(
@@ -625,7 +625,7 @@ def _classify_use(identifier: Node, function: Node, strong: bool, package: str) 
         if ancestor.type == "go_statement":
             return _goroutine_safety(ancestor, function) if strong else Safety.REVIEW, []
         if ancestor.type == "func_literal" and not _is_deferred_literal(ancestor):
-            started = _started_by(ancestor)
+            started = go_statement_starting(ancestor)
             if started is not None and strong:
                 return _goroutine_safety(started, function), []
             return Safety.REVIEW, []  # a closure may run after the function returned
@@ -808,17 +808,6 @@ def _goroutine_safety(go_statement: Node, function: Node) -> Safety:
     if at_end or bare_return or _hands_back(go_statement):
         return Safety.REPORT_ONLY
     return Safety.REVIEW
-
-
-def _started_by(literal: Node) -> Node | None:
-    """The `go` statement when literal is the function it starts: `go func() {...}()`."""
-    call = literal.parent
-    if call is None or call.type != "call_expression":
-        return None
-    if call.child_by_field_name("function") != literal:
-        return None
-    holder = call.parent
-    return holder if holder is not None and holder.type == "go_statement" else None
 
 
 def _hands_back(go_statement: Node) -> bool:

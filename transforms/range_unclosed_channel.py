@@ -9,8 +9,9 @@ from typing import ClassVar
 
 from tree_sitter import Node
 
-from codemod.model import Edit, Finding, Fix, Safety
-from codemod.syntax import (
+from codemod.go.flow import loops_between
+from codemod.go.goroutines import names_in_goroutine
+from codemod.go.syntax import (
     FUNCTION_TYPES,
     SINGLE_DECLARATION_TYPES,
     MadeChannel,
@@ -21,22 +22,20 @@ from codemod.syntax import (
     descendants,
     descendants_outside_functions,
     enclosing_function,
-    function_parameters,
     has_goto,
+    imported_name,
     is_bidirectional,
     is_declaration,
     line_indent,
     made_channel_type,
-    mentions,
     statement_list,
     text,
     uses_in_scope,
 )
+from codemod.go.waitgroups import constructs_waitgroup, is_waitgroup_type
+from codemod.model import Edit, Finding, Fix, Safety
 from codemod.transform import FileContext, Transform
 
-# How a WaitGroup is declared: `var wg sync.WaitGroup`, `wg := &sync.WaitGroup{}`, new(...).
-_WAIT_GROUP_VALUE = re.compile(r"&?(?:\w+\.)?WaitGroup\{\}|new\((?:\w+\.)?WaitGroup\)")
-_WAIT_GROUP_TYPE = re.compile(r"(?:\w+\.)?WaitGroup")
 # Statements a `break` without a label leaves: the innermost of these around it.
 _BREAKABLE = frozenset(
     {"for_statement", "expression_switch_statement", "type_switch_statement", "select_statement"}
@@ -157,7 +156,7 @@ class RangeUnclosedChannel(Transform):
         producers = [g for g in uses.goroutines if g.sends]
         if not producers:
             return None
-        several = len(producers) > 1 or bool(_loops_between(producers[0].start, made.scope))
+        several = len(producers) > 1 or bool(loops_between(producers[0].start, made.scope))
         if not several and producers[0].wait_group is None:
             return None  # one `go` producer: close-producer-channel's finding
         name = text(made.name)
@@ -361,20 +360,10 @@ def _goroutine(start: Node, wait_group: str | None, name: str, uses: _Uses) -> _
         literal = function
         arguments = call_arguments(call)
     goroutine = _Goroutine(start, literal, wait_group)
-    parameters = function_parameters(literal)
-    passed = [i for i, a in enumerate(arguments) if a.type == "identifier" and text(a) == name]
-    if sum(1 for a in arguments if mentions(a, name)) != len(passed) or len(passed) > 1:
-        return None
-    locals_ = []
-    if passed:
-        if len(parameters) != len(arguments):
-            return None  # grouped or variadic parameters: do not guess
-        locals_.append(parameters[passed[0]][0])
+    locals_ = names_in_goroutine(literal, arguments, name)
     body = literal.child_by_field_name("body")
-    if body is None:
+    if locals_ is None or body is None:
         return None
-    if not any(p == name for p, _ in parameters) and mentions(body, name):
-        locals_.append(name)  # captured
     if len(locals_) > 1:
         return None
     for local in locals_:
@@ -416,19 +405,6 @@ def _is_call_argument(parent: Node, names: tuple[str, ...]) -> bool:
     )
 
 
-def _loops_between(node: Node, outer: Node) -> list[Node]:
-    """The for statements around `node` below `outer` (none when node is outer)."""
-    loops: list[Node] = []
-    if node == outer:
-        return loops
-    for ancestor in ancestors(node):
-        if ancestor == outer or ancestor.type in FUNCTION_TYPES:
-            break
-        if ancestor.type == "for_statement":
-            loops.append(ancestor)
-    return loops
-
-
 def _plan_closer(
     source: bytes,
     made: MadeChannel,
@@ -448,7 +424,7 @@ def _plan_closer(
     )
     if anchor is None:
         return "producers are not all started before the range"
-    if _loops_between(anchor, made.scope):
+    if loops_between(anchor, made.scope):
         return "the producers and the range repeat in a loop: one close per channel is needed"
     if len(uses.ranges) > 1 or uses.other_uses:
         return "the channel is also received from or passed on: a close changes what they see"
@@ -605,6 +581,8 @@ def _sends_or_returns(statement: Node) -> bool:
 
 
 def _declares_wait_group(function: Node, name: str) -> bool:
+    """`name` is declared once in the function, as a zero `sync.WaitGroup` value or a pointer
+    to a new one (never a nil *sync.WaitGroup)."""
     declarations = [
         n
         for n in descendants(function)
@@ -612,24 +590,39 @@ def _declares_wait_group(function: Node, name: str) -> bool:
     ]
     if len(declarations) != 1 or enclosing_function(declarations[0]) != function:
         return False
+    # A file without the import does not compile, which we cannot tell: taken as written.
+    sync_name = imported_name(_file_root(function), "sync") or "sync"
     parent = declarations[0].parent
     assert parent is not None
     if parent.type == "var_spec":
         type_node = parent.child_by_field_name("type")
-        value = parent.child_by_field_name("value")
+        value = _single(parent.child_by_field_name("value"))
         if type_node is not None:
-            return _WAIT_GROUP_TYPE.fullmatch(text(type_node)) is not None and value is None
-        return value is not None and _WAIT_GROUP_VALUE.fullmatch(text(value)) is not None
+            return is_waitgroup_type(sync_name, type_node) and value is None
+        return value is not None and constructs_waitgroup(sync_name, value)
     holder = parent.parent
     if parent.type == "expression_list" and holder is not None:
-        right = holder.child_by_field_name("right")
+        right = _single(holder.child_by_field_name("right"))
         return (
             holder.type == "short_var_declaration"
             and parent.named_child_count == 1
             and right is not None
-            and _WAIT_GROUP_VALUE.fullmatch(text(right)) is not None
+            and constructs_waitgroup(sync_name, right)
         )
     return False
+
+
+def _single(values: Node | None) -> Node | None:
+    """The one expression of an expression list (or the expression itself)."""
+    if values is not None and values.type == "expression_list":
+        return values.named_children[0] if values.named_child_count == 1 else None
+    return values
+
+
+def _file_root(node: Node) -> Node:
+    while node.parent is not None:
+        node = node.parent
+    return node
 
 
 def _added_before(start: Node, name: str) -> bool:
@@ -678,7 +671,7 @@ def _last_start(starts: list[Node], scope: Node) -> Node | None:
     for statements in ancestors(starts[0]):
         if statements.type in FUNCTION_TYPES:
             return None
-        if statements.type != "statement_list" or _loops_between(statements, scope):
+        if statements.type != "statement_list" or loops_between(statements, scope):
             continue
         holders = [_child_holding(statements, start) for start in starts]
         if all(h is not None for h in holders):

@@ -9,8 +9,11 @@ from typing import ClassVar
 
 from tree_sitter import Node
 
-from codemod.model import Edit, Finding, Fix, Safety
-from codemod.syntax import (
+from codemod.go.flow import exit_analysis, iteration_counts
+from codemod.go.goroutines import goroutine_literal
+from codemod.go.rewrite import defer_edits, move_before
+from codemod.go.scope import unique_declaration
+from codemod.go.syntax import (
     FUNCTION_TYPES,
     ancestors,
     call_arguments,
@@ -23,18 +26,11 @@ from codemod.syntax import (
     imported_name,
     line_indent,
     received_channel,
+    statements_of,
     text,
 )
+from codemod.model import Edit, Finding, Fix, Safety
 from codemod.transform import FileContext, Transform
-from transforms.waitgroup_misuse import (
-    defer_edits,
-    exit_analysis,
-    find_declaration,
-    goroutine_literal,
-    iteration_counts,
-    move_before,
-    statements_of,
-)
 
 SEMAPHORE = "golang.org/x/sync/semaphore"
 
@@ -254,7 +250,7 @@ def _acquire_of(literal: Node, root: Node, weighted: str | None) -> _Acquire | N
             return None
         if not _is_token(value):
             return None
-        declaration = find_declaration(text(channel), first, root)
+        declaration = unique_declaration(text(channel), first, root)
         if declaration is None or not _is_buffered_make(declaration.value):
             return None
         return _Acquire(first, text(channel), text(value), False, declaration.function, False)
@@ -265,7 +261,7 @@ def _acquire_of(literal: Node, root: Node, weighted: str | None) -> _Acquire | N
         operand = function.child_by_field_name("operand") if function is not None else None
         if operand is None or operand.type != "identifier":
             return None
-        declaration = find_declaration(text(operand), first, root)
+        declaration = unique_declaration(text(operand), first, root)
         if declaration is None or declaration.value is None:
             return None
         if call_name(declaration.value) != f"{weighted}.NewWeighted":
@@ -523,7 +519,7 @@ def _blocks_on_caller(
             channel = node.child_by_field_name("channel")
             if channel is None or channel.type != "identifier":
                 return True
-            declaration = find_declaration(text(channel), node, root)
+            declaration = unique_declaration(text(channel), node, root)
             capacity = _capacity(declaration.value if declaration is not None else None)
             if capacity not in buffered_for_all:
                 return True  # may fill up while nobody reads: the sender then holds its slot
@@ -540,7 +536,7 @@ def _blocks_on_caller(
                 return True  # the function may hold that lock while the loop waits
             function_node = node.child_by_field_name("function")
             if function_node is not None and function_node.type == "identifier":
-                declaration = find_declaration(text(function_node), node, root)
+                declaration = unique_declaration(text(function_node), node, root)
                 value = declaration.value if declaration is not None else None
                 if value is not None and value.type == "func_literal":
                     inner = value.child_by_field_name("body")

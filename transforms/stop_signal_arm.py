@@ -11,16 +11,8 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from codemod.callers import context_never_cancelled
-from codemod.model import Edit, Finding, Fix, Safety
-from codemod.owners import (
-    STOP_METHOD,
-    OwnerFacts,
-    is_signal_channel_type,
-    package_owner_facts,
-    receiver_type,
-)
-from codemod.package import SIGNAL_NAME, channel_key
-from codemod.syntax import (
+from codemod.go.scope import free_name, identifier_names
+from codemod.go.syntax import (
     FUNCTION_TYPES,
     ancestors,
     call_arguments,
@@ -35,8 +27,17 @@ from codemod.syntax import (
     statement_list,
     text,
 )
+from codemod.go.timers import imports_time
+from codemod.model import Edit, Finding, Fix, Safety
+from codemod.owners import (
+    STOP_METHOD,
+    OwnerFacts,
+    is_signal_channel_type,
+    package_owner_facts,
+    receiver_type,
+)
+from codemod.package import SIGNAL_NAME, channel_key
 from codemod.transform import FileContext, Transform
-from transforms.time_after_in_loop import free_name, identifier_names, imports_time
 
 _BREAKABLE = frozenset(
     {"for_statement", "expression_switch_statement", "type_switch_statement", "select_statement"}

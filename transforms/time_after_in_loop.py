@@ -8,8 +8,18 @@ from typing import ClassVar
 
 from tree_sitter import Node
 
-from codemod.model import Edit, Finding, Fix, Safety
-from codemod.syntax import (
+from codemod.go.flow import (
+    BREAKABLE,
+    always_leaves,
+    enclosing_loop,
+    ends_leaving,
+    innermost_breakable,
+    jump_label,
+    loop_label,
+)
+from codemod.go.rewrite import statement_anchor
+from codemod.go.scope import free_name, identifier_names
+from codemod.go.syntax import (
     FUNCTION_TYPES,
     ancestors,
     call_arguments,
@@ -18,10 +28,13 @@ from codemod.syntax import (
     descendants_of_type,
     descendants_outside_functions,
     enclosing_function,
+    has_goto,
     line_indent,
     statement_list,
     text,
 )
+from codemod.go.timers import imports_time, time_is_shadowed
+from codemod.model import Edit, Finding, Fix, Safety
 from codemod.transform import FileContext, Transform
 
 
@@ -198,241 +211,6 @@ class TimeAfterInLoop(Transform):
 
 # --- helpers shared with time_tick_leak -------------------------------------------------------
 
-# Calls after which control never comes back to the statement that follows.
-NO_RETURN_CALLS = frozenset(
-    {
-        "panic",
-        "os.Exit",
-        "log.Fatal",
-        "log.Fatalf",
-        "log.Fatalln",
-        "runtime.Goexit",
-        "ginkgo.Fail",
-        "framework.Fail",
-        "framework.Failf",
-    }
-)
-# `t.Fatalf(...)`, `b.FailNow()`, `logger.Fatal(...)`: methods that end the goroutine (testing's
-# call runtime.Goexit) or the process (log, klog, zap, logrus), whatever the receiver is named.
-_NO_RETURN_METHODS = frozenset({"Fatal", "Fatalf", "Fatalln", "FailNow", "Skipf", "SkipNow"})
-
-
-def _never_returns(call: Node) -> bool:
-    name = call_name(call)
-    if name is None:
-        return False
-    if name in NO_RETURN_CALLS:
-        return True
-    receiver, _, method = name.rpartition(".")
-    return receiver.isidentifier() and method in _NO_RETURN_METHODS
-
-
-_BREAKABLE = frozenset(
-    {
-        "for_statement",
-        "expression_switch_statement",
-        "type_switch_statement",
-        "select_statement",
-    }
-)
-
-
-def imports_time(root: Node) -> bool:
-    """`time` in this file can only be the standard package: no other import answers to the
-    name, and "time" is not imported under another one (a file without the import does not
-    compile, which gofmt cannot tell: it is taken as written)."""
-    plain, renamed = False, False
-    for declaration in root.named_children:
-        if declaration.type != "import_declaration":
-            continue
-        for spec in descendants(declaration):
-            if spec.type != "import_spec":
-                continue
-            path = spec.child_by_field_name("path")
-            name = spec.child_by_field_name("name")
-            name_text = text(name) if name is not None else None
-            if path is not None and text(path).strip('"`') == "time":
-                plain = plain or name_text in (None, "time")
-                renamed = renamed or name_text not in (None, "time")
-            elif name_text == "time":
-                return False  # another package answers to `time`
-    return plain or not renamed
-
-
-def time_is_shadowed(declaration: Node) -> bool:
-    """Some `time` in the declaration is not the package (a parameter, a local...)."""
-    for node in descendants(declaration):
-        if node.type == "identifier" and text(node) == "time":
-            parent = node.parent
-            if parent is None or parent.type != "selector_expression":
-                return True
-            if parent.child_by_field_name("operand") != node:
-                return True
-    return False
-
-
-def identifier_names(declaration: Node) -> set[str]:
-    return {
-        text(node)
-        for node in descendants(declaration)
-        if node.type in ("identifier", "type_identifier", "package_identifier")
-    }
-
-
-def free_name(base: str, taken: set[str]) -> str:
-    if base not in taken:
-        return base
-    number = 2
-    while f"{base}{number}" in taken:
-        number += 1
-    return f"{base}{number}"
-
-
-def has_goto(function: Node) -> bool:
-    """A goto may jump over a declaration we insert, which Go rejects."""
-    return any(n.type == "goto_statement" for n in descendants_outside_functions(function))
-
-
-def enclosing_loop(node: Node, function: Node) -> Node | None:
-    """The innermost for statement around node inside function (not across a func literal)."""
-    for ancestor in ancestors(node):
-        if ancestor == function or ancestor.type in FUNCTION_TYPES:
-            return None
-        if ancestor.type == "for_statement":
-            return ancestor
-    return None
-
-
-def statement_anchor(source: bytes, statement: Node) -> int | None:
-    """Where to insert statements that must run just before `statement`: the start of its
-    line, above its label and the comments directly above it; None if it shares its line."""
-    target = statement
-    if target.parent is not None and target.parent.type == "labeled_statement":
-        target = target.parent
-    if target.parent is None or target.parent.type != "statement_list":
-        return None
-    line_start = source.rfind(b"\n", 0, target.start_byte) + 1
-    if source[line_start : target.start_byte].strip():
-        return None
-    previous = _previous_node(target)
-    while (
-        previous is not None
-        and previous.type == "comment"
-        and previous.end_point.row + 1 == target.start_point.row
-    ):
-        start = source.rfind(b"\n", 0, previous.start_byte) + 1
-        if source[start : previous.start_byte].strip():
-            break  # a trailing comment of the statement before
-        target, line_start = previous, start
-        previous = _previous_node(target)
-    return line_start
-
-
-def _previous_node(node: Node) -> Node | None:
-    """The node just before, looking out of a statement list to the comments that open its
-    block (tree-sitter leaves those outside the list)."""
-    if node.prev_sibling is not None:
-        return node.prev_sibling
-    parent = node.parent
-    return parent.prev_sibling if parent is not None and parent.type == "statement_list" else None
-
-
-def loop_label(loop: Node) -> str | None:
-    parent = loop.parent
-    if parent is not None and parent.type == "labeled_statement":
-        label = parent.child_by_field_name("label")
-        return text(label) if label is not None else None
-    return None
-
-
-def always_leaves(statement: Node, label: str | None, bare_break: bool = False) -> bool:
-    """Running `statement` never lets the loop labelled `label` (the innermost) go round;
-    `bare_break`: an unlabelled break there would end that loop (no switch or select between)."""
-    kind = statement.type
-    if kind in ("return_statement", "goto_statement"):
-        return True
-    if kind == "break_statement":
-        target = _jump_label(statement)
-        return target == label if target is not None else bare_break
-    if kind == "continue_statement":
-        target = _jump_label(statement)
-        return target is not None and target != label  # continues an outer loop
-    if kind == "expression_statement":
-        call = statement.named_children[0] if statement.named_child_count else None
-        return call is not None and call.type == "call_expression" and _never_returns(call)
-    if kind == "block":
-        statements = statement_list(statement)
-        return statements is not None and ends_leaving(statements, label, bare_break)
-    if kind == "if_statement":
-        consequence = statement.child_by_field_name("consequence")
-        alternative = statement.child_by_field_name("alternative")
-        return (
-            consequence is not None
-            and alternative is not None
-            and always_leaves(consequence, label, bare_break)
-            and always_leaves(alternative, label, bare_break)
-        )
-    return False
-
-
-def ends_leaving(statements: Node, label: str | None, bare_break: bool = False) -> bool:
-    named = [s for s in statements.named_children if s.type != "comment"]
-    return bool(named) and always_leaves(named[-1], label, bare_break)
-
-
-def _jump_label(statement: Node) -> str | None:
-    label = next((c for c in statement.named_children if c.type == "label_name"), None)
-    return text(label) if label is not None else None
-
-
-def loop_can_exit(loop: Node, tickers: frozenset[str] = frozenset()) -> bool:
-    """Whether control can leave `loop` other than by panicking or ending the process.
-
-    tickers: names of variables holding a `time.Tick` channel, which a range never ends.
-    """
-    for clause in loop.named_children:
-        if clause.type == "for_clause":
-            if clause.child_by_field_name("condition") is not None:
-                return True
-        elif clause.type == "range_clause":
-            right = clause.child_by_field_name("right")
-            # Ranging over a ticker's channel never ends; over anything else it may.
-            if right is None or not (
-                (right.type == "call_expression" and call_name(right) == "time.Tick")
-                or (right.type == "identifier" and text(right) in tickers)
-            ):
-                return True
-        elif clause.type not in ("block", "comment"):
-            return True  # `for condition {`
-    body = loop.child_by_field_name("body")
-    if body is None:
-        return False
-    enclosing_labels = {
-        text(label)
-        for ancestor in [loop, *ancestors(loop)]
-        if ancestor.type == "labeled_statement"
-        and (label := ancestor.child_by_field_name("label")) is not None
-    }
-    own = loop_label(loop)
-    for node in descendants_outside_functions(body):
-        if node.type in ("return_statement", "goto_statement"):
-            return True
-        if node.type in ("break_statement", "continue_statement"):
-            target = _jump_label(node)
-            if target is None:
-                if node.type == "break_statement" and _innermost_breakable(node) == loop:
-                    return True
-            elif target in enclosing_labels and (node.type == "break_statement" or target != own):
-                return True
-    return False
-
-
-def _innermost_breakable(node: Node) -> Node | None:
-    for ancestor in ancestors(node):
-        if ancestor.type in _BREAKABLE:
-            return ancestor
-    return None
-
 
 def hoistable(expression: Node, loop: Node) -> bool:
     """`expression` has no side effects and means the same just before `loop` as in it."""
@@ -577,7 +355,7 @@ def _continues(statements: Node, loop: Node) -> bool:
     for node in descendants_outside_functions(statements):
         if node.type != "continue_statement":
             continue
-        target = _jump_label(node)
+        target = jump_label(node)
         if target == label if target is not None else _innermost_loop(node) == loop:
             return True
     return False
@@ -599,7 +377,7 @@ def _followed_by_leaving(select: Node, loop: Node) -> bool:
         following = [s for s in holder.named_children if s.start_byte > statement.start_byte]
         following = [s for s in following if s.type != "comment"]
         if following:
-            bare_break = _innermost_breakable(holder) == loop
+            bare_break = innermost_breakable(holder) == loop
             return always_leaves(following[-1], loop_label(loop), bare_break)
         block = holder.parent
         parent = block.parent if block is not None and block.type == "block" else None
@@ -639,7 +417,7 @@ def _reached_on_first_pass_only(select: Node, loop: Node) -> bool:
             condition = holder.child_by_field_name("condition")
             if condition is not None and _counter_test(condition, name, start) == "first":
                 return True
-        elif holder.type in _BREAKABLE or holder.type in FUNCTION_TYPES:
+        elif holder.type in BREAKABLE or holder.type in FUNCTION_TYPES:
             return False
         statement = holder
     return False
@@ -719,9 +497,9 @@ def _skips_later_passes(
         return False
     last = named[-1]
     if last.type == "continue_statement":
-        target = _jump_label(last)
+        target = jump_label(last)
         return target == label if target is not None else _innermost_loop(last) == loop
-    bare_break = _innermost_breakable(statement) == loop
+    bare_break = innermost_breakable(statement) == loop
     return always_leaves(last, label, bare_break)
 
 

@@ -8,8 +8,10 @@ from typing import ClassVar
 
 from tree_sitter import Node
 
-from codemod.model import Edit, Finding, Fix, Safety
-from codemod.syntax import (
+from codemod.go.flow import enclosing_loop, loop_can_exit
+from codemod.go.rewrite import statement_anchor
+from codemod.go.scope import free_name, identifier_names
+from codemod.go.syntax import (
     FUNCTION_TYPES,
     ancestors,
     call_arguments,
@@ -18,21 +20,14 @@ from codemod.syntax import (
     descendants_of_type,
     descendants_outside_functions,
     enclosing_function,
+    has_goto,
     line_indent,
     statement_list,
     text,
 )
+from codemod.go.timers import imports_time, time_is_shadowed
+from codemod.model import Edit, Finding, Fix, Safety
 from codemod.transform import FileContext, Transform
-from transforms.time_after_in_loop import (
-    enclosing_loop,
-    free_name,
-    has_goto,
-    identifier_names,
-    imports_time,
-    loop_can_exit,
-    statement_anchor,
-    time_is_shadowed,
-)
 
 
 class TimeTickLeak(Transform):

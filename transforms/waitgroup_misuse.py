@@ -7,14 +7,15 @@ analysis, line edits) are shared with transforms/semaphore_outside_go.py.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import ClassVar
 
 from tree_sitter import Node
 
-from codemod.model import Edit, Finding, Fix, Safety
-from codemod.syntax import (
+from codemod.go.flow import ancestors_until, exit_analysis, iteration_counts, previous_statement
+from codemod.go.goroutines import goroutine_literal
+from codemod.go.rewrite import defer_edits, move_before
+from codemod.go.syntax import (
     call_arguments,
     descendants,
     descendants_of_type,
@@ -22,11 +23,12 @@ from codemod.syntax import (
     enclosing_function,
     function_parameters,
     imported_name,
-    line_indent,
     received_channel,
-    statement_list,
+    statements_of,
     text,
 )
+from codemod.go.waitgroups import WaitGroups
+from codemod.model import Finding, Fix, Safety
 from codemod.transform import FileContext, Transform
 
 
@@ -137,7 +139,7 @@ class WaitgroupMisuse(Transform):
         sync_name = imported_name(ctx.parsed.root, "sync")
         if sync_name is None:
             return
-        types = _WaitGroups(ctx.parsed.root, sync_name)
+        types = WaitGroups(ctx.parsed.root, sync_name)
         for declaration in ctx.parsed.clean_declarations:
             for node in descendants_of_type(declaration, self.candidates):
                 literal = goroutine_literal(node)
@@ -149,7 +151,7 @@ class WaitgroupMisuse(Transform):
                 yield from self._check_done(ctx, types, node, literal)
 
     def _check_add(
-        self, ctx: FileContext, types: _WaitGroups, go_statement: Node, literal: Node
+        self, ctx: FileContext, types: WaitGroups, go_statement: Node, literal: Node
     ) -> Finding | None:
         """`go func() { wg.Add(1); defer wg.Done(); ... }()`."""
         body = statements_of(literal.child_by_field_name("body"))
@@ -187,7 +189,7 @@ class WaitgroupMisuse(Transform):
         return self.finding(ctx, go_statement, message, Safety.SAFE, fix)
 
     def _check_done(
-        self, ctx: FileContext, types: _WaitGroups, go_statement: Node, literal: Node
+        self, ctx: FileContext, types: WaitGroups, go_statement: Node, literal: Node
     ) -> Iterator[Finding]:
         """A hand-written `wg.Done()` at the end of the goroutine that some exit skips."""
         seen: set[str] = set()
@@ -245,258 +247,6 @@ class WaitgroupMisuse(Transform):
 NON_BLOCKING_METHODS = frozenset(
     {"Unlock", "RUnlock", "Close", "Stop", "Done", "End", "Release", "Cancel", "Finish"}
 )
-TERMINATING_CALLS = frozenset(
-    {
-        "panic",
-        "os.Exit",
-        "log.Fatal",
-        "log.Fatalf",
-        "log.Fatalln",
-        "log.Panic",
-        "log.Panicf",
-        "log.Panicln",
-    }
-)
-
-
-def goroutine_literal(go_statement: Node) -> Node | None:
-    """The func literal `go func() { ... }()` starts; None for `go f(x)`."""
-    call = go_statement.named_children[0] if go_statement.named_child_count else None
-    if call is None or call.type != "call_expression":
-        return None
-    literal = call.child_by_field_name("function")
-    return literal if literal is not None and literal.type == "func_literal" else None
-
-
-def statements_of(block: Node | None) -> list[Node]:
-    """The statements of a block (comments left out)."""
-    statements = statement_list(block) if block is not None else None
-    if statements is None:
-        return []
-    return [s for s in statements.named_children if s.type != "comment"]
-
-
-@dataclass(frozen=True)
-class Declaration:
-    """Where a name is declared: its function (None at package level) and declaring node."""
-
-    function: Node | None
-    holder: Node  # parameter_declaration, var_spec, short_var_declaration, or another binder
-    type: Node | None
-    value: Node | None
-
-
-def find_declaration(name: str, use: Node, root: Node) -> Declaration | None:
-    """The one declaration `name` refers to at `use`, searching outwards function by
-    function; None when it is not found or declared more than once in one function (shadowing
-    we do not try to resolve)."""
-    function = enclosing_function(use)
-    while function is not None:
-        for declaration in _parameter_lists(function):
-            for parameter in declaration.named_children:
-                if parameter.type not in (
-                    "parameter_declaration",
-                    "variadic_parameter_declaration",
-                ):
-                    continue
-                if any(text(n) == name for n in parameter.children_by_field_name("name")):
-                    return Declaration(
-                        function, parameter, parameter.child_by_field_name("type"), None
-                    )
-        body = function.child_by_field_name("body")
-        found = [d for d in _local_declarations(body, name, function)] if body else []
-        if len(found) > 1:
-            return None
-        if found:
-            return found[0]
-        function = enclosing_function(function)
-    at_top = [
-        d
-        for child in root.named_children
-        if child.type == "var_declaration"
-        for d in _local_declarations(child, name, None)
-    ]
-    return at_top[0] if len(at_top) == 1 else None
-
-
-def _parameter_lists(function: Node) -> list[Node]:
-    fields = ("receiver", "parameters", "result")
-    found = [function.child_by_field_name(f) for f in fields]
-    return [n for n in found if n is not None and n.type == "parameter_list"]
-
-
-def _local_declarations(scope: Node, name: str, function: Node | None) -> Iterator[Declaration]:
-    """Declarations of `name` in scope, not inside nested func literals."""
-    for node in descendants_outside_functions(scope):
-        if node.type == "var_spec":
-            names = node.children_by_field_name("name")
-            for index, identifier in enumerate(names):
-                if text(identifier) == name:
-                    value = _nth_value(node.child_by_field_name("value"), index, len(names))
-                    yield Declaration(function, node, node.child_by_field_name("type"), value)
-        elif node.type == "const_spec":
-            if any(text(n) == name for n in node.children_by_field_name("name")):
-                yield Declaration(function, node, None, None)
-        elif node.type in ("short_var_declaration", "range_clause", "receive_statement"):
-            left = node.child_by_field_name("left")
-            if left is None or not any(c.type == ":=" for c in node.children):
-                continue
-            targets = [c for c in left.named_children if c.type != "comment"]
-            for index, identifier in enumerate(targets):
-                if identifier.type == "identifier" and text(identifier) == name:
-                    value = (
-                        _nth_value(node.child_by_field_name("right"), index, len(targets))
-                        if node.type == "short_var_declaration"
-                        else None
-                    )
-                    yield Declaration(function, node, None, value)
-        elif node.type == "type_switch_statement":
-            alias = node.child_by_field_name("alias")
-            if alias is not None and any(text(n) == name for n in alias.named_children):
-                yield Declaration(function, node, None, None)
-
-
-def _nth_value(values: Node | None, index: int, count: int) -> Node | None:
-    if values is None:
-        return None
-    named = [c for c in values.named_children if c.type != "comment"]
-    return named[index] if len(named) == count else None
-
-
-@dataclass
-class ExitReport:
-    """How a goroutine's exits relate to its marker statements (its `wg.Done()` calls ...)."""
-
-    markers: list[Node]
-    all_in_tail: bool  # every marker is the goroutine's last action on its path
-    skipping_exit: Node | None  # an exit some path reaches without running a marker
-
-
-def exit_analysis(literal: Node, is_marker: Callable[[Node], bool]) -> ExitReport:
-    """Find the marker statements of a func literal and an exit that certainly skips them.
-
-    Only what structured code makes certain is claimed: with `goto`, or a `switch` /
-    `select` / labelled statement where the answer depends on it, no skipping exit is named.
-    """
-    body = literal.child_by_field_name("body")
-    own = list(descendants_outside_functions(body)) if body is not None else []
-    markers = [n for n in own if is_marker(n)]
-    report = ExitReport(markers, all(_in_tail(m, body) for m in markers), None)
-    if body is None or not markers or any(n.type == "goto_statement" for n in own):
-        return report
-    returns = [n for n in own if n.type == "return_statement"]
-    for exit_node in returns:
-        if not _inside_loop(exit_node, body) and all(
-            m.start_byte > exit_node.end_byte for m in markers
-        ):
-            report.skipping_exit = exit_node  # no marker can have run before it
-            return report
-    if not report.all_in_tail:
-        return report
-    # Every marker is followed by leaving the goroutine: a path has run one only when the
-    # statement right before its exit ends with one.
-    for exit_node in returns:
-        previous = _previous_statement(exit_node)
-        if previous is None or _completes_without(previous, is_marker) is True:
-            report.skipping_exit = exit_node
-            return report
-    if _completes_without_all(statements_of(body), is_marker) is True:
-        report.skipping_exit = body
-    return report
-
-
-def _in_tail(statement: Node, body: Node | None) -> bool:
-    """Whether the statement is the last thing its function does on its path."""
-    following = _next_statement(statement)
-    if following is not None:
-        return following.type == "return_statement"
-    holder = statement.parent
-    block = holder.parent if holder is not None and holder.type == "statement_list" else None
-    if block is None or block.type != "block":
-        return False
-    if block == body:
-        return True
-    container = block.parent
-    if container is None:
-        return False
-    if container.type == "if_statement":
-        while container.parent is not None and container.parent.type == "if_statement":
-            container = container.parent  # up the else-if chain
-        return _in_tail(container, body)
-    if container.type == "statement_list":
-        return _in_tail(block, body)  # a bare { ... } block
-    return False
-
-
-def _next_statement(statement: Node) -> Node | None:
-    sibling = statement.next_named_sibling
-    while sibling is not None and sibling.type == "comment":
-        sibling = sibling.next_named_sibling
-    if statement.parent is None or statement.parent.type != "statement_list":
-        return None
-    return sibling
-
-
-def _previous_statement(statement: Node) -> Node | None:
-    if statement.parent is None or statement.parent.type != "statement_list":
-        return None
-    sibling = statement.prev_named_sibling
-    while sibling is not None and sibling.type == "comment":
-        sibling = sibling.prev_named_sibling
-    return sibling
-
-
-def _completes_without_all(
-    statements: list[Node], is_marker: Callable[[Node], bool]
-) -> bool | None:
-    """Whether running these statements can end normally without a marker as the last step."""
-    if not statements:
-        return True
-    return _completes_without(statements[-1], is_marker)
-
-
-def _completes_without(statement: Node, is_marker: Callable[[Node], bool]) -> bool | None:
-    """True: a path can finish `statement` normally without ending in a marker; False: no
-    path can; None: we cannot tell."""
-    kind = statement.type
-    if is_marker(statement) or kind == "return_statement" or _terminates(statement):
-        return False
-    if kind == "block":
-        return _completes_without_all(statements_of(statement), is_marker)
-    if kind == "if_statement":
-        alternative = statement.child_by_field_name("alternative")
-        if alternative is None:
-            return True
-        first = _completes_without_all(
-            statements_of(statement.child_by_field_name("consequence")), is_marker
-        )
-        second = _completes_without(alternative, is_marker)
-        if first is True or second is True:
-            return True
-        return None if first is None or second is None else False
-    if kind == "for_statement":
-        clauses = [
-            c for c in statement.named_children if c != statement.child_by_field_name("body")
-        ]
-        if any(c.type == "range_clause" for c in clauses):
-            return None  # a range over a channel may never end: we cannot tell the types
-        endless = all(
-            c.type == "for_clause" and c.child_by_field_name("condition") is None for c in clauses
-        )
-        if not endless:
-            return True
-        return None if _breaks_out_of(statement) else False
-    if kind in (
-        "expression_switch_statement",
-        "type_switch_statement",
-        "select_statement",
-        "labeled_statement",
-        "goto_statement",
-    ):
-        return None
-    return True
-
-
 # Statements that cannot skip what follows them: a `wg.Add` found across them still counts
 # the goroutine started after them.
 STRAIGHT_LINE = frozenset(
@@ -525,7 +275,7 @@ def _registered(go_statement: Node, literal: Node, inner: str, outer: str) -> bo
     if first is not None and _is_call_statement(first, inner, "Add"):
         return True
     in_loop = any(
-        a.type == "for_statement" for a in _ancestors_until(go_statement, _home(go_statement))
+        a.type == "for_statement" for a in ancestors_until(go_statement, _home(go_statement))
     )
     if _added_before(go_statement, outer, {"1"} if in_loop else None):
         return True
@@ -545,7 +295,7 @@ def _home(node: Node) -> Node:
 def _added_before(statement: Node, name: str, counts: set[str] | None) -> bool:
     """`name.Add(n)` among the straight-line statements just before `statement`, with n one
     of `counts` (any integer literal when counts is None)."""
-    sibling = _previous_statement(statement)
+    sibling = previous_statement(statement)
     while sibling is not None:
         receiver, arguments = _method_call(sibling, "Add")
         if receiver is not None and text(receiver) == name and arguments and len(arguments) == 1:
@@ -556,24 +306,8 @@ def _added_before(statement: Node, name: str, counts: set[str] | None) -> bool:
                 return True
         if sibling.type not in STRAIGHT_LINE:
             return False
-        sibling = _previous_statement(sibling)
+        sibling = previous_statement(sibling)
     return False
-
-
-def iteration_counts(loop: Node) -> set[str]:
-    """Expressions that count the iterations of a loop: len(xs) and xs (an int range) for
-    `range xs`, n for `i < n`."""
-    for clause in loop.named_children:
-        if clause.type == "range_clause":
-            right = clause.child_by_field_name("right")
-            return set() if right is None else {f"len({text(right)})", text(right)}
-        if clause.type == "for_clause":
-            condition = clause.child_by_field_name("condition")
-            operator = condition.child_by_field_name("operator") if condition else None
-            right = condition.child_by_field_name("right") if condition else None
-            if operator is not None and right is not None and text(operator) in ("<", "!="):
-                return {text(right)}
-    return set()
 
 
 def _only_counts(body: Node, name: str) -> bool:
@@ -593,168 +327,6 @@ def _only_counts(body: Node, name: str) -> bool:
         ):
             return False
     return True
-
-
-def _terminates(statement: Node) -> bool:
-    if statement.type != "expression_statement" or statement.named_child_count != 1:
-        return False
-    call = statement.named_children[0]
-    if call.type != "call_expression":
-        return False
-    function = call.child_by_field_name("function")
-    return function is not None and text(function) in TERMINATING_CALLS
-
-
-def _breaks_out_of(loop: Node) -> bool:
-    """Whether a `break` inside the loop may leave it (labelled breaks included)."""
-    body = loop.child_by_field_name("body")
-    for node in descendants_outside_functions(body) if body is not None else ():
-        if node.type != "break_statement":
-            continue
-        if node.named_child_count:  # break Label: assume it may be ours
-            return True
-        target = next(
-            (
-                a
-                for a in _ancestors_until(node, loop)
-                if a.type
-                in (
-                    "for_statement",
-                    "expression_switch_statement",
-                    "type_switch_statement",
-                    "select_statement",
-                )
-            ),
-            None,
-        )
-        if target is None:
-            return True
-    return False
-
-
-def _ancestors_until(node: Node, stop: Node) -> Iterator[Node]:
-    parent = node.parent
-    while parent is not None and parent != stop:
-        yield parent
-        parent = parent.parent
-
-
-def _inside_loop(node: Node, stop: Node) -> bool:
-    return any(a.type == "for_statement" for a in _ancestors_until(node, stop))
-
-
-@dataclass(frozen=True)
-class Line:
-    """The source line of one statement: [start, end) with its newline, and the `//`
-    comment that trails the statement on it ("" when there is none)."""
-
-    start: int
-    end: int
-    comment: str
-
-
-def whole_line(source: bytes, node: Node) -> Line | None:
-    """The line holding `node` and at most a trailing comment; None if it holds more."""
-    start = source.rfind(b"\n", 0, node.start_byte) + 1
-    end = source.find(b"\n", node.end_byte)
-    end = len(source) if end < 0 else end
-    rest = source[node.end_byte : end].strip()
-    if source[start : node.start_byte].strip() or (rest and not rest.startswith(b"//")):
-        return None
-    return Line(start, min(end + 1, len(source)), rest.decode("utf-8"))
-
-
-def with_comment(statement_text: str, comment: str) -> str:
-    return f"{statement_text} {comment}" if comment else statement_text
-
-
-def deletes_block_content(statement: Node) -> bool:
-    """Whether deleting `statement` would leave its block empty."""
-    holder = statement.parent
-    return holder is not None and all(
-        c == statement or c.type == "comment" for c in holder.named_children
-    )
-
-
-@dataclass(frozen=True)
-class Span:
-    """A statement's lines with the `//` comment lines right above it: [start, end), the
-    comments above, and the comment trailing the statement ("" when none)."""
-
-    start: int
-    end: int
-    above: list[str]
-    trailing: str
-
-    def moved(self, statement_text: str) -> list[str]:
-        return [*self.above, with_comment(statement_text, self.trailing)]
-
-
-def statement_span(source: bytes, statement: Node) -> Span | None:
-    line = whole_line(source, statement)
-    if line is None or deletes_block_content(statement):
-        return None
-    comments: list[str] = []
-    start, row = line.start, statement.start_point.row
-    above = _sibling_above(statement)
-    while above is not None and above.type == "comment" and text(above).startswith("//"):
-        above_line = whole_line(source, above)
-        if above_line is None or above.end_point.row + 1 != row:
-            break
-        comments.insert(0, text(above))
-        start, row = above_line.start, above.start_point.row
-        above = _sibling_above(above)
-    return Span(start, line.end, comments, line.comment)
-
-
-def move_before(
-    source: bytes, statement: Node, anchor: Node, statement_text: str
-) -> list[Edit] | None:
-    """Delete `statement` (with its comments) and insert `statement_text` with those
-    comments just before `anchor`, which must start its line; None where the layout does
-    not allow it."""
-    span = statement_span(source, statement)
-    anchor_line = source.rfind(b"\n", 0, anchor.start_byte) + 1
-    if span is None or source[anchor_line : anchor.start_byte].strip():
-        return None
-    indent = line_indent(source, anchor.start_byte)
-    inserted = "".join(f"{piece}\n{indent}" for piece in span.moved(statement_text))
-    return [Edit(anchor.start_byte, anchor.start_byte, inserted), Edit(span.start, span.end, "")]
-
-
-def _sibling_above(node: Node) -> Node | None:
-    """The node before `node` in its block (comments before a block's first statement sit
-    outside its statement_list)."""
-    above = node.prev_named_sibling
-    if above is None and node.parent is not None and node.parent.type == "statement_list":
-        above = node.parent.prev_named_sibling
-    return above
-
-
-def defer_edits(
-    source: bytes, literal: Node, statement_text: str, removed: list[Node]
-) -> list[Edit] | None:
-    """Insert `statement_text` as the first statement of a func literal and delete the
-    `removed` statements; None where the layout does not allow a clean edit."""
-    body = literal.child_by_field_name("body")
-    statements = statements_of(body)
-    if body is None or not statements or statements[0].start_point.row == body.start_point.row:
-        return None
-    edits = []
-    commented: list[Span] = []
-    for statement in removed:
-        span = statement_span(source, statement)
-        if span is None:
-            return None
-        edits.append(Edit(span.start, span.end, ""))
-        commented += [span] if span.above or span.trailing else []
-    if len(commented) > 1:
-        return None  # which comments would go with the new statement?
-    end_of_line = source.index(b"\n", body.start_byte)
-    inner = line_indent(source, literal.start_byte) + "\t"
-    pieces = commented[0].moved(statement_text) if commented else [statement_text]
-    edits.append(Edit(end_of_line, end_of_line, "".join(f"\n{inner}{p}" for p in pieces)))
-    return edits
 
 
 def _method_call(statement: Node, method: str) -> tuple[Node | None, list[Node] | None]:
@@ -858,130 +430,3 @@ def literal_argument(expression: Node, go_statement: Node, literal: Node) -> Nod
     if argument.type == "unary_expression" and text(argument).startswith("&"):
         argument = argument.child_by_field_name("operand") or argument
     return argument if argument.type in ("identifier", "selector_expression") else None
-
-
-class _WaitGroups:
-    """Answers "is this expression a sync.WaitGroup?" from what one file shows."""
-
-    def __init__(self, root: Node, sync_name: str) -> None:
-        self.root = root
-        self.sync_name = sync_name
-        self._fields: dict[str, dict[str, Node]] | None = None
-
-    def is_waitgroup(self, expression: Node) -> bool:
-        return self._declaration(expression) is not None
-
-    def owner(self, expression: Node) -> Node | None:
-        """The function whose variable (or parameter) the WaitGroup expression starts from."""
-        declaration = self._declaration(expression)
-        return declaration.function if declaration is not None else None
-
-    def _declaration(self, expression: Node) -> Declaration | None:
-        if expression.type == "identifier":
-            declaration = find_declaration(text(expression), expression, self.root)
-            if declaration is None or not self._declares_waitgroup(declaration):
-                return None
-            return declaration
-        if expression.type != "selector_expression":
-            return None
-        operand = expression.child_by_field_name("operand")
-        field = expression.child_by_field_name("field")
-        if operand is None or field is None or operand.type != "identifier":
-            return None
-        declaration = find_declaration(text(operand), operand, self.root)
-        struct = self._struct_name(declaration) if declaration is not None else None
-        if struct is None:
-            return None
-        field_type = self._struct_fields().get(struct, {}).get(text(field))
-        if field_type is None or not self._is_waitgroup_type(field_type, pointer_ok=True):
-            return None
-        return declaration
-
-    def _declares_waitgroup(self, declaration: Declaration) -> bool:
-        kind = declaration.holder.type
-        if kind == "parameter_declaration":
-            return (
-                declaration.type is not None
-                and declaration.type.type == "pointer_type"
-                and (self._is_waitgroup_type(declaration.type, pointer_ok=True))
-            )
-        if kind == "var_spec" and declaration.type is not None:
-            return self._is_waitgroup_type(declaration.type, pointer_ok=True)
-        if kind in ("var_spec", "short_var_declaration") and declaration.value is not None:
-            return self._constructs_waitgroup(declaration.value)
-        return False
-
-    def _is_waitgroup_type(self, node: Node, pointer_ok: bool) -> bool:
-        if node.type == "pointer_type" and pointer_ok and node.named_child_count == 1:
-            return self._is_waitgroup_type(node.named_children[0], pointer_ok=False)
-        if node.type != "qualified_type":
-            return False
-        package, name = node.child_by_field_name("package"), node.child_by_field_name("name")
-        return (
-            package is not None
-            and name is not None
-            and text(package) == self.sync_name
-            and text(name) == "WaitGroup"
-        )
-
-    def _constructs_waitgroup(self, value: Node) -> bool:
-        """`sync.WaitGroup{}`, `&sync.WaitGroup{}` or `new(sync.WaitGroup)`."""
-        if value.type == "unary_expression" and text(value).startswith("&"):
-            operand = value.child_by_field_name("operand")
-            return operand is not None and self._constructs_waitgroup(operand)
-        if value.type == "composite_literal":
-            kind = value.child_by_field_name("type")
-            body = value.child_by_field_name("body")
-            return (
-                kind is not None
-                and self._is_waitgroup_type(kind, pointer_ok=False)
-                and (body is None or body.named_child_count == 0)
-            )
-        if value.type == "call_expression":
-            function = value.child_by_field_name("function")
-            arguments = call_arguments(value)
-            return (
-                function is not None
-                and text(function) == "new"
-                and len(arguments) == 1
-                and self._is_waitgroup_type(arguments[0], pointer_ok=False)
-            )
-        return False
-
-    def _struct_name(self, declaration: Declaration) -> str | None:
-        """T for a variable of type T or *T (a struct type of this file), else None."""
-        node = declaration.type
-        if node is None and declaration.value is not None:
-            value = declaration.value
-            if value.type == "unary_expression" and text(value).startswith("&"):
-                value = value.child_by_field_name("operand") or value
-            node = value.child_by_field_name("type") if value.type == "composite_literal" else None
-        if node is not None and node.type == "pointer_type" and node.named_child_count == 1:
-            node = node.named_children[0]
-        if node is None or node.type != "type_identifier":
-            return None
-        return text(node)
-
-    def _struct_fields(self) -> dict[str, dict[str, Node]]:
-        """struct name -> field name -> field type, for the struct types declared in the file."""
-        if self._fields is None:
-            self._fields = {}
-            for spec in descendants(self.root):
-                if spec.type != "type_spec" or spec.child_by_field_name("type_parameters"):
-                    continue
-                name, kind = spec.child_by_field_name("name"), spec.child_by_field_name("type")
-                if name is None or kind is None or kind.type != "struct_type":
-                    continue
-                fields: dict[str, Node] = {}
-                declared = kind.named_children[0] if kind.named_child_count else None
-                for field in declared.named_children if declared is not None else ():
-                    field_type = field.child_by_field_name("type")
-                    if field.type != "field_declaration" or field_type is None:
-                        continue
-                    for field_name in field.children_by_field_name("name"):
-                        fields[text(field_name)] = field_type
-                if text(name) in self._fields:
-                    self._fields[text(name)] = {}  # declared twice (in different scopes)
-                else:
-                    self._fields[text(name)] = fields
-        return self._fields

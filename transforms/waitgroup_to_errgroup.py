@@ -10,8 +10,7 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from codemod.edits import apply_edits
-from codemod.model import Edit, Finding, Fix, Safety
-from codemod.syntax import (
+from codemod.go.syntax import (
     call_arguments,
     call_name,
     descendants,
@@ -22,6 +21,7 @@ from codemod.syntax import (
     statement_list,
     text,
 )
+from codemod.model import Edit, Finding, Fix, Safety
 from codemod.transform import FileContext, Transform
 
 ERRGROUP = "golang.org/x/sync/errgroup"

@@ -12,8 +12,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from codemod.go.parse import parse_tree
 from codemod.model import Finding, Position
-from codemod.parse import parse_tree
 
 FINGERPRINTS_MARKER = "unleak:fingerprints"
 _FINGERPRINTS = re.compile(r"<!--\s*" + re.escape(FINGERPRINTS_MARKER) + r"\s+([0-9a-f\s]*)-->")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from codemod.edits import OverlappingEdits, conflicts
+from codemod.go.parse import ParsedFile, parse_source
 from codemod.hunks import (
     EditedHunkError,
     FixesConflict,
@@ -29,7 +30,6 @@ from codemod.hunks import (
     with_edits,
 )
 from codemod.model import Edit, FileResult, Finding, Safety
-from codemod.parse import ParsedFile, parse_source
 from codemod.patch import display_path
 from codemod.requirements import module_updates
 from codemod.sinks.terminal import colour_diff

@@ -16,9 +16,9 @@ from urllib.parse import quote
 from codemod import __version__
 from codemod.edits import OverlappingEdits, apply_edits, normalize
 from codemod.engine import choose_fixes, drop_unused_imports
+from codemod.go.parse import ParsedFile, parse_source
 from codemod.hunks import fix_diff
 from codemod.model import Edit, FileResult, FileStatus, Finding, Safety
-from codemod.parse import ParsedFile, parse_source
 from codemod.patch import display_path, line_opcodes, split_lines
 from codemod.suppress import UNUSED_IGNORE_ID
 from codemod.verify import RewriteRejected, check_rewrite

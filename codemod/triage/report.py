@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from codemod import __version__
+from codemod.go.parse import parse_source
 from codemod.hunks import FixesConflict, rewrite_with
 from codemod.model import Finding, Safety
-from codemod.parse import parse_source
 from codemod.patch import display_path, unified_diff
 from codemod.triage.mapping import Module, Origin, local_file, origin
 from codemod.triage.model import Frame, Report

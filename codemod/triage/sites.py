@@ -17,11 +17,11 @@ from pathlib import Path
 from tree_sitter import Node
 
 from codemod.engine import RunOptions, process_file
+from codemod.go.parse import ParsedFile, parse_source
+from codemod.go.syntax import FUNCTION_TYPES, ancestors
 from codemod.hunks import fix_diff
 from codemod.model import FileResult, FileStatus, Finding
-from codemod.parse import ParsedFile, parse_source
 from codemod.patch import split_lines
-from codemod.syntax import FUNCTION_TYPES, ancestors
 from codemod.triage.mapping import Module, Origin, local_file, origin
 from codemod.triage.model import Frame, Report, StackRecord
 

@@ -10,6 +10,8 @@ from functools import lru_cache
 
 from tree_sitter import Node, Query, QueryCursor
 
+from codemod.go.language import GO_LANGUAGE
+
 FUNCTION_TYPES = frozenset({"function_declaration", "method_declaration", "func_literal"})
 LOOP_TYPES = frozenset({"for_statement"})
 
@@ -101,8 +103,6 @@ def register_candidate_types(types: frozenset[str]) -> None:
 
 @lru_cache(maxsize=1)
 def _candidate_query() -> Query:
-    from codemod.parse import GO_LANGUAGE  # parse imports this module
-
     alternatives = " ".join(f"({kind})" for kind in sorted(_CANDIDATE_TYPES))
     return Query(GO_LANGUAGE, f"[{alternatives}] @candidate")
 
@@ -123,7 +123,8 @@ def _root_of(node: Node) -> Node:
 
 
 def index_tree(root: Node) -> None:
-    """Make `root`'s tree the one descendants() and descendants_of_type() answer from."""
+    """Make `root`'s tree the one descendants() and descendants_of_type() answer from (a
+    FileContext does, for the file transforms analyse; parsing alone does not)."""
     _INDEX.use(root)
 
 
@@ -313,20 +314,29 @@ def inside_loop(node: Node, function: Node) -> bool:
     return False
 
 
-def imported_name(root: Node, path: str) -> str | None:
-    """The name a file refers to an imported package by; None if not imported or `_`/`.`."""
+def import_specs(root: Node) -> Iterator[tuple[str | None, str | None]]:
+    """(import path, the name it is imported under when written) for each import of the file;
+    the path is None where the parse lost it."""
     for declaration in root.named_children:
         if declaration.type != "import_declaration":
             continue
         for spec in descendants(declaration):
             if spec.type != "import_spec":
                 continue
-            path_node = spec.child_by_field_name("path")
-            if path_node is None or text(path_node).strip('"`') != path:
-                continue
-            alias = spec.child_by_field_name("name")
-            name = text(alias) if alias is not None else path.rsplit("/", 1)[-1]
-            return None if name in ("_", ".") else name
+            path_node, alias = spec.child_by_field_name("path"), spec.child_by_field_name("name")
+            yield (
+                text(path_node).strip('"`') if path_node is not None else None,
+                text(alias) if alias is not None else None,
+            )
+
+
+def imported_name(root: Node, path: str) -> str | None:
+    """The name a file refers to an imported package by; None if not imported or `_`/`.`."""
+    for imported, alias in import_specs(root):
+        if imported != path:
+            continue
+        name = alias if alias is not None else path.rsplit("/", 1)[-1]
+        return None if name in ("_", ".") else name
     return None
 
 
@@ -409,3 +419,11 @@ def received_channel(statement: Node) -> Node | None:
     if expression.type != "unary_expression" or operator is None or operator.type != "<-":
         return None
     return expression.child_by_field_name("operand")
+
+
+def statements_of(block: Node | None) -> list[Node]:
+    """The statements of a block (comments left out)."""
+    statements = statement_list(block) if block is not None else None
+    if statements is None:
+        return []
+    return [s for s in statements.named_children if s.type != "comment"]

@@ -5,24 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-import tree_sitter_go
-from tree_sitter import Language, Node, Parser, Query, Tree
+from tree_sitter import Node, Parser, Tree
 
-from codemod.syntax import index_tree
-
-GO_LANGUAGE = Language(tree_sitter_go.language())
+from codemod.go.language import GO_LANGUAGE
 
 
 @lru_cache(maxsize=1)
 def _parser() -> Parser:
     # One parser per process: creating it is cheap, but not free across thousands of files.
     return Parser(GO_LANGUAGE)
-
-
-@lru_cache(maxsize=256)
-def compile_query(source: str) -> Query:
-    """Queries are compiled once per process and shared by every file."""
-    return Query(GO_LANGUAGE, source)
 
 
 @dataclass(frozen=True)
@@ -41,14 +32,12 @@ class ParsedFile:
 
 
 def parse_tree(source: bytes) -> Tree:
-    """A bare parse, for files that are only read (a package's other files): the index the
-    transforms ask (codemod.syntax) stays on the file being analysed."""
+    """A bare parse, for files that are only read (a package's other files)."""
     return _parser().parse(source)
 
 
 def parse_source(source: bytes) -> ParsedFile:
     tree = _parser().parse(source)
-    index_tree(tree.root_node)
     clean: list[Node] = []
     broken = 0
     for child in tree.root_node.named_children:

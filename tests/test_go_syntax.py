@@ -1,0 +1,63 @@
+"""codemod.go.syntax and timers: what a file imports, and under which names."""
+
+from __future__ import annotations
+
+import pytest
+
+from codemod.go.parse import parse_source
+from codemod.go.syntax import import_specs, imported_name
+from codemod.go.timers import imports_time
+
+IMPORTS = b"""package p
+
+import (
+	"context"
+	stdsync "sync"
+	_ "embed"
+	. "fmt"
+	"golang.org/x/net/context/ctxhttp"
+)
+
+import "time"
+"""
+
+
+def test_import_specs_in_order_with_their_names() -> None:
+    assert list(import_specs(parse_source(IMPORTS).root)) == [
+        ("context", None),
+        ("sync", "stdsync"),
+        ("embed", "_"),
+        ("fmt", "."),
+        ("golang.org/x/net/context/ctxhttp", None),
+        ("time", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("context", "context"),
+        ("sync", "stdsync"),
+        ("embed", None),  # blank import: no name to use
+        ("fmt", None),  # dot import
+        ("golang.org/x/net/context/ctxhttp", "ctxhttp"),
+        ("net/http", None),  # not imported
+    ],
+)
+def test_imported_name(path: str, name: str | None) -> None:
+    assert imported_name(parse_source(IMPORTS).root, path) == name
+
+
+@pytest.mark.parametrize(
+    ("imports", "standard"),
+    [
+        ('import "time"', True),
+        ("", True),  # no import: taken as written
+        ('import t "time"', False),  # `time` would not name it
+        ('import (\n\t"time"\n\tt "time"\n)', True),
+        ('import time "example.com/clock"', False),  # another package answers to `time`
+    ],
+)
+def test_imports_time(imports: str, standard: bool) -> None:
+    root = parse_source(f"package p\n\n{imports}\n".encode()).root
+    assert imports_time(root) is standard
