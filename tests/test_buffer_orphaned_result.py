@@ -200,3 +200,32 @@ def test_per_item_collection_changed_before_the_loop_is_only_reported() -> None:
 def test_every_value_received_is_not_a_leak() -> None:
     body = PER_ITEM.replace("ITEMS_DECL", "items []string").replace("return err\n", "_ = err\n")
     assert _safeties(_file(body)) == []
+
+
+VAR_GROUP = """func Get(ctx context.Context, fetch func() int) (int, error) {
+	var (
+		ch = make(chan int)
+		OTHER
+	)
+	go func() { ch <- fetch() }()
+	select {
+	case v := <-ch:
+		return v, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+"""
+
+
+def test_channel_made_in_a_var_group() -> None:
+    """The group is the declaration: only the `make` is edited."""
+    source = _file(VAR_GROUP.replace("OTHER", "n = 0"))
+    assert _safeties(source) == [Safety.SAFE]
+    fixed = run_codemod(source, GO_122, select=ID).rewritten
+    assert fixed is not None and "ch = make(chan int, 1)" in fixed.decode()
+
+
+def test_var_group_spec_that_uses_the_channel_keeps_it_silent() -> None:
+    """`out = ch` in the same group is a use the scope after the group would not see."""
+    assert _safeties(_file(VAR_GROUP.replace("OTHER", "out = ch"))) == []
