@@ -229,3 +229,54 @@ def test_channel_made_in_a_var_group() -> None:
 def test_var_group_spec_that_uses_the_channel_keeps_it_silent() -> None:
     """`out = ch` in the same group is a use the scope after the group would not see."""
     assert _safeties(_file(VAR_GROUP.replace("OTHER", "out = ch"))) == []
+
+
+BRANCH_FIRST = """func Start(ctx context.Context, listen func() error, spawned bool) error {
+	errc := make(chan error)
+	go func() { errc <- listen() }()
+	if spawned {
+		BRANCH
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case err := <-errc:
+		return err
+	}
+}
+"""
+
+
+def test_receive_in_a_branch_that_always_returns_is_not_on_the_way() -> None:
+    """Control that reaches the select did not take the branch, so it never received."""
+    source = _file(BRANCH_FIRST.replace("BRANCH", "err := <-errc\n\t\treturn err"))
+    assert _safeties(source) == [Safety.SAFE]
+
+
+@pytest.mark.parametrize(
+    "branch",
+    [
+        "if err := <-errc; err != nil {\n\t\t\treturn err\n\t\t}",  # falls through
+        "for {\n\t\t\t<-errc\n\t\t\tbreak\n\t\t}\n\t\treturn nil",  # break leaves first
+    ],
+)
+def test_receive_on_a_path_that_goes_on_keeps_it_silent(branch: str) -> None:
+    assert _safeties(_file(BRANCH_FIRST.replace("BRANCH", branch))) == []
+
+
+def test_sender_that_closes_after_returning_sends_is_safe() -> None:
+    """Every send returns, so the close runs only when nothing was sent: one slot holds all."""
+    source = _sender("if v := fetch(); v < 0 {\n\tch <- v\n\treturn\n}\nclose(ch)")
+    assert _safeties(source) == [Safety.SAFE]
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "ch <- fetch()\nclose(ch)",  # a value and then the close
+        "if v := fetch(); v < 0 {\n\tch <- v\n}\nclose(ch)",  # the send goes on to the close
+        "close(ch)\nlog()",  # not the last statement
+    ],
+)
+def test_sender_whose_close_follows_a_send_is_left_alone(sender: str) -> None:
+    assert _safeties(_sender(sender)) == []

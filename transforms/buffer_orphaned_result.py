@@ -280,6 +280,7 @@ def _scan_sender(go_statement: Node, literal: Node, local: str) -> _Sender | Non
     if body is None:
         return None
     sender = _Sender(go_statement, literal)
+    closed = False
     for node in descendants(body):
         if node.type != "identifier" or text(node) != local:
             continue
@@ -294,9 +295,33 @@ def _scan_sender(go_statement: Node, literal: Node, local: str) -> _Sender | Non
             and parent.parent.type == "statement_list"
         ):
             sender.sends.append(parent)
+        elif _closes_last(parent, body):
+            closed = True
         elif not _is_len_or_cap(parent):
             return None  # a select send already has a way out; anything else is unknown
+    if closed and not sender.tail_sends():
+        return None  # a value and then the close: the close is part of the hand-off
     return sender
+
+
+def _closes_last(parent: Node, body: Node) -> bool:
+    """`close(ch)` as the goroutine's last statement (not deferred): with every send followed
+    by `return`, it runs only when nothing was sent, so one slot still holds any send."""
+    call = parent.parent
+    statement = call.parent if call is not None else None
+    statements = statement.parent if statement is not None else None
+    return (
+        parent.type == "argument_list"
+        and parent.named_child_count == 1
+        and call is not None
+        and call.type == "call_expression"
+        and call_name(call) == "close"
+        and statement is not None
+        and statement.type == "expression_statement"
+        and statements is not None
+        and statements.parent == body
+        and _named_after(statements, statement) == []
+    )
 
 
 def _is_receive(parent: Node, node: Node) -> bool:
@@ -474,12 +499,43 @@ def _pending(point: Node, plan: _Plan) -> bool:
         if any(plan.receives_within(h) for h in _headers(parent, node)):
             return False  # `if v := <-ch; ... { return }`: received on the way in
         if parent.type == "statement_list" and any(
-            earlier.start_byte > plan.start.end_byte and plan.receives_within(earlier)
+            earlier.start_byte > plan.start.end_byte and _may_have_received(earlier, plan)
             for earlier in _named_before(parent, node)
         ):
             return False  # may have received already: not provably abandoned
         node = parent
     return True
+
+
+def _may_have_received(earlier: Node, plan: _Plan) -> bool:
+    """Whether control that gets past `earlier` may have received: a receive inside a branch
+    that always returns (`if cmd != nil { ...; <-ch; ...; return err }`) was not on its way."""
+    for receive in plan.receives:
+        if not (earlier.start_byte <= receive.start_byte and receive.end_byte <= earlier.end_byte):
+            continue
+        returning = False
+        for ancestor in ancestors(receive):
+            if ancestor == earlier:
+                break
+            if ancestor.type == "statement_list" and _always_returns(ancestor):
+                returning = True
+                break
+        if not returning:
+            return True
+    return False
+
+
+def _always_returns(statements: Node) -> bool:
+    """The list ends in `return` and holds no `break`/`continue` that could leave it first."""
+    children = [c for c in statements.named_children if c.type != "comment"]
+    return (
+        bool(children)
+        and children[-1].type == "return_statement"
+        and not any(
+            n.type in ("break_statement", "continue_statement")
+            for n in descendants_outside_functions(statements)
+        )
+    )
 
 
 def _headers(statement: Node, inside: Node) -> list[Node]:
