@@ -280,3 +280,47 @@ def test_sender_that_closes_after_returning_sends_is_safe() -> None:
 )
 def test_sender_whose_close_follows_a_send_is_left_alone(sender: str) -> None:
     assert _safeties(_sender(sender)) == []
+
+
+PER_ITERATION = """func Run(stop chan struct{}, probe func() bool) {
+	done := make(chan bool)
+	for {
+		go func() {
+			SENDER
+		}()
+		WAIT
+	}
+}
+"""
+WAIT_OR_STOP = "select {\n\t\tcase <-stop:\n\t\t\treturn\n\t\tcase <-done:\n\t\t}"
+
+
+def _per_iteration(sender: str = "done <- probe()", wait: str = WAIT_OR_STOP) -> bytes:
+    return _file(PER_ITERATION.replace("SENDER", sender).replace("WAIT", wait))
+
+
+def test_one_goroutine_per_iteration_received_before_the_next_needs_one_slot() -> None:
+    source = _per_iteration()
+    assert _safeties(source) == [Safety.SAFE]
+    fixed = run_codemod(source, GO_122, select=ID).rewritten
+    assert fixed is not None and "make(chan bool, 1)" in fixed.decode()
+
+
+def test_a_select_send_beside_a_bare_send_counts_as_the_one_send() -> None:
+    sender = "if !probe() {\n\t\t\t\tdone <- false\n\t\t\t\treturn\n\t\t\t}\n\t\t\t" + (
+        "select {\n\t\t\tcase <-stop:\n\t\t\tcase done <- true:\n\t\t\t}"
+    )
+    assert _safeties(_per_iteration(sender)) == [Safety.SAFE]
+
+
+@pytest.mark.parametrize(
+    "wait",
+    [
+        # the stop case goes round again: goroutines pile up beyond one slot
+        "select {\n\t\tcase <-stop:\n\t\tcase <-done:\n\t\t}",
+        # an iteration that skips the receive starts the next goroutine first
+        "if probe() {\n\t\t\tcontinue\n\t\t}\n\t\t" + WAIT_OR_STOP,
+    ],
+)
+def test_iterations_that_may_not_receive_are_left_alone(wait: str) -> None:
+    assert _safeties(_per_iteration(wait=wait)) == []

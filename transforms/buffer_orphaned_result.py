@@ -27,6 +27,7 @@ from codemod.syntax import (
     is_declaration,
     made_channel_type,
     mentions,
+    statement_list,
     text,
     uses_in_scope,
 )
@@ -132,14 +133,20 @@ class BufferOrphanedResult(Transform):
         loops = _loops_between(sender.go_statement, made.scope)
         if len(loops) > 1 or not sender.at_most_one_send():
             return None
-        start = loops[0] if loops else sender.go_statement
+        # `for { go send(); select { case <-ch: case <-stop: return } }`: each iteration takes
+        # its goroutine's value before the next starts, so one goroutine is pending at most.
+        per_iteration = bool(loops) and _received_each_iteration(
+            loops[0], sender.go_statement, uses.receives
+        )
+        start = loops[0] if loops and not per_iteration else sender.go_statement
         if start.parent is None or start.parent.type != "statement_list":
             return None
-        plan = _Plan(made, start, start.parent, uses.receives, several=bool(loops))
+        several = bool(loops) and not per_iteration
+        plan = _Plan(made, start, start.parent, uses.receives, several=several)
         if not _abandoned(plan, body):
             return None
         name = text(made.name)
-        if loops:
+        if several:
             return self._per_item_finding(ctx, made, loops[0], sender, function)
         message = (
             f"the goroutine's send on unbuffered `{name}` blocks forever once the receiver "
@@ -281,6 +288,7 @@ def _scan_sender(go_statement: Node, literal: Node, local: str) -> _Sender | Non
         return None
     sender = _Sender(go_statement, literal)
     closed = False
+    selected: list[Node] = []
     for node in descendants(body):
         if node.type != "identifier" or text(node) != local:
             continue
@@ -295,13 +303,34 @@ def _scan_sender(go_statement: Node, literal: Node, local: str) -> _Sender | Non
             and parent.parent.type == "statement_list"
         ):
             sender.sends.append(parent)
+        elif _select_send_that_stops(parent, node):
+            selected.append(parent)
         elif _closes_last(parent, body):
             closed = True
         elif not _is_len_or_cap(parent):
             return None  # a select send already has a way out; anything else is unknown
     if closed and not sender.tail_sends():
         return None  # a value and then the close: the close is part of the hand-off
+    if selected and not sender.sends:
+        return None  # every send already has a way out
+    sender.sends += selected  # counted: with a bare send beside it, one slot must hold either
     return sender
+
+
+def _select_send_that_stops(parent: Node, node: Node) -> bool:
+    """`case ch <- v:` whose case body is empty or `return`: the goroutine ends with it."""
+    case = parent.parent
+    if (
+        parent.type != "send_statement"
+        or parent.child_by_field_name("channel") != node
+        or case is None
+        or case.type != "communication_case"
+        or case.child_by_field_name("communication") != parent
+    ):
+        return False
+    statements = next((c for c in case.named_children if c.type == "statement_list"), None)
+    rest = [c for c in statements.named_children if c.type != "comment"] if statements else []
+    return all(c.type == "return_statement" for c in rest)
 
 
 def _closes_last(parent: Node, body: Node) -> bool:
@@ -523,6 +552,50 @@ def _may_have_received(earlier: Node, plan: _Plan) -> bool:
         if not returning:
             return True
     return False
+
+
+def _received_each_iteration(loop: Node, go_statement: Node, receives: list[Node]) -> bool:
+    """The loop body starts the goroutine, then (with no `continue` between) a statement
+    that receives on every path that does not return."""
+    body = loop.child_by_field_name("body")
+    statements = statement_list(body) if body is not None else None
+    if statements is None or go_statement.parent != statements:
+        return False
+    for statement in _named_after(statements, go_statement):
+        if _always_receives(statement, receives):
+            return True
+        if any(n.type == "continue_statement" for n in descendants_outside_functions(statement)):
+            return False
+    return False
+
+
+def _always_receives(statement: Node, receives: list[Node]) -> bool:
+    """`<-ch`, `v := <-ch`, `v = <-ch`, or a select each of whose cases receives or returns."""
+    if statement.type in ("expression_statement", "short_var_declaration", "assignment_statement"):
+        return any(
+            r.parent == statement
+            or (
+                r.parent is not None
+                and r.parent.type == "expression_list"
+                and r.parent.parent == statement
+            )
+            for r in receives
+        )
+    if statement.type != "select_statement":
+        return False
+    for case in statement.named_children:
+        if case.type not in ("communication_case", "default_case"):
+            continue
+        communication = case.child_by_field_name("communication")
+        if communication is not None and any(
+            communication.start_byte <= r.start_byte and r.end_byte <= communication.end_byte
+            for r in receives
+        ):
+            continue
+        statements = next((c for c in case.named_children if c.type == "statement_list"), None)
+        if statements is None or not _always_returns(statements):
+            return False
+    return True
 
 
 def _always_returns(statements: Node) -> bool:
