@@ -8,6 +8,7 @@ import pytest
 
 from codemod.gomod import parse_gomod
 from codemod.model import Safety
+from codemod.package import Siblings
 from tests.conftest import run_codemod
 
 GO_122 = parse_gomod("module example\n\ngo 1.22\n", Path("go.mod"))
@@ -324,3 +325,49 @@ def test_a_select_send_beside_a_bare_send_counts_as_the_one_send() -> None:
 )
 def test_iterations_that_may_not_receive_are_left_alone(wait: str) -> None:
     assert _safeties(_per_iteration(wait=wait)) == []
+
+
+REQUEST = """type request struct {
+	n     int
+	reply chan int
+}
+
+func Ask(ctx context.Context, requests chan<- *request) (int, error) {
+	reply := make(chan int)
+	requests <- &request{LITERAL}
+	select {
+	case v := <-reply:
+		return v, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+"""
+SERVE = """package example
+
+func serve(requests <-chan *request) {
+	for r := range requests {
+		REPLY
+	}
+}
+"""
+
+
+def _request(literal: str = "1, reply", reply: str = "r.reply <- r.n") -> list[Safety]:
+    source = _file(REQUEST.replace("LITERAL", literal))
+    siblings = Siblings.of_sources({"serve.go": SERVE.replace("REPLY", reply).encode()})
+    return [f.safety for f in run_codemod(source, GO_122, select=ID, siblings=siblings).findings]
+
+
+@pytest.mark.parametrize("literal", ["1, reply", "n: 1, reply: reply"])
+def test_reply_channel_in_a_request_sent_once_per_request_is_safe(literal: str) -> None:
+    assert _request(literal) == [Safety.SAFE]
+
+
+def test_reply_field_sent_on_more_than_once_needs_review() -> None:
+    assert _request(reply="r.reply <- r.n\n\t\tr.reply <- 0") == [Safety.REVIEW]
+
+
+def test_reply_that_already_has_a_way_out_is_not_a_leak() -> None:
+    reply = "select {\n\t\tcase r.reply <- r.n:\n\t\tcase <-done:\n\t\t}"
+    assert _request(reply=reply) == []

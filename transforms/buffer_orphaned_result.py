@@ -10,6 +10,7 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from codemod.model import Edit, Finding, Fix, Safety
+from codemod.parse import parse_tree
 from codemod.syntax import (
     FUNCTION_TYPES,
     SINGLE_DECLARATION_TYPES,
@@ -48,7 +49,9 @@ class BufferOrphanedResult(Transform):
     goroutine started by a `for ... range` loop sends one result on), while the function that
     made it can stop receiving first: a `select` whose other case returns (a timeout,
     `ctx.Done()`), a `return` before the receive, or a receive loop that returns on the first
-    error. It gives the channel a buffer big enough for every send.
+    error. It gives the channel a buffer big enough for every send. The same holds for a loop
+    that starts one goroutine per iteration and takes its value before the next one, and for a
+    reply channel put into a request (`q.put(&request{reply})`) and awaited in such a select.
 
     ## Why is this bad?
     A send on an unbuffered channel completes only when a receiver takes the value. Once the
@@ -97,6 +100,8 @@ class BufferOrphanedResult(Transform):
     the receiver already has the value when that work runs: that fix is offered for review.
     An error sent from `if err != nil { ch <- err }` with no return after it is reported
     without a fix: buffered, the goroutine would run on past the failure (a missing return?).
+    A reply channel handed out in a request is `safe` only when the package sends on that
+    field once, in one plain send (one reply per request); otherwise the fix is for review.
     For senders started in a loop the buffer is `len(items)` of the ranged collection; when its
     type cannot be read from the function (a field, a function result) the finding is reported
     without a fix.
@@ -127,7 +132,9 @@ class BufferOrphanedResult(Transform):
         if function is None or body is None or has_goto(body):
             return None
         uses = _classify_uses(made, function)
-        if uses is None or len(uses.senders) != 1 or not uses.receives:
+        if uses is None:
+            return self._check_request_reply(ctx, made, function, body)
+        if len(uses.senders) != 1 or not uses.receives:
             return None
         sender = uses.senders[0]
         loops = _loops_between(sender.go_statement, made.scope)
@@ -161,6 +168,40 @@ class BufferOrphanedResult(Transform):
         safety = Safety.SAFE if sender.tail_sends() else Safety.REVIEW
         fix = Fix((_capacity_edit(made, "1"),), f"make `{name}` buffered with capacity 1")
         return self.finding(ctx, made.call, message, safety, fix)
+
+    def _check_request_reply(
+        self, ctx: FileContext, made: MadeChannel, function: Node, body: Node
+    ) -> Finding | None:
+        """`resp := make(chan T); q.put(&request{resp}); select { case v := <-resp: ...;
+        case <-done: return }`: whoever serves the request replies on a channel nobody
+        reads once the select has left by another case."""
+        request = _handed_in_request(made, function, ctx)
+        if request is None:
+            return None
+        statement, field_name, receives = request
+        if statement.parent is None or statement.parent.type != "statement_list":
+            return None
+        plan = _Plan(made, statement, statement.parent, receives, several=False)
+        if not _abandoned(plan, body):
+            return None
+        replies = ctx.package.uses(("field", field_name))
+        if replies.sends and replies.leaving_sends == replies.sends:
+            return None  # every reply in the package already has a way out
+        name = text(made.name)
+        message = (
+            f"the reply to this request is sent on unbuffered `{name}`, which nobody receives "
+            f"once the wait leaves by another case: the server's reply blocks forever; buffer "
+            f"it for the one reply"
+        )
+        # One plain send on the field in the whole package: one reply per request.
+        once = (
+            replies.sends == 1
+            and not replies.leaving_sends
+            and not replies.closed
+            and not replies.receives
+        )
+        fix = Fix((_capacity_edit(made, "1"),), f"make `{name}` buffered with capacity 1")
+        return self.finding(ctx, made.call, message, Safety.SAFE if once else Safety.REVIEW, fix)
 
     def _per_item_finding(
         self, ctx: FileContext, made: MadeChannel, loop: Node, sender: _Sender, function: Node
@@ -255,6 +296,118 @@ def _classify_uses(made: MadeChannel, function: Node) -> _Uses | None:
             return None  # sent, closed, ranged, returned, stored or passed on
     uses.senders = [g for g in goroutines.values() if g is not None and g.sends]
     return uses
+
+
+def _handed_in_request(
+    made: MadeChannel, function: Node, ctx: FileContext
+) -> tuple[Node, str, list[Node]] | None:
+    """(the statement, the field, the receives) when the channel's only uses are receives in
+    the function and one struct literal, passed straight to a call statement, holding it."""
+    found: tuple[Node, str] | None = None
+    receives = []
+    for node in uses_in_scope(made):
+        if is_declaration(node) or enclosing_function(node) != function:
+            return None
+        parent = node.parent
+        assert parent is not None
+        if _is_receive(parent, node):
+            receives.append(parent)
+        elif _is_literal_key(node):
+            continue  # `reply:` in `request{reply: reply}` names the field
+        elif not _is_len_or_cap(parent):
+            request = _request_field(node, ctx)
+            if request is None or found is not None:
+                return None
+            found = request
+    if found is None or len(receives) != 1:
+        return None
+    return found[0], found[1], receives
+
+
+def _is_literal_key(node: Node) -> bool:
+    element = node.parent
+    holder = element.parent if element is not None else None
+    return (
+        element is not None
+        and element.type == "literal_element"
+        and holder is not None
+        and holder.type == "keyed_element"
+        and holder.named_child_count == 2
+        and holder.named_children[0] == element
+        and text(holder.named_children[1]) == text(node)  # `reply: reply`, not a map key
+    )
+
+
+def _request_field(node: Node, ctx: FileContext) -> tuple[Node, str] | None:
+    """For `ch` in `q.put(&request{ch})`, `q.put(request{reply: ch})` or `requests <-
+    &request{ch}`, written as a statement: (that statement, the field's name)."""
+    element = node.parent
+    if element is None or element.type != "literal_element" or element.named_child_count != 1:
+        return None
+    holder = element.parent
+    if holder is not None and holder.type == "keyed_element":
+        key = holder.named_children[0] if holder.named_child_count == 2 else None
+        if key is None or key == element or key.named_child_count != 1:
+            return None
+        field_name = text(key.named_children[0])
+        literal_value = holder.parent
+    else:
+        literal_value = holder
+        field_name = ""
+    literal = literal_value.parent if literal_value is not None else None
+    if literal_value is None or literal is None or literal.type != "composite_literal":
+        return None
+    if not field_name:
+        position = [c for c in literal_value.named_children if c.type != "comment"]
+        type_node = literal.child_by_field_name("type")
+        if type_node is None or type_node.type != "type_identifier" or element not in position:
+            return None
+        field_name = _struct_field(text(type_node), position.index(element), ctx) or ""
+        if not field_name:
+            return None
+    argument = literal
+    if argument.parent is not None and argument.parent.type == "unary_expression":
+        argument = argument.parent
+    sent = argument.parent
+    if sent is not None and sent.type == "send_statement":  # `q.requests <- &request{ch}`
+        return (sent, field_name) if sent.child_by_field_name("value") == argument else None
+    arguments = argument.parent
+    call = arguments.parent if arguments is not None else None
+    statement = call.parent if call is not None else None
+    if (
+        arguments is None
+        or arguments.type != "argument_list"
+        or call is None
+        or call.type != "call_expression"
+        or statement is None
+        or statement.type != "expression_statement"
+    ):
+        return None
+    return statement, field_name
+
+
+def _struct_field(type_name: str, index: int, ctx: FileContext) -> str | None:
+    """The name of the index-th field of struct `type_name`, declared in this file or package."""
+    roots = [ctx.parsed.root]
+    roots += [parse_tree(source).root_node for _, source in ctx.siblings.files()]
+    for root in roots:
+        for spec in descendants(root):
+            name = spec.child_by_field_name("name") if spec.type == "type_spec" else None
+            struct = spec.child_by_field_name("type") if name is not None else None
+            if name is None or struct is None or text(name) != type_name:
+                continue
+            if struct.type != "struct_type":
+                return None
+            fields = [
+                (n, f)
+                for f in descendants(struct)
+                if f.type == "field_declaration"
+                for n in f.children_by_field_name("name")
+            ]
+            if len(fields) <= index or any(f.parent != fields[0][1].parent for _, f in fields):
+                return None  # embedded or nested structs: do not count
+            return text(fields[index][0])
+    return None
 
 
 def _goroutine_sender(go_statement: Node, name: str) -> _Sender | None:
