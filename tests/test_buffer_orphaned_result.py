@@ -371,3 +371,40 @@ def test_reply_field_sent_on_more_than_once_needs_review() -> None:
 def test_reply_that_already_has_a_way_out_is_not_a_leak() -> None:
     reply = "select {\n\t\tcase r.reply <- r.n:\n\t\tcase <-done:\n\t\t}"
     assert _request(reply=reply) == []
+
+
+FRESH = """func Start(bad bool, run func() error) <-chan error {
+	errc := make(chan error)
+	BODY
+}
+"""
+
+
+def _fresh(body: str) -> list[Safety]:
+    return _safeties(_file(FRESH.replace("BODY", body)))
+
+
+def test_send_before_anything_else_holds_the_channel_deadlocks() -> None:
+    body = "if bad {\n\t\terrc <- nil\n\t\treturn errc\n\t}\n\tgo func() { errc <- run() }()\n\treturn errc"
+    assert _fresh(body) == [Safety.SAFE]
+
+
+def test_fresh_send_that_goes_on_needs_review() -> None:
+    body = "if bad {\n\t\terrc <- nil\n\t}\n\tgo func() { errc <- run() }()\n\treturn errc"
+    assert _fresh(body) == [Safety.REVIEW]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # the goroutine holds the channel before the send
+        "go func() { <-errc }()\n\terrc <- nil\n\treturn errc",
+        # a later iteration sends after the first one handed it out
+        "for i := 0; i < 2; i++ {\n\t\tif i > 0 {\n\t\t\terrc <- nil\n\t\t}\n"
+        "\t\tgo func() { <-errc }()\n\t}\n\treturn errc",
+        # a select send can take another case
+        "select {\n\tcase errc <- nil:\n\tdefault:\n\t}\n\treturn errc",
+    ],
+)
+def test_send_after_a_hand_off_is_not_a_fresh_deadlock(body: str) -> None:
+    assert _fresh(body) == []

@@ -52,6 +52,8 @@ class BufferOrphanedResult(Transform):
     error. It gives the channel a buffer big enough for every send. The same holds for a loop
     that starts one goroutine per iteration and takes its value before the next one, and for a
     reply channel put into a request (`q.put(&request{reply})`) and awaited in such a select.
+    It also finds a send on a just-made unbuffered channel that runs before anything else
+    names it (`errc <- err; return errc`): no other goroutine can receive, a certain deadlock.
 
     ## Why is this bad?
     A send on an unbuffered channel completes only when a receiver takes the value. Once the
@@ -100,6 +102,8 @@ class BufferOrphanedResult(Transform):
     the receiver already has the value when that work runs: that fix is offered for review.
     An error sent from `if err != nil { ch <- err }` with no return after it is reported
     without a fix: buffered, the goroutine would run on past the failure (a missing return?).
+    A send on a just-made channel is `safe` to buffer when `return` follows it and the
+    channel's other uses are receives, `return ch` and sends that end their goroutine.
     A reply channel handed out in a request is `safe` only when the package sends on that
     field once, in one plain send (one reply per request); otherwise the fix is for review.
     For senders started in a loop the buffer is `len(items)` of the ranged collection; when its
@@ -122,9 +126,46 @@ class BufferOrphanedResult(Transform):
     def find(self, ctx: FileContext) -> Iterator[Finding]:
         for declaration in ctx.parsed.clean_declarations:
             for made in channel_makes(declaration, _is_unbuffered_make):
-                finding = self._check_channel(ctx, made)
+                finding = self._check_channel(ctx, made) or self._check_fresh_send(ctx, made)
                 if finding is not None:
                     yield finding
+
+    def _check_fresh_send(self, ctx: FileContext, made: MadeChannel) -> Finding | None:
+        """`errc := make(chan error); if err != nil { errc <- err; return errc }`: a send
+        reached before anything else names the channel, so no other goroutine can receive:
+        a certain deadlock."""
+        function = enclosing_function(made.statement)
+        body = function.child_by_field_name("body") if function is not None else None
+        if function is None or body is None or has_goto(body):
+            return None
+        name = text(made.name)
+        uses = list(uses_in_scope(made))
+        first = uses[0] if uses else None
+        send = first.parent if first is not None else None
+        if (
+            first is None
+            or send is None
+            or send.type != "send_statement"
+            or send.child_by_field_name("channel") != first
+            or send.parent is None
+            or send.parent.type != "statement_list"
+            or enclosing_function(send) != function
+            or _goroutine_of(send, function) is not None
+        ):
+            return None
+        later = [node for node in uses[1:] if node.start_byte > send.end_byte]
+        for loop in _loops_between(send, made.scope):
+            if any(loop.start_byte <= n.start_byte < loop.end_byte for n in later):
+                return None  # a later iteration may reach the send after the hand-off
+        message = (
+            f"nothing else can hold unbuffered `{name}` yet, so this send has no receiver: "
+            f"the goroutine blocks here forever; buffer it for the one send"
+        )
+        following = _named_after(send.parent, send)
+        returns = bool(following) and following[0].type == "return_statement"
+        safe = returns and all(_plain_later_use(node, function) for node in uses[1:])
+        fix = Fix((_capacity_edit(made, "1"),), f"make `{name}` buffered with capacity 1")
+        return self.finding(ctx, send, message, Safety.SAFE if safe else Safety.REVIEW, fix)
 
     def _check_channel(self, ctx: FileContext, made: MadeChannel) -> Finding | None:
         function = enclosing_function(made.statement)
@@ -296,6 +337,32 @@ def _classify_uses(made: MadeChannel, function: Node) -> _Uses | None:
             return None  # sent, closed, ranged, returned, stored or passed on
     uses.senders = [g for g in goroutines.values() if g is not None and g.sends]
     return uses
+
+
+def _plain_later_use(node: Node, function: Node) -> bool:
+    """A use a buffer does not change: `return ch`, a receive, or a send that ends the
+    goroutine it is in (nothing after it waits on the receiver)."""
+    parent = node.parent
+    if parent is None:
+        return False
+    if _is_receive(parent, node):
+        return True
+    if parent.type == "expression_list" and parent.parent is not None:
+        return parent.parent.type == "return_statement" and enclosing_function(node) == function
+    if (
+        parent.type == "send_statement"
+        and parent.child_by_field_name("channel") == node
+        and parent.parent is not None
+        and parent.parent.type == "statement_list"
+    ):
+        literal = enclosing_function(parent)
+        return (
+            literal is not None
+            and literal.type == "func_literal"
+            and _goroutine_of(parent, function) is not None
+            and _ends_goroutine(parent, literal)
+        )
+    return False
 
 
 def _handed_in_request(
