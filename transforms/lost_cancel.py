@@ -64,7 +64,11 @@ class LostCancel(Transform):
     Finds `ctx, cancel := context.WithCancel(parent)` (or `WithTimeout`, `WithDeadline` and
     their `Cause` variants) where `cancel` is not called on some path out of the enclosing
     block and nothing defers it, or where the cancel function is discarded with `_`, and
-    inserts `defer cancel()` right after the declaration.
+    inserts `defer cancel()` right after the declaration. The same holds for a function of
+    the package declared to return `(context.Context, context.CancelFunc)`, for a cancel
+    overwritten by a second `ctx, cancel = context.WithTimeout(...)` before it is called,
+    and (reported only) for a cancel kept in an unexported field that no code of the
+    package reads back. Vendored copies of `golang.org/x/net/context` count as context.
 
     ## Why is this bad?
     A derived context holds resources until it is cancelled: it is registered in its
@@ -129,7 +133,10 @@ class LostCancel(Transform):
     function returns. When `cancel` itself is returned, stored, passed on or called from a
     closure, someone else owns it and nothing is reported; nor when the parent was derived
     just before in the same block and its own cancel is deferred or called on every path,
-    since cancelling the parent releases the child too.
+    since cancelling the parent releases the child too. A cancel from a package wrapper is
+    for review (the wrapper may hand it on). An overwritten cancel is called right before
+    the overwrite (`safe`) when the first context was not used in between and the new one
+    is not derived from it; otherwise it is only reported.
 
     ## Go versions
     All. `WithCancelCause` needs Go 1.20, `WithTimeoutCause`/`WithDeadlineCause` Go 1.21.
@@ -140,7 +147,8 @@ class LostCancel(Transform):
     safety: ClassVar[Safety] = Safety.SAFE
     tags: ClassVar[tuple[str, ...]] = ("context", "goroutine")
     prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(
-        rb"\.With(?:Cancel|Timeout|Deadline)"
+        # or `ctx, cancel := wrapper(...)`, a package function returning a CancelFunc
+        rb"\.With(?:Cancel|Timeout|Deadline)|[cC]ancel\w*\s*:?=\s*\w+\("
     )
 
     candidates: ClassVar[frozenset[str]] = frozenset(
@@ -148,18 +156,16 @@ class LostCancel(Transform):
     )
 
     def find(self, ctx: FileContext) -> Iterator[Finding]:
-        package = next(
-            (n for p in CONTEXT_PATHS if (n := imported_name(ctx.parsed.root, p)) is not None),
-            None,
-        )
+        package = _context_package(ctx.parsed.root)
         if package is None:
             return
+        wrappers = _cancel_wrappers(ctx, package)
         for declaration in ctx.parsed.clean_declarations:
             if declaration.type not in ("function_declaration", "method_declaration"):
                 continue
             names = _Names(declaration)
             for node in descendants_of_type(declaration, self.candidates):
-                constructor = _derived_context(node, package)
+                constructor = _derived_context(node, package) or _wrapped_context(node, wrappers)
                 if constructor is not None:
                     finding = self._check(ctx, names, node, constructor, package)
                     if finding is not None:
@@ -180,10 +186,12 @@ class LostCancel(Transform):
             return None
         discarded = text(cancel_node) == "_"
         declares = statement.type == "short_var_declaration"
+        wrapped = constructor not in CONSTRUCTORS
+        made_by = f"`{constructor}`" if wrapped else f"context.{constructor}"
         if discarded:
             name = names.fresh()
             message = (
-                f"the cancel function of context.{constructor} is discarded: the context is "
+                f"the cancel function of {made_by} is discarded: the context is "
                 "released only when its parent is done"
             )
         elif not declares:
@@ -192,11 +200,23 @@ class LostCancel(Transform):
             name = text(cancel_node)
             if name in _named_results(function):
                 return None  # a bare return hands it to the caller (vitess' watch helpers)
+            overwrite = _overwriting(name, statement, following, package)
+            if overwrite is not None:
+                return self._overwritten(ctx, statement, overwrite, made_by)
             uses = _cancel_uses(name, following, function)
-            if uses is None or uses.deferred or _Flow(name).leaves_live(following) is not True:
+            if uses is None:
+                field_name = _stored_in_uncalled_field(name, following, ctx)
+                if field_name is None:
+                    return None
+                message = (
+                    f"`{name}` from {made_by} is stored in field `{field_name}`, which no code "
+                    "of the package calls: the context is released only when its parent is done"
+                )
+                return self.finding(ctx, statement, message, Safety.REPORT_ONLY)
+            if uses.deferred or _Flow(name).leaves_live(following) is not True:
                 return None
             message = (
-                f"`{name}` from context.{constructor} is not called on every path: the "
+                f"`{name}` from {made_by} is not called on every path: the "
                 "context is released only when its parent is done"
             )
         # `ctx, _ = ...` assigns a variable declared further out: it lives past this block.
@@ -211,6 +231,8 @@ class LostCancel(Transform):
             safety = Safety.REPORT_ONLY  # a package or captured variable outlives this call
         if inside_loop(statement, function):
             safety = Safety.REPORT_ONLY  # a defer per iteration would pile up
+        if wrapped and safety is Safety.SAFE:
+            safety = Safety.REVIEW  # the package's wrapper may hand its cancel on elsewhere
         takes_cause = constructor in CAUSE_CANCEL
         edits = _defer_edits(ctx.source, statement, name, takes_cause)
         if safety is Safety.REPORT_ONLY or edits is None:
@@ -228,6 +250,192 @@ class LostCancel(Transform):
             edits.append(Edit(statement.start_byte, statement.start_byte, declaration_text))
         fix = Fix(tuple(edits), f"defer {name}() right after the context is derived")
         return self.finding(ctx, statement, message, safety, fix)
+
+    def _overwritten(
+        self, ctx: FileContext, statement: Node, overwrite: Node, made_by: str
+    ) -> Finding:
+        """`c, cancel := context.WithCancel(p)` then `c, cancel = context.WithTimeout(p, d)`
+        with no call of the first cancel between: the first context is never released."""
+        left = statement.child_by_field_name("left")
+        assert left is not None
+        context_name, name = (text(n) for n in left.named_children)
+        message = (
+            f"`{name}` from {made_by} is overwritten below before it is called: the first "
+            "context is released only when its parent is done"
+        )
+        between = _between(statement, overwrite)
+        right = overwrite.child_by_field_name("right")
+        new_left = overwrite.child_by_field_name("left")
+        fixable = (
+            new_left is not None
+            and text(new_left.named_children[0]) == context_name
+            and right is not None
+            and not _mentions(right, context_name)  # the new context is not derived from it
+            and not any(_mentions(n, context_name) for n in between)  # nor handed out before
+            and not any(a.type == "for_statement" for a in _ancestors_below(overwrite, statement))
+        )
+        if not fixable:
+            return self.finding(ctx, statement, message, Safety.REPORT_ONLY)
+        indent = line_indent(ctx.source, overwrite.start_byte)
+        edit = Edit(overwrite.start_byte, overwrite.start_byte, f"{name}()\n{indent}")
+        fix = Fix((edit,), f"call {name}() before it is overwritten")
+        return self.finding(ctx, statement, message, Safety.SAFE, fix)
+
+
+# `.../vendor/golang.org/x/net/context`, `.../Godeps/_workspace/src/golang.org/x/net/context`:
+# the old context package, vendored before modules.
+_VENDORED_CONTEXT = re.compile(r".+/(?:vendor|_workspace/src)/golang\.org/x/net/context")
+
+
+def _context_package(root: Node) -> str | None:
+    """The name the file gives the context package, vendored copies included."""
+    for path in CONTEXT_PATHS:
+        if (name := imported_name(root, path)) is not None:
+            return name
+    for spec in descendants_of_type(root, frozenset({"import_spec"})):
+        path_node = spec.child_by_field_name("path")
+        path = text(path_node).strip('"`') if path_node is not None else ""
+        if _VENDORED_CONTEXT.fullmatch(path):
+            return imported_name(root, path)
+    return None
+
+
+def _cancel_wrappers(ctx: FileContext, package: str) -> frozenset[str]:
+    """Functions of the package declared to return (context.Context, context.CancelFunc):
+    their cancel is lost the same way a context constructor's is."""
+    results = (
+        rf"\(\s*(?:\w+\s+)?{package}\.Context\s*,\s*(?:\w+\s+)?{package}\.Cancel(?:Cause)?Func\s*\)"
+    )
+    declared = re.compile(rf"^func\s+(\w+)(?:\[[^\]]*\])?\s*\([^()]*\)\s*{results}".encode(), re.M)
+    found = {m.group(1).decode() for m in declared.finditer(ctx.source)}
+    if not re.search(rb"[cC]ancel\w*\s*:?=\s*\w+\(", ctx.source):
+        return frozenset(found)  # no call that could be one: do not read the package
+    for _, source in ctx.siblings.files():
+        found.update(m.group(1).decode() for m in declared.finditer(source))
+    return frozenset(found)
+
+
+def _wrapped_context(statement: Node, wrappers: frozenset[str]) -> str | None:
+    """The wrapper's name when statement is `a, b := wrapper(...)` (or `=`)."""
+    left, right = statement.child_by_field_name("left"), statement.child_by_field_name("right")
+    if not wrappers or left is None or right is None or right.named_child_count != 1:
+        return None
+    if left.named_child_count != 2 or any(n.type != "identifier" for n in left.named_children):
+        return None
+    operator = statement.child_by_field_name("operator")
+    if statement.type == "assignment_statement" and (operator is None or text(operator) != "="):
+        return None
+    call = right.named_children[0]
+    function = call.child_by_field_name("function") if call.type == "call_expression" else None
+    if function is None or function.type != "identifier" or text(function) not in wrappers:
+        return None
+    return text(function)
+
+
+def _overwriting(name: str, statement: Node, following: list[Node], package: str) -> Node | None:
+    """The first `x, name = context.WithX(...)` after statement, in the same function, when
+    nothing names `name` between the two (no call, no defer, no hand-off)."""
+    for top in following:
+        for node in [top, *descendants_outside_functions(top)]:
+            if node.type == "identifier" and text(node) == name:
+                left = node.parent
+                holder = left.parent if left is not None else None
+                if (
+                    left is not None
+                    and holder is not None
+                    and holder.type == "assignment_statement"
+                    and holder.child_by_field_name("left") == left
+                    and left.named_child_count == 2
+                    and left.named_children[1] == node
+                    and _derived_context(holder, package) is not None
+                ):
+                    return holder
+                return None  # called, deferred or handed out before any overwrite
+            if node.type == "func_literal" and _mentions(node, name):
+                return None  # a closure may call it
+    return None
+
+
+def _between(statement: Node, later: Node) -> list[Node]:
+    """Nodes after statement and before later, outside function literals."""
+    function = enclosing_function(statement)
+    body = function.child_by_field_name("body") if function is not None else None
+    if body is None:
+        return []
+    return [
+        n
+        for n in descendants(body)
+        if n.start_byte >= statement.end_byte and n.end_byte <= later.start_byte
+    ]
+
+
+def _ancestors_below(node: Node, statement: Node) -> list[Node]:
+    """The ancestors of node strictly inside statement's statement list."""
+    holder = statement.parent
+    found = []
+    for ancestor in ancestors(node):
+        if ancestor == holder:
+            break
+        found.append(ancestor)
+    return found
+
+
+def _mentions(node: Node, name: str) -> bool:
+    return any(n.type == "identifier" and text(n) == name for n in [node, *descendants(node)])
+
+
+def _stored_in_uncalled_field(name: str, following: list[Node], ctx: FileContext) -> str | None:
+    """The field when the cancel function's only use is being stored in an unexported field
+    (`T{cancel: cancel}`, `x.cancel = cancel`) that no code of the package reads back."""
+    found = [n for n in _identifiers(following, name) if not _is_literal_key(n)]
+    if len(found) != 1:
+        return None
+    node = found[0]
+    parent = node.parent
+    field_name = None
+    if parent is not None and parent.type == "literal_element":
+        keyed = parent.parent
+        if (
+            keyed is not None
+            and keyed.type == "keyed_element"
+            and keyed.named_children[-1] == parent
+        ):
+            key = keyed.named_children[0]
+            field_name = text(key)
+    elif parent is not None and parent.type == "expression_list":
+        assignment = parent.parent
+        target = assignment.child_by_field_name("left") if assignment is not None else None
+        if (
+            assignment is not None
+            and assignment.type == "assignment_statement"
+            and assignment.child_by_field_name("right") == parent
+            and parent.named_child_count == 1
+            and target is not None
+            and target.named_child_count == 1
+            and target.named_children[0].type == "selector_expression"
+        ):
+            field_node = target.named_children[0].child_by_field_name("field")
+            field_name = text(field_node) if field_node is not None else None
+    if field_name is None or not re.fullmatch(r"[a-z_]\w*", field_name):
+        return None  # an exported field may be called by other packages
+    read = re.compile(rb"\." + field_name.encode() + rb"\b(?!\s*=[^=])")
+    sources = [ctx.source, *(source for _, source in ctx.siblings.files())]
+    if any(read.search(source) for source in sources):
+        return None
+    return field_name
+
+
+def _is_literal_key(node: Node) -> bool:
+    """`cancel` in `T{cancel: cancel}` before the colon: a field name, not a use."""
+    element = node.parent
+    keyed = element.parent if element is not None else None
+    return (
+        element is not None
+        and element.type == "literal_element"
+        and keyed is not None
+        and keyed.type == "keyed_element"
+        and keyed.named_children[0] == element
+    )
 
 
 def _released_with_parent(statement: Node, function: Node, package: str) -> bool:
