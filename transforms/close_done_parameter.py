@@ -23,7 +23,6 @@ from codemod.syntax import (
 from codemod.transform import FileContext, Transform
 from transforms.lost_cancel import _Flow
 
-
 # Besides the end signals (`done`, `stopped`), a channel announcing that something is up.
 _READY = re.compile(r"ready|started", re.IGNORECASE)
 
@@ -92,6 +91,7 @@ class CloseDoneParameter(Transform):
     safety: ClassVar[Safety] = Safety.REVIEW
     tags: ClassVar[tuple[str, ...]] = ("channel", "goroutine")
     prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(rb"\bclose\(")
+    candidates: ClassVar[frozenset[str]] = frozenset({"parameter_declaration"})
 
     def find(self, ctx: FileContext) -> Iterator[Finding]:
         for declaration in ctx.parsed.clean_declarations:
@@ -145,7 +145,8 @@ class CloseDoneParameter(Transform):
 def _channel_parameters(function: Node) -> Iterator[tuple[str, Node]]:
     """(name, identifier) of each parameter of a bidirectional or send-only channel type."""
     parameters = function.child_by_field_name("parameters")
-    for declaration in parameters.named_children if parameters is not None else []:
+    declarations = [] if parameters is None else parameters.named_children
+    for declaration in declarations:
         kind = declaration.child_by_field_name("type")
         if declaration.type != "parameter_declaration" or kind is None:
             continue

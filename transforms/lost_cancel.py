@@ -292,7 +292,8 @@ def _context_package(root: Node) -> str | None:
     for path in CONTEXT_PATHS:
         if (name := imported_name(root, path)) is not None:
             return name
-    for spec in descendants_of_type(root, frozenset({"import_spec"})):
+    imports = [c for c in root.named_children if c.type == "import_declaration"]
+    for spec in (n for i in imports for n in descendants(i) if n.type == "import_spec"):
         path_node = spec.child_by_field_name("path")
         path = text(path_node).strip('"`') if path_node is not None else ""
         if _VENDORED_CONTEXT.fullmatch(path):
