@@ -494,3 +494,11 @@ def test_cancel_stored_in_a_field_the_package_reads_is_not_reported(extra: str) 
 def test_cancel_stored_in_an_exported_field_is_not_reported() -> None:
     """Another package may call `w.Stop()`."""
     assert _findings(STORED.replace("FIELD", "Stop")) == []
+
+
+def test_a_field_another_test_file_calls_is_not_reported_in_a_test() -> None:
+    calls = "package example\n\nfunc TestStop(t *testing.T) { w.cancel() }\n"
+    siblings = Siblings.of_sources({"stop_test.go": calls.encode()})
+    source = _file(STORED.replace("FIELD", "cancel"))
+    result = run_codemod(source, GO_122, select=ID, siblings=siblings, path=Path("w_test.go"))
+    assert not result.findings

@@ -420,7 +420,10 @@ def _stored_in_uncalled_field(name: str, following: list[Node], ctx: FileContext
     if field_name is None or not re.fullmatch(r"[a-z_]\w*", field_name):
         return None  # an exported field may be called by other packages
     read = re.compile(rb"\." + field_name.encode() + rb"\b(?!\s*=[^=])")
-    sources = [ctx.source, *(source for _, source in ctx.siblings.files())]
+    # A test file's fields are read by the package's other tests too.
+    testing = str(ctx.path).endswith("_test.go")
+    siblings = ctx.siblings.sources() if testing else ctx.siblings.files()
+    sources = [ctx.source, *(source for _, source in siblings)]
     if any(read.search(source) for source in sources):
         return None
     return field_name
