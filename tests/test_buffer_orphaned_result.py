@@ -385,7 +385,10 @@ def _fresh(body: str) -> list[Safety]:
 
 
 def test_send_before_anything_else_holds_the_channel_deadlocks() -> None:
-    body = "if bad {\n\t\terrc <- nil\n\t\treturn errc\n\t}\n\tgo func() { errc <- run() }()\n\treturn errc"
+    body = (
+        "if bad {\n\t\terrc <- nil\n\t\treturn errc\n\t}\n"
+        "\tgo func() { errc <- run() }()\n\treturn errc"
+    )
     assert _fresh(body) == [Safety.SAFE]
 
 
