@@ -411,3 +411,8 @@ def test_fresh_send_that_goes_on_needs_review() -> None:
 )
 def test_send_after_a_hand_off_is_not_a_fresh_deadlock(body: str) -> None:
     assert _fresh(body) == []
+
+
+def test_reply_channel_the_server_only_closes_is_not_a_leak() -> None:
+    """A close never blocks: nothing is left waiting when the asker gives up."""
+    assert _request(reply="close(r.reply)") == []

@@ -226,8 +226,8 @@ class BufferOrphanedResult(Transform):
         if not _abandoned(plan, body):
             return None
         replies = ctx.package.uses(("field", field_name))
-        if replies.sends and replies.leaving_sends == replies.sends:
-            return None  # every reply in the package already has a way out
+        if not replies.sends or replies.leaving_sends == replies.sends:
+            return None  # only closed (a close never blocks), or every reply has a way out
         name = text(made.name)
         message = (
             f"the reply to this request is sent on unbuffered `{name}`, which nobody receives "
