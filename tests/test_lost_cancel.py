@@ -10,6 +10,7 @@ import pytest
 
 from codemod.gomod import parse_gomod
 from codemod.model import Safety
+from codemod.package import Siblings
 from tests.conftest import run_codemod
 
 GO_122 = parse_gomod("module example\n\ngo 1.22\n", Path("go.mod"))
@@ -364,3 +365,140 @@ def test_a_comment_above_that_speaks_of_the_cancel_means_report_only(
         "\treturn send(ctx)\n}\n"
     )
     assert _safeties(body) == expected
+
+
+LEAKY_GET = """func Get(ctx context.Context, db DB, k string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	if k == "" {
+		return "", nil
+	}
+	v, err := db.Get(ctx, k)
+	cancel()
+	return v, err
+}
+"""
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "github.com/coreos/etcd/Godeps/_workspace/src/golang.org/x/net/context",
+        "example.com/app/vendor/golang.org/x/net/context",
+    ],
+)
+def test_context_imported_from_a_vendored_copy(path: str) -> None:
+    assert _findings(LEAKY_GET, context_path=path) == [(10, Safety.SAFE)]
+
+
+def test_a_package_named_like_context_elsewhere_is_not_context() -> None:
+    assert _findings(LEAKY_GET, context_path="example.com/app/context") == []
+
+
+OVERWRITE = """func Fetch(ctx context.Context, d time.Duration, get Getter) error {
+	hctx, hcancel := context.WithCancel(ctx)
+	BETWEEN
+	if d > 0 {
+		hctx, hcancel = context.WithTimeout(PARENT, d)
+	}
+	defer hcancel()
+	return get(hctx)
+}
+"""
+
+
+def _overwrite(between: str = "", parent: str = "ctx") -> list[tuple[int, Safety]]:
+    return _findings(OVERWRITE.replace("BETWEEN", between).replace("PARENT", parent))
+
+
+def test_cancel_overwritten_before_it_is_called_is_called_first() -> None:
+    assert _overwrite() == [(10, Safety.SAFE)]
+    fixed = run_codemod(
+        _file(OVERWRITE.replace("BETWEEN", "").replace("PARENT", "ctx")), GO_122, select=ID
+    )
+    assert fixed.rewritten is not None
+    assert (
+        "\t\thcancel()\n\t\thctx, hcancel = context.WithTimeout(ctx, d)" in fixed.rewritten.decode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("between", "parent"),
+    [
+        ("_ = get(hctx)", "ctx"),  # the first context was handed out: cancelling may cut it
+        ("", "hctx"),  # the new context derives from the first: cancelling ends both
+    ],
+)
+def test_overwritten_cancel_whose_context_is_in_use_is_only_reported(
+    between: str, parent: str
+) -> None:
+    assert _overwrite(between, parent) == [(10, Safety.REPORT_ONLY)]
+
+
+@pytest.mark.parametrize("between", ["hcancel()", "defer hcancel()", "go func() { hcancel() }()"])
+def test_cancel_called_or_deferred_before_the_overwrite_is_not_lost(between: str) -> None:
+    assert _overwrite(between) == []
+
+
+WRAPPER = """func withBudget(ctx context.Context, d Budget) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, d)
+}
+
+"""
+
+
+def test_cancel_from_a_package_wrapper_is_lost_the_same_way() -> None:
+    body = WRAPPER + LEAKY_GET.replace(
+        "context.WithTimeout(ctx, time.Second)", "withBudget(ctx, time.Second)"
+    )
+    assert _findings(body) == [(14, Safety.REVIEW)]
+
+
+def test_a_wrapper_declared_in_another_file_of_the_package() -> None:
+    body = LEAKY_GET.replace(
+        "context.WithTimeout(ctx, time.Second)", "withBudget(ctx, time.Second)"
+    )
+    siblings = Siblings.of_sources({"budget.go": ("package example\n\n" + WRAPPER).encode()})
+    result = run_codemod(_file(body), GO_122, select=ID, unsafe=True, siblings=siblings)
+    assert [f.safety for f in result.findings] == [Safety.REVIEW]
+    assert not run_codemod(_file(body), GO_122, select=ID).findings
+
+
+STORED = """type watcher struct {
+	cancel context.CancelFunc
+	Stop   context.CancelFunc
+}
+
+func newWatcher(ctx context.Context, run func(context.Context)) *watcher {
+	ctx, cancel := context.WithCancel(ctx)
+	go run(ctx)
+	return &watcher{FIELD: cancel}
+}
+"""
+
+
+def test_cancel_stored_in_a_field_nothing_calls_is_reported() -> None:
+    assert _findings(STORED.replace("FIELD", "cancel")) == [(15, Safety.REPORT_ONLY)]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "\nfunc (w *watcher) Close() { w.cancel() }\n",
+        "\nfunc (w *watcher) done() context.CancelFunc { return w.cancel }\n",
+    ],
+)
+def test_cancel_stored_in_a_field_the_package_reads_is_not_reported(extra: str) -> None:
+    assert _findings(STORED.replace("FIELD", "cancel") + extra) == []
+
+
+def test_cancel_stored_in_an_exported_field_is_not_reported() -> None:
+    """Another package may call `w.Stop()`."""
+    assert _findings(STORED.replace("FIELD", "Stop")) == []
+
+
+def test_a_field_another_test_file_calls_is_not_reported_in_a_test() -> None:
+    calls = "package example\n\nfunc TestStop(t *testing.T) { w.cancel() }\n"
+    siblings = Siblings.of_sources({"stop_test.go": calls.encode()})
+    source = _file(STORED.replace("FIELD", "cancel"))
+    result = run_codemod(source, GO_122, select=ID, siblings=siblings, path=Path("w_test.go"))
+    assert not result.findings

@@ -11,6 +11,7 @@ from tree_sitter import Node
 
 from codemod.go.flow import loops_between
 from codemod.go.goroutines import go_statement_of, names_in_goroutine
+from codemod.go.parse import parse_tree
 from codemod.go.syntax import (
     FUNCTION_TYPES,
     SINGLE_DECLARATION_TYPES,
@@ -27,6 +28,7 @@ from codemod.go.syntax import (
     is_declaration,
     made_channel_type,
     mentions,
+    statement_list,
     text,
     uses_in_scope,
 )
@@ -49,7 +51,11 @@ class BufferOrphanedResult(Transform):
     goroutine started by a `for ... range` loop sends one result on), while the function that
     made it can stop receiving first: a `select` whose other case returns (a timeout,
     `ctx.Done()`), a `return` before the receive, or a receive loop that returns on the first
-    error. It gives the channel a buffer big enough for every send.
+    error. It gives the channel a buffer big enough for every send. The same holds for a loop
+    that starts one goroutine per iteration and takes its value before the next one, and for a
+    reply channel put into a request (`q.put(&request{reply})`) and awaited in such a select.
+    It also finds a send on a just-made unbuffered channel that runs before anything else
+    names it (`errc <- err; return errc`): no other goroutine can receive, a certain deadlock.
 
     ## Why is this bad?
     A send on an unbuffered channel completes only when a receiver takes the value. Once the
@@ -98,6 +104,10 @@ class BufferOrphanedResult(Transform):
     the receiver already has the value when that work runs: that fix is offered for review.
     An error sent from `if err != nil { ch <- err }` with no return after it is reported
     without a fix: buffered, the goroutine would run on past the failure (a missing return?).
+    A send on a just-made channel is `safe` to buffer when `return` follows it and the
+    channel's other uses are receives, `return ch` and sends that end their goroutine.
+    A reply channel handed out in a request is `safe` only when the package sends on that
+    field once, in one plain send (one reply per request); otherwise the fix is for review.
     For senders started in a loop the buffer is `len(items)` of the ranged collection; when its
     type cannot be read from the function (a field, a function result) the finding is reported
     without a fix.
@@ -118,9 +128,46 @@ class BufferOrphanedResult(Transform):
     def find(self, ctx: FileContext) -> Iterator[Finding]:
         for declaration in ctx.parsed.clean_declarations:
             for made in channel_makes(declaration, _is_unbuffered_make):
-                finding = self._check_channel(ctx, made)
+                finding = self._check_channel(ctx, made) or self._check_fresh_send(ctx, made)
                 if finding is not None:
                     yield finding
+
+    def _check_fresh_send(self, ctx: FileContext, made: MadeChannel) -> Finding | None:
+        """`errc := make(chan error); if err != nil { errc <- err; return errc }`: a send
+        reached before anything else names the channel, so no other goroutine can receive:
+        a certain deadlock."""
+        function = enclosing_function(made.statement)
+        body = function.child_by_field_name("body") if function is not None else None
+        if function is None or body is None or has_goto(body):
+            return None
+        name = text(made.name)
+        uses = list(uses_in_scope(made))
+        first = uses[0] if uses else None
+        send = first.parent if first is not None else None
+        if (
+            first is None
+            or send is None
+            or send.type != "send_statement"
+            or send.child_by_field_name("channel") != first
+            or send.parent is None
+            or send.parent.type != "statement_list"
+            or enclosing_function(send) != function
+            or go_statement_of(send, function) is not None
+        ):
+            return None
+        later = [node for node in uses[1:] if node.start_byte > send.end_byte]
+        for loop in loops_between(send, made.scope):
+            if any(loop.start_byte <= n.start_byte < loop.end_byte for n in later):
+                return None  # a later iteration may reach the send after the hand-off
+        message = (
+            f"nothing else can hold unbuffered `{name}` yet, so this send has no receiver: "
+            f"the goroutine blocks here forever; buffer it for the one send"
+        )
+        following = _named_after(send.parent, send)
+        returns = bool(following) and following[0].type == "return_statement"
+        safe = returns and all(_plain_later_use(node, function) for node in uses[1:])
+        fix = Fix((_capacity_edit(made, "1"),), f"make `{name}` buffered with capacity 1")
+        return self.finding(ctx, send, message, Safety.SAFE if safe else Safety.REVIEW, fix)
 
     def _check_channel(self, ctx: FileContext, made: MadeChannel) -> Finding | None:
         function = enclosing_function(made.statement)
@@ -128,20 +175,28 @@ class BufferOrphanedResult(Transform):
         if function is None or body is None or has_goto(body):
             return None
         uses = _classify_uses(made, function)
-        if uses is None or len(uses.senders) != 1 or not uses.receives:
+        if uses is None:
+            return self._check_request_reply(ctx, made, function, body)
+        if len(uses.senders) != 1 or not uses.receives:
             return None
         sender = uses.senders[0]
         loops = loops_between(sender.go_statement, made.scope)
         if len(loops) > 1 or not sender.at_most_one_send():
             return None
-        start = loops[0] if loops else sender.go_statement
+        # `for { go send(); select { case <-ch: case <-stop: return } }`: each iteration takes
+        # its goroutine's value before the next starts, so one goroutine is pending at most.
+        per_iteration = bool(loops) and _received_each_iteration(
+            loops[0], sender.go_statement, uses.receives
+        )
+        start = loops[0] if loops and not per_iteration else sender.go_statement
         if start.parent is None or start.parent.type != "statement_list":
             return None
-        plan = _Plan(made, start, start.parent, uses.receives, several=bool(loops))
+        several = bool(loops) and not per_iteration
+        plan = _Plan(made, start, start.parent, uses.receives, several=several)
         if not _abandoned(plan, body):
             return None
         name = text(made.name)
-        if loops:
+        if several:
             return self._per_item_finding(ctx, made, loops[0], sender, function)
         message = (
             f"the goroutine's send on unbuffered `{name}` blocks forever once the receiver "
@@ -156,6 +211,40 @@ class BufferOrphanedResult(Transform):
         safety = Safety.SAFE if sender.tail_sends() else Safety.REVIEW
         fix = Fix((_capacity_edit(made, "1"),), f"make `{name}` buffered with capacity 1")
         return self.finding(ctx, made.call, message, safety, fix)
+
+    def _check_request_reply(
+        self, ctx: FileContext, made: MadeChannel, function: Node, body: Node
+    ) -> Finding | None:
+        """`resp := make(chan T); q.put(&request{resp}); select { case v := <-resp: ...;
+        case <-done: return }`: whoever serves the request replies on a channel nobody
+        reads once the select has left by another case."""
+        request = _handed_in_request(made, function, ctx)
+        if request is None:
+            return None
+        statement, field_name, receives = request
+        if statement.parent is None or statement.parent.type != "statement_list":
+            return None
+        plan = _Plan(made, statement, statement.parent, receives, several=False)
+        if not _abandoned(plan, body):
+            return None
+        replies = ctx.package.uses(("field", field_name))
+        if not replies.sends or replies.leaving_sends == replies.sends:
+            return None  # only closed (a close never blocks), or every reply has a way out
+        name = text(made.name)
+        message = (
+            f"the reply to this request is sent on unbuffered `{name}`, which nobody receives "
+            f"once the wait leaves by another case: the server's reply blocks forever; buffer "
+            f"it for the one reply"
+        )
+        # One plain send on the field in the whole package: one reply per request.
+        once = (
+            replies.sends == 1
+            and not replies.leaving_sends
+            and not replies.closed
+            and not replies.receives
+        )
+        fix = Fix((_capacity_edit(made, "1"),), f"make `{name}` buffered with capacity 1")
+        return self.finding(ctx, made.call, message, Safety.SAFE if once else Safety.REVIEW, fix)
 
     def _per_item_finding(
         self, ctx: FileContext, made: MadeChannel, loop: Node, sender: _Sender, function: Node
@@ -252,6 +341,144 @@ def _classify_uses(made: MadeChannel, function: Node) -> _Uses | None:
     return uses
 
 
+def _plain_later_use(node: Node, function: Node) -> bool:
+    """A use a buffer does not change: `return ch`, a receive, or a send that ends the
+    goroutine it is in (nothing after it waits on the receiver)."""
+    parent = node.parent
+    if parent is None:
+        return False
+    if _is_receive(parent, node):
+        return True
+    if parent.type == "expression_list" and parent.parent is not None:
+        return parent.parent.type == "return_statement" and enclosing_function(node) == function
+    if (
+        parent.type == "send_statement"
+        and parent.child_by_field_name("channel") == node
+        and parent.parent is not None
+        and parent.parent.type == "statement_list"
+    ):
+        literal = enclosing_function(parent)
+        return (
+            literal is not None
+            and literal.type == "func_literal"
+            and go_statement_of(parent, function) is not None
+            and _ends_goroutine(parent, literal)
+        )
+    return False
+
+
+def _handed_in_request(
+    made: MadeChannel, function: Node, ctx: FileContext
+) -> tuple[Node, str, list[Node]] | None:
+    """(the statement, the field, the receives) when the channel's only uses are receives in
+    the function and one struct literal, passed straight to a call statement, holding it."""
+    found: tuple[Node, str] | None = None
+    receives = []
+    for node in uses_in_scope(made):
+        if is_declaration(node) or enclosing_function(node) != function:
+            return None
+        parent = node.parent
+        assert parent is not None
+        if _is_receive(parent, node):
+            receives.append(parent)
+        elif _is_literal_key(node):
+            continue  # `reply:` in `request{reply: reply}` names the field
+        elif not _is_len_or_cap(parent):
+            request = _request_field(node, ctx)
+            if request is None or found is not None:
+                return None
+            found = request
+    if found is None or len(receives) != 1:
+        return None
+    return found[0], found[1], receives
+
+
+def _is_literal_key(node: Node) -> bool:
+    element = node.parent
+    holder = element.parent if element is not None else None
+    return (
+        element is not None
+        and element.type == "literal_element"
+        and holder is not None
+        and holder.type == "keyed_element"
+        and holder.named_child_count == 2
+        and holder.named_children[0] == element
+        and text(holder.named_children[1]) == text(node)  # `reply: reply`, not a map key
+    )
+
+
+def _request_field(node: Node, ctx: FileContext) -> tuple[Node, str] | None:
+    """For `ch` in `q.put(&request{ch})`, `q.put(request{reply: ch})` or `requests <-
+    &request{ch}`, written as a statement: (that statement, the field's name)."""
+    element = node.parent
+    if element is None or element.type != "literal_element" or element.named_child_count != 1:
+        return None
+    holder = element.parent
+    if holder is not None and holder.type == "keyed_element":
+        key = holder.named_children[0] if holder.named_child_count == 2 else None
+        if key is None or key == element or key.named_child_count != 1:
+            return None
+        field_name = text(key.named_children[0])
+        literal_value = holder.parent
+    else:
+        literal_value = holder
+        field_name = ""
+    literal = literal_value.parent if literal_value is not None else None
+    if literal_value is None or literal is None or literal.type != "composite_literal":
+        return None
+    if not field_name:
+        position = [c for c in literal_value.named_children if c.type != "comment"]
+        type_node = literal.child_by_field_name("type")
+        if type_node is None or type_node.type != "type_identifier" or element not in position:
+            return None
+        field_name = _struct_field(text(type_node), position.index(element), ctx) or ""
+        if not field_name:
+            return None
+    argument = literal
+    if argument.parent is not None and argument.parent.type == "unary_expression":
+        argument = argument.parent
+    sent = argument.parent
+    if sent is not None and sent.type == "send_statement":  # `q.requests <- &request{ch}`
+        return (sent, field_name) if sent.child_by_field_name("value") == argument else None
+    arguments = argument.parent
+    call = arguments.parent if arguments is not None else None
+    statement = call.parent if call is not None else None
+    if (
+        arguments is None
+        or arguments.type != "argument_list"
+        or call is None
+        or call.type != "call_expression"
+        or statement is None
+        or statement.type != "expression_statement"
+    ):
+        return None
+    return statement, field_name
+
+
+def _struct_field(type_name: str, index: int, ctx: FileContext) -> str | None:
+    """The name of the index-th field of struct `type_name`, declared in this file or package."""
+    roots = [ctx.parsed.root]
+    roots += [parse_tree(source).root_node for _, source in ctx.siblings.files()]
+    for root in roots:
+        for spec in descendants(root):
+            name = spec.child_by_field_name("name") if spec.type == "type_spec" else None
+            struct = spec.child_by_field_name("type") if name is not None else None
+            if name is None or struct is None or text(name) != type_name:
+                continue
+            if struct.type != "struct_type":
+                return None
+            fields = [
+                (n, f)
+                for f in descendants(struct)
+                if f.type == "field_declaration"
+                for n in f.children_by_field_name("name")
+            ]
+            if len(fields) <= index or any(f.parent != fields[0][1].parent for _, f in fields):
+                return None  # embedded or nested structs: do not count
+            return text(fields[index][0])
+    return None
+
+
 def _goroutine_sender(go_statement: Node, name: str) -> _Sender | None:
     """The goroutine with its sends on the channel; None when it uses the channel otherwise."""
     call = go_statement.named_children[0] if go_statement.named_child_count else None
@@ -271,6 +498,8 @@ def _scan_sender(go_statement: Node, literal: Node, local: str) -> _Sender | Non
     if body is None:
         return None
     sender = _Sender(go_statement, literal)
+    closed = False
+    selected: list[Node] = []
     for node in descendants(body):
         if node.type != "identifier" or text(node) != local:
             continue
@@ -285,9 +514,54 @@ def _scan_sender(go_statement: Node, literal: Node, local: str) -> _Sender | Non
             and parent.parent.type == "statement_list"
         ):
             sender.sends.append(parent)
+        elif _select_send_that_stops(parent, node):
+            selected.append(parent)
+        elif _closes_last(parent, body):
+            closed = True
         elif not _is_len_or_cap(parent):
             return None  # a select send already has a way out; anything else is unknown
+    if closed and not sender.tail_sends():
+        return None  # a value and then the close: the close is part of the hand-off
+    if selected and not sender.sends:
+        return None  # every send already has a way out
+    sender.sends += selected  # counted: with a bare send beside it, one slot must hold either
     return sender
+
+
+def _select_send_that_stops(parent: Node, node: Node) -> bool:
+    """`case ch <- v:` whose case body is empty or `return`: the goroutine ends with it."""
+    case = parent.parent
+    if (
+        parent.type != "send_statement"
+        or parent.child_by_field_name("channel") != node
+        or case is None
+        or case.type != "communication_case"
+        or case.child_by_field_name("communication") != parent
+    ):
+        return False
+    statements = next((c for c in case.named_children if c.type == "statement_list"), None)
+    rest = [c for c in statements.named_children if c.type != "comment"] if statements else []
+    return all(c.type == "return_statement" for c in rest)
+
+
+def _closes_last(parent: Node, body: Node) -> bool:
+    """`close(ch)` as the goroutine's last statement (not deferred): with every send followed
+    by `return`, it runs only when nothing was sent, so one slot still holds any send."""
+    call = parent.parent
+    statement = call.parent if call is not None else None
+    statements = statement.parent if statement is not None else None
+    return (
+        parent.type == "argument_list"
+        and parent.named_child_count == 1
+        and call is not None
+        and call.type == "call_expression"
+        and call_name(call) == "close"
+        and statement is not None
+        and statement.type == "expression_statement"
+        and statements is not None
+        and statements.parent == body
+        and _named_after(statements, statement) == []
+    )
 
 
 def _is_receive(parent: Node, node: Node) -> bool:
@@ -442,12 +716,87 @@ def _pending(point: Node, plan: _Plan) -> bool:
         if any(plan.receives_within(h) for h in _headers(parent, node)):
             return False  # `if v := <-ch; ... { return }`: received on the way in
         if parent.type == "statement_list" and any(
-            earlier.start_byte > plan.start.end_byte and plan.receives_within(earlier)
+            earlier.start_byte > plan.start.end_byte and _may_have_received(earlier, plan)
             for earlier in _named_before(parent, node)
         ):
             return False  # may have received already: not provably abandoned
         node = parent
     return True
+
+
+def _may_have_received(earlier: Node, plan: _Plan) -> bool:
+    """Whether control that gets past `earlier` may have received: a receive inside a branch
+    that always returns (`if cmd != nil { ...; <-ch; ...; return err }`) was not on its way."""
+    for receive in plan.receives:
+        if not (earlier.start_byte <= receive.start_byte and receive.end_byte <= earlier.end_byte):
+            continue
+        returning = False
+        for ancestor in ancestors(receive):
+            if ancestor == earlier:
+                break
+            if ancestor.type == "statement_list" and _always_returns(ancestor):
+                returning = True
+                break
+        if not returning:
+            return True
+    return False
+
+
+def _received_each_iteration(loop: Node, go_statement: Node, receives: list[Node]) -> bool:
+    """The loop body starts the goroutine, then (with no `continue` between) a statement
+    that receives on every path that does not return."""
+    body = loop.child_by_field_name("body")
+    statements = statement_list(body) if body is not None else None
+    if statements is None or go_statement.parent != statements:
+        return False
+    for statement in _named_after(statements, go_statement):
+        if _always_receives(statement, receives):
+            return True
+        if any(n.type == "continue_statement" for n in descendants_outside_functions(statement)):
+            return False
+    return False
+
+
+def _always_receives(statement: Node, receives: list[Node]) -> bool:
+    """`<-ch`, `v := <-ch`, `v = <-ch`, or a select each of whose cases receives or returns."""
+    if statement.type in ("expression_statement", "short_var_declaration", "assignment_statement"):
+        return any(
+            r.parent == statement
+            or (
+                r.parent is not None
+                and r.parent.type == "expression_list"
+                and r.parent.parent == statement
+            )
+            for r in receives
+        )
+    if statement.type != "select_statement":
+        return False
+    for case in statement.named_children:
+        if case.type not in ("communication_case", "default_case"):
+            continue
+        communication = case.child_by_field_name("communication")
+        if communication is not None and any(
+            communication.start_byte <= r.start_byte and r.end_byte <= communication.end_byte
+            for r in receives
+        ):
+            continue
+        statements = next((c for c in case.named_children if c.type == "statement_list"), None)
+        if statements is None or not _always_returns(statements):
+            return False
+    return True
+
+
+def _always_returns(statements: Node) -> bool:
+    """The list ends in `return` and holds no `break`/`continue` that could leave it first."""
+    children = [c for c in statements.named_children if c.type != "comment"]
+    return (
+        bool(children)
+        and children[-1].type == "return_statement"
+        and not any(
+            n.type in ("break_statement", "continue_statement")
+            for n in descendants_outside_functions(statements)
+        )
+    )
 
 
 def _headers(statement: Node, inside: Node) -> list[Node]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 from tree_sitter import Node
 
 from codemod.go.contexts import CONTEXT_PATHS
+from codemod.go.flow import ReleaseFlow
 from codemod.go.goroutines import go_statement_starting
 from codemod.go.syntax import (
     ancestors,
@@ -20,7 +21,6 @@ from codemod.go.syntax import (
     imported_name,
     inside_loop,
     line_indent,
-    statement_list,
     text,
 )
 from codemod.model import Edit, Finding, Fix, Safety
@@ -38,10 +38,6 @@ CONSTRUCTORS = frozenset(
     }
 )
 CAUSE_CANCEL = frozenset({"WithCancelCause"})
-# Calls after which control never comes back: a path ending in one needs no cancel.
-NO_RETURN_METHODS = frozenset(
-    {"Fatal", "Fatalf", "Fatalln", "FailNow", "Panic", "Panicf", "Panicln", "SkipNow", "Skip"}
-)
 PLAIN_TYPES = frozenset(
     {
         *("bool", "string", "byte", "rune", "error", "uintptr"),
@@ -52,7 +48,6 @@ PLAIN_TYPES = frozenset(
 )
 PLAIN_QUALIFIED_TYPES = frozenset({"time.Duration", "time.Time"})
 # Values named like errors carry no context; every other result of a call given ctx might.
-CASE_CLAUSES = frozenset({"expression_case", "type_case", "communication_case", "default_case"})
 ERROR_NAME = re.compile(r"^(?:err|.*Err(?:or)?)$")
 # `//nolint`, `//nolint:govet`, `//nolint:lostcancel`: the author silenced go vet here.
 NOLINT_VET = re.compile(rb"//\s*nolint(?:\s*$|\s+|:[\w,\s-]*\b(?:govet|lostcancel)\b)")
@@ -64,7 +59,11 @@ class LostCancel(Transform):
     Finds `ctx, cancel := context.WithCancel(parent)` (or `WithTimeout`, `WithDeadline` and
     their `Cause` variants) where `cancel` is not called on some path out of the enclosing
     block and nothing defers it, or where the cancel function is discarded with `_`, and
-    inserts `defer cancel()` right after the declaration.
+    inserts `defer cancel()` right after the declaration. The same holds for a function of
+    the package declared to return `(context.Context, context.CancelFunc)`, for a cancel
+    overwritten by a second `ctx, cancel = context.WithTimeout(...)` before it is called,
+    and (reported only) for a cancel kept in an unexported field that no code of the
+    package reads back. Vendored copies of `golang.org/x/net/context` count as context.
 
     ## Why is this bad?
     A derived context holds resources until it is cancelled: it is registered in its
@@ -129,7 +128,10 @@ class LostCancel(Transform):
     function returns. When `cancel` itself is returned, stored, passed on or called from a
     closure, someone else owns it and nothing is reported; nor when the parent was derived
     just before in the same block and its own cancel is deferred or called on every path,
-    since cancelling the parent releases the child too.
+    since cancelling the parent releases the child too. A cancel from a package wrapper is
+    for review (the wrapper may hand it on). An overwritten cancel is called right before
+    the overwrite (`safe`) when the first context was not used in between and the new one
+    is not derived from it; otherwise it is only reported.
 
     ## Go versions
     All. `WithCancelCause` needs Go 1.20, `WithTimeoutCause`/`WithDeadlineCause` Go 1.21.
@@ -140,7 +142,8 @@ class LostCancel(Transform):
     safety: ClassVar[Safety] = Safety.SAFE
     tags: ClassVar[tuple[str, ...]] = ("context", "goroutine")
     prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(
-        rb"\.With(?:Cancel|Timeout|Deadline)"
+        # or `ctx, cancel := wrapper(...)`, a package function returning a CancelFunc
+        rb"\.With(?:Cancel|Timeout|Deadline)|[cC]ancel\w*\s*:?=\s*\w+\("
     )
 
     candidates: ClassVar[frozenset[str]] = frozenset(
@@ -148,18 +151,16 @@ class LostCancel(Transform):
     )
 
     def find(self, ctx: FileContext) -> Iterator[Finding]:
-        package = next(
-            (n for p in CONTEXT_PATHS if (n := imported_name(ctx.parsed.root, p)) is not None),
-            None,
-        )
+        package = _context_package(ctx.parsed.root)
         if package is None:
             return
+        wrappers = _cancel_wrappers(ctx, package)
         for declaration in ctx.parsed.clean_declarations:
             if declaration.type not in ("function_declaration", "method_declaration"):
                 continue
             names = _Names(declaration)
             for node in descendants_of_type(declaration, self.candidates):
-                constructor = _derived_context(node, package)
+                constructor = _derived_context(node, package) or _wrapped_context(node, wrappers)
                 if constructor is not None:
                     finding = self._check(ctx, names, node, constructor, package)
                     if finding is not None:
@@ -180,10 +181,12 @@ class LostCancel(Transform):
             return None
         discarded = text(cancel_node) == "_"
         declares = statement.type == "short_var_declaration"
+        wrapped = constructor not in CONSTRUCTORS
+        made_by = f"`{constructor}`" if wrapped else f"context.{constructor}"
         if discarded:
             name = names.fresh()
             message = (
-                f"the cancel function of context.{constructor} is discarded: the context is "
+                f"the cancel function of {made_by} is discarded: the context is "
                 "released only when its parent is done"
             )
         elif not declares:
@@ -192,11 +195,23 @@ class LostCancel(Transform):
             name = text(cancel_node)
             if name in _named_results(function):
                 return None  # a bare return hands it to the caller (vitess' watch helpers)
+            overwrite = _overwriting(name, statement, following, package)
+            if overwrite is not None:
+                return self._overwritten(ctx, statement, overwrite, made_by)
             uses = _cancel_uses(name, following, function)
-            if uses is None or uses.deferred or _Flow(name).leaves_live(following) is not True:
+            if uses is None:
+                field_name = _stored_in_uncalled_field(name, following, ctx)
+                if field_name is None:
+                    return None
+                message = (
+                    f"`{name}` from {made_by} is stored in field `{field_name}`, which no code "
+                    "of the package calls: the context is released only when its parent is done"
+                )
+                return self.finding(ctx, statement, message, Safety.REPORT_ONLY)
+            if uses.deferred or ReleaseFlow(name).leaves_live(following) is not True:
                 return None
             message = (
-                f"`{name}` from context.{constructor} is not called on every path: the "
+                f"`{name}` from {made_by} is not called on every path: the "
                 "context is released only when its parent is done"
             )
         # `ctx, _ = ...` assigns a variable declared further out: it lives past this block.
@@ -211,6 +226,8 @@ class LostCancel(Transform):
             safety = Safety.REPORT_ONLY  # a package or captured variable outlives this call
         if inside_loop(statement, function):
             safety = Safety.REPORT_ONLY  # a defer per iteration would pile up
+        if wrapped and safety is Safety.SAFE:
+            safety = Safety.REVIEW  # the package's wrapper may hand its cancel on elsewhere
         takes_cause = constructor in CAUSE_CANCEL
         edits = _defer_edits(ctx.source, statement, name, takes_cause)
         if safety is Safety.REPORT_ONLY or edits is None:
@@ -228,6 +245,196 @@ class LostCancel(Transform):
             edits.append(Edit(statement.start_byte, statement.start_byte, declaration_text))
         fix = Fix(tuple(edits), f"defer {name}() right after the context is derived")
         return self.finding(ctx, statement, message, safety, fix)
+
+    def _overwritten(
+        self, ctx: FileContext, statement: Node, overwrite: Node, made_by: str
+    ) -> Finding:
+        """`c, cancel := context.WithCancel(p)` then `c, cancel = context.WithTimeout(p, d)`
+        with no call of the first cancel between: the first context is never released."""
+        left = statement.child_by_field_name("left")
+        assert left is not None
+        context_name, name = (text(n) for n in left.named_children)
+        message = (
+            f"`{name}` from {made_by} is overwritten below before it is called: the first "
+            "context is released only when its parent is done"
+        )
+        between = _between(statement, overwrite)
+        right = overwrite.child_by_field_name("right")
+        new_left = overwrite.child_by_field_name("left")
+        fixable = (
+            new_left is not None
+            and text(new_left.named_children[0]) == context_name
+            and right is not None
+            and not _mentions(right, context_name)  # the new context is not derived from it
+            and not any(_mentions(n, context_name) for n in between)  # nor handed out before
+            and not any(a.type == "for_statement" for a in _ancestors_below(overwrite, statement))
+        )
+        if not fixable:
+            return self.finding(ctx, statement, message, Safety.REPORT_ONLY)
+        indent = line_indent(ctx.source, overwrite.start_byte)
+        edit = Edit(overwrite.start_byte, overwrite.start_byte, f"{name}()\n{indent}")
+        fix = Fix((edit,), f"call {name}() before it is overwritten")
+        return self.finding(ctx, statement, message, Safety.SAFE, fix)
+
+
+# `.../vendor/golang.org/x/net/context`, `.../Godeps/_workspace/src/golang.org/x/net/context`:
+# the old context package, vendored before modules.
+_VENDORED_CONTEXT = re.compile(r".+/(?:vendor|_workspace/src)/golang\.org/x/net/context")
+
+
+def _context_package(root: Node) -> str | None:
+    """The name the file gives the context package, vendored copies included."""
+    for path in CONTEXT_PATHS:
+        if (name := imported_name(root, path)) is not None:
+            return name
+    imports = [c for c in root.named_children if c.type == "import_declaration"]
+    for spec in (n for i in imports for n in descendants(i) if n.type == "import_spec"):
+        path_node = spec.child_by_field_name("path")
+        path = text(path_node).strip('"`') if path_node is not None else ""
+        if _VENDORED_CONTEXT.fullmatch(path):
+            return imported_name(root, path)
+    return None
+
+
+def _cancel_wrappers(ctx: FileContext, package: str) -> frozenset[str]:
+    """Functions of the package declared to return (context.Context, context.CancelFunc):
+    their cancel is lost the same way a context constructor's is."""
+    results = (
+        rf"\(\s*(?:\w+\s+)?{package}\.Context\s*,\s*(?:\w+\s+)?{package}\.Cancel(?:Cause)?Func\s*\)"
+    )
+    declared = re.compile(rf"^func\s+(\w+)(?:\[[^\]]*\])?\s*\([^()]*\)\s*{results}".encode(), re.M)
+    found = {m.group(1).decode() for m in declared.finditer(ctx.source)}
+    if not re.search(rb"[cC]ancel\w*\s*:?=\s*\w+\(", ctx.source):
+        return frozenset(found)  # no call that could be one: do not read the package
+    for _, source in ctx.siblings.files():
+        found.update(m.group(1).decode() for m in declared.finditer(source))
+    return frozenset(found)
+
+
+def _wrapped_context(statement: Node, wrappers: frozenset[str]) -> str | None:
+    """The wrapper's name when statement is `a, b := wrapper(...)` (or `=`)."""
+    left, right = statement.child_by_field_name("left"), statement.child_by_field_name("right")
+    if not wrappers or left is None or right is None or right.named_child_count != 1:
+        return None
+    if left.named_child_count != 2 or any(n.type != "identifier" for n in left.named_children):
+        return None
+    operator = statement.child_by_field_name("operator")
+    if statement.type == "assignment_statement" and (operator is None or text(operator) != "="):
+        return None
+    call = right.named_children[0]
+    function = call.child_by_field_name("function") if call.type == "call_expression" else None
+    if function is None or function.type != "identifier" or text(function) not in wrappers:
+        return None
+    return text(function)
+
+
+def _overwriting(name: str, statement: Node, following: list[Node], package: str) -> Node | None:
+    """The first `x, name = context.WithX(...)` after statement, in the same function, when
+    nothing names `name` between the two (no call, no defer, no hand-off)."""
+    for top in following:
+        for node in [top, *descendants_outside_functions(top)]:
+            if node.type == "identifier" and text(node) == name:
+                left = node.parent
+                holder = left.parent if left is not None else None
+                if (
+                    left is not None
+                    and holder is not None
+                    and holder.type == "assignment_statement"
+                    and holder.child_by_field_name("left") == left
+                    and left.named_child_count == 2
+                    and left.named_children[1] == node
+                    and _derived_context(holder, package) is not None
+                ):
+                    return holder
+                return None  # called, deferred or handed out before any overwrite
+            if node.type == "func_literal" and _mentions(node, name):
+                return None  # a closure may call it
+    return None
+
+
+def _between(statement: Node, later: Node) -> list[Node]:
+    """Nodes after statement and before later, outside function literals."""
+    function = enclosing_function(statement)
+    body = function.child_by_field_name("body") if function is not None else None
+    if body is None:
+        return []
+    return [
+        n
+        for n in descendants(body)
+        if n.start_byte >= statement.end_byte and n.end_byte <= later.start_byte
+    ]
+
+
+def _ancestors_below(node: Node, statement: Node) -> list[Node]:
+    """The ancestors of node strictly inside statement's statement list."""
+    holder = statement.parent
+    found = []
+    for ancestor in ancestors(node):
+        if ancestor == holder:
+            break
+        found.append(ancestor)
+    return found
+
+
+def _mentions(node: Node, name: str) -> bool:
+    return any(n.type == "identifier" and text(n) == name for n in [node, *descendants(node)])
+
+
+def _stored_in_uncalled_field(name: str, following: list[Node], ctx: FileContext) -> str | None:
+    """The field when the cancel function's only use is being stored in an unexported field
+    (`T{cancel: cancel}`, `x.cancel = cancel`) that no code of the package reads back."""
+    found = [n for n in _identifiers(following, name) if not _is_literal_key(n)]
+    if len(found) != 1:
+        return None
+    node = found[0]
+    parent = node.parent
+    field_name = None
+    if parent is not None and parent.type == "literal_element":
+        keyed = parent.parent
+        if (
+            keyed is not None
+            and keyed.type == "keyed_element"
+            and keyed.named_children[-1] == parent
+        ):
+            key = keyed.named_children[0]
+            field_name = text(key)
+    elif parent is not None and parent.type == "expression_list":
+        assignment = parent.parent
+        target = assignment.child_by_field_name("left") if assignment is not None else None
+        if (
+            assignment is not None
+            and assignment.type == "assignment_statement"
+            and assignment.child_by_field_name("right") == parent
+            and parent.named_child_count == 1
+            and target is not None
+            and target.named_child_count == 1
+            and target.named_children[0].type == "selector_expression"
+        ):
+            field_node = target.named_children[0].child_by_field_name("field")
+            field_name = text(field_node) if field_node is not None else None
+    if field_name is None or not re.fullmatch(r"[a-z_]\w*", field_name):
+        return None  # an exported field may be called by other packages
+    read = re.compile(rb"\." + field_name.encode() + rb"\b(?!\s*=[^=])")
+    # A test file's fields are read by the package's other tests too.
+    testing = str(ctx.path).endswith("_test.go")
+    siblings = ctx.siblings.sources() if testing else ctx.siblings.files()
+    sources = [ctx.source, *(source for _, source in siblings)]
+    if any(read.search(source) for source in sources):
+        return None
+    return field_name
+
+
+def _is_literal_key(node: Node) -> bool:
+    """`cancel` in `T{cancel: cancel}` before the colon: a field name, not a use."""
+    element = node.parent
+    keyed = element.parent if element is not None else None
+    return (
+        element is not None
+        and element.type == "literal_element"
+        and keyed is not None
+        and keyed.type == "keyed_element"
+        and keyed.named_children[0] == element
+    )
 
 
 def _released_with_parent(statement: Node, function: Node, package: str) -> bool:
@@ -259,7 +466,7 @@ def _released_with_parent(statement: Node, function: Node, package: str) -> bool
     uses = _cancel_uses(name, following, function)
     if uses is None:
         return False  # someone else calls it, at a time we cannot see
-    return uses.deferred or _Flow(name).leaves_live(following) is False
+    return uses.deferred or ReleaseFlow(name).leaves_live(following) is False
 
 
 def _assigned_names(statement: Node) -> list[Node]:
@@ -420,167 +627,6 @@ def _is_deferred_literal(literal: Node) -> bool:
         and call.parent is not None
         and call.parent.type == "defer_statement"
     )
-
-
-class _Unsure(Exception):
-    """Control flow the analysis does not model (goto): stay silent."""
-
-
-@dataclass
-class _Flow:
-    """Whether control can leave the declaring block with cancel still uncalled.
-
-    States: True = cancel may still be uncalled, False = it has been called, None = the
-    point is unreachable. Leaving the block while True is a leak: cancel is then out of
-    scope and no one can call it any more.
-    """
-
-    name: str
-    leaked: bool = False
-    # The states at the breaks of each breakable statement inside the block, innermost last.
-    breaks: list[list[bool]] = field(default_factory=list)
-    loops: int = 0
-    labelled: dict[str, list[bool]] = field(default_factory=dict)
-    pending_label: str | None = None
-
-    def leaves_live(self, following: list[Node]) -> bool | None:
-        """True when some path leaves the block with cancel uncalled; None when unsure."""
-        try:
-            end = self._sequence(following, True)
-        except _Unsure:
-            return None
-        return self.leaked or end is True
-
-    def _exit(self, state: bool) -> None:
-        if state:
-            self.leaked = True
-
-    def _sequence(self, statements: list[Node], state: bool | None) -> bool | None:
-        for statement in statements:
-            if state is None:
-                return None  # unreachable code
-            if statement.type != "comment":
-                state = self._statement(statement, state)
-        return state
-
-    def _block(self, block: Node | None, state: bool) -> bool | None:
-        if block is None:
-            return state
-        if block.type == "if_statement":
-            return self._statement(block, state)
-        statements = statement_list(block)
-        return state if statements is None else self._sequence(statements.named_children, state)
-
-    def _statement(self, node: Node, state: bool) -> bool | None:
-        kind = node.type
-        label, self.pending_label = self.pending_label, None
-        if kind == "expression_statement":
-            return self._expression_statement(node, state)
-        if kind == "return_statement":
-            self._exit(state)
-            return None
-        if kind == "block":
-            return self._block(node, state)
-        if kind == "if_statement":
-            then = self._block(node.child_by_field_name("consequence"), state)
-            alternative = node.child_by_field_name("alternative")
-            otherwise = self._block(alternative, state) if alternative is not None else state
-            return _merge(then, otherwise)
-        if kind == "for_statement":
-            return self._for(node, state, label)
-        if kind in ("expression_switch_statement", "type_switch_statement", "select_statement"):
-            return self._cases(node, state, label)
-        if kind == "labeled_statement":
-            name = node.child_by_field_name("label")
-            inner = [c for c in node.named_children if c.type not in ("label_name", "comment")]
-            self.pending_label = text(name) if name is not None else None
-            return self._sequence(inner, state)
-        if kind in ("goto_statement", "fallthrough_statement"):
-            raise _Unsure()
-        if kind in ("break_statement", "continue_statement"):
-            return self._jump(node, state)
-        return state
-
-    def _expression_statement(self, node: Node, state: bool) -> bool | None:
-        call = node.named_children[0] if node.named_child_count else None
-        function = call.child_by_field_name("function") if call is not None else None
-        if call is None or call.type != "call_expression" or function is None:
-            return state
-        if function.type == "identifier":
-            if text(function) == self.name:
-                return False
-            if text(function) == "panic":
-                return None
-        if function.type == "selector_expression":
-            method = function.child_by_field_name("field")
-            if text(function) == "os.Exit" or (
-                method is not None and text(method) in NO_RETURN_METHODS
-            ):
-                return None
-        return state
-
-    def _open(self, label: str | None) -> list[bool]:
-        broken: list[bool] = []
-        self.breaks.append(broken)
-        if label is not None:
-            self.labelled[label] = broken
-        return broken
-
-    def _for(self, node: Node, state: bool, label: str | None) -> bool | None:
-        broken = self._open(label)
-        body = node.child_by_field_name("body")
-        self.loops += 1
-        self._block(body, state)
-        self.loops -= 1
-        self.breaks.pop()
-        endless = all(c == body or c.type == "comment" for c in node.named_children)
-        # A loop body may run zero times: only an endless loop is left by its breaks alone.
-        after: bool | None = None if endless else state
-        for broken_state in broken:
-            after = _merge(after, broken_state)
-        return after
-
-    def _cases(self, node: Node, state: bool, label: str | None) -> bool | None:
-        broken = self._open(label)
-        after: bool | None = None
-        has_default = False
-        for clause in node.named_children:
-            if clause.type not in CASE_CLAUSES:
-                continue
-            has_default = has_default or clause.type == "default_case"
-            statements = statement_list(clause)
-            body = [] if statements is None else statements.named_children
-            after = _merge(after, self._sequence(body, state))
-        self.breaks.pop()
-        for broken_state in broken:
-            after = _merge(after, broken_state)
-        if node.type != "select_statement" and not has_default:
-            after = _merge(after, state)  # no case matched
-        return after
-
-    def _jump(self, node: Node, state: bool) -> bool | None:
-        label = next((c for c in node.named_children if c.type == "label_name"), None)
-        is_break = node.type == "break_statement"
-        if label is not None:
-            target = self.labelled.get(text(label))
-            if target is None:
-                self._exit(state)  # jumps to a statement outside the block
-            elif is_break:
-                target.append(state)
-            return None  # a labelled continue goes back to a loop head inside the block
-        if is_break and self.breaks:
-            self.breaks[-1].append(state)
-        elif is_break or not self.loops:
-            self._exit(state)  # break/continue of a loop outside the block
-        return None
-
-
-def _merge(a: bool | None, b: bool | None) -> bool | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return a or b
 
 
 def _context_safety(

@@ -4,7 +4,7 @@ whether a loop can be left, whether a block can finish without a given statement
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
@@ -402,3 +402,172 @@ def loops_not_holding(node: Node, made: Node) -> list[Node]:
         if ancestor.type == "for_statement":
             loops.append(ancestor)
     return loops
+
+
+# Methods after which control never comes back (t.Fatal, log.Panic): a path ending in one
+# need not release anything.
+NO_RETURN_METHODS = frozenset(
+    {"Fatal", "Fatalf", "Fatalln", "FailNow", "Panic", "Panicf", "Panicln", "SkipNow", "Skip"}
+)
+CASE_CLAUSES = frozenset({"expression_case", "type_case", "communication_case", "default_case"})
+
+
+class _Unsure(Exception):
+    """Control flow the analysis does not model (goto): stay silent."""
+
+
+@dataclass
+class ReleaseFlow:
+    """Whether control can leave the declaring block with cancel still uncalled.
+
+    States: True = cancel may still be uncalled, False = it has been called, None = the
+    point is unreachable. Leaving the block while True is a leak: cancel is then out of
+    scope and no one can call it any more.
+    """
+
+    name: str
+    leaked: bool = False
+    # The states at the breaks of each breakable statement inside the block, innermost last.
+    breaks: list[list[bool]] = field(default_factory=list)
+    loops: int = 0
+    labelled: dict[str, list[bool]] = field(default_factory=dict)
+    pending_label: str | None = None
+
+    def leaves_live(self, following: list[Node]) -> bool | None:
+        """True when some path leaves the block with cancel uncalled; None when unsure."""
+        try:
+            end = self._sequence(following, True)
+        except _Unsure:
+            return None
+        return self.leaked or end is True
+
+    def _exit(self, state: bool) -> None:
+        if state:
+            self.leaked = True
+
+    def _sequence(self, statements: list[Node], state: bool | None) -> bool | None:
+        for statement in statements:
+            if state is None:
+                return None  # unreachable code
+            if statement.type != "comment":
+                state = self._statement(statement, state)
+        return state
+
+    def _block(self, block: Node | None, state: bool) -> bool | None:
+        if block is None:
+            return state
+        if block.type == "if_statement":
+            return self._statement(block, state)
+        statements = statement_list(block)
+        return state if statements is None else self._sequence(statements.named_children, state)
+
+    def _statement(self, node: Node, state: bool) -> bool | None:
+        kind = node.type
+        label, self.pending_label = self.pending_label, None
+        if kind == "expression_statement":
+            return self._expression_statement(node, state)
+        if kind == "return_statement":
+            self._exit(state)
+            return None
+        if kind == "block":
+            return self._block(node, state)
+        if kind == "if_statement":
+            then = self._block(node.child_by_field_name("consequence"), state)
+            alternative = node.child_by_field_name("alternative")
+            otherwise = self._block(alternative, state) if alternative is not None else state
+            return _merge(then, otherwise)
+        if kind == "for_statement":
+            return self._for(node, state, label)
+        if kind in ("expression_switch_statement", "type_switch_statement", "select_statement"):
+            return self._cases(node, state, label)
+        if kind == "labeled_statement":
+            name = node.child_by_field_name("label")
+            inner = [c for c in node.named_children if c.type not in ("label_name", "comment")]
+            self.pending_label = text(name) if name is not None else None
+            return self._sequence(inner, state)
+        if kind in ("goto_statement", "fallthrough_statement"):
+            raise _Unsure()
+        if kind in ("break_statement", "continue_statement"):
+            return self._jump(node, state)
+        return state
+
+    def _expression_statement(self, node: Node, state: bool) -> bool | None:
+        call = node.named_children[0] if node.named_child_count else None
+        function = call.child_by_field_name("function") if call is not None else None
+        if call is None or call.type != "call_expression" or function is None:
+            return state
+        if function.type == "identifier":
+            if text(function) == self.name:
+                return False
+            if text(function) == "panic":
+                return None
+        if function.type == "selector_expression":
+            method = function.child_by_field_name("field")
+            if text(function) == "os.Exit" or (
+                method is not None and text(method) in NO_RETURN_METHODS
+            ):
+                return None
+        return state
+
+    def _open(self, label: str | None) -> list[bool]:
+        broken: list[bool] = []
+        self.breaks.append(broken)
+        if label is not None:
+            self.labelled[label] = broken
+        return broken
+
+    def _for(self, node: Node, state: bool, label: str | None) -> bool | None:
+        broken = self._open(label)
+        body = node.child_by_field_name("body")
+        self.loops += 1
+        self._block(body, state)
+        self.loops -= 1
+        self.breaks.pop()
+        endless = all(c == body or c.type == "comment" for c in node.named_children)
+        # A loop body may run zero times: only an endless loop is left by its breaks alone.
+        after: bool | None = None if endless else state
+        for broken_state in broken:
+            after = _merge(after, broken_state)
+        return after
+
+    def _cases(self, node: Node, state: bool, label: str | None) -> bool | None:
+        broken = self._open(label)
+        after: bool | None = None
+        has_default = False
+        for clause in node.named_children:
+            if clause.type not in CASE_CLAUSES:
+                continue
+            has_default = has_default or clause.type == "default_case"
+            statements = statement_list(clause)
+            body = [] if statements is None else statements.named_children
+            after = _merge(after, self._sequence(body, state))
+        self.breaks.pop()
+        for broken_state in broken:
+            after = _merge(after, broken_state)
+        if node.type != "select_statement" and not has_default:
+            after = _merge(after, state)  # no case matched
+        return after
+
+    def _jump(self, node: Node, state: bool) -> bool | None:
+        label = next((c for c in node.named_children if c.type == "label_name"), None)
+        is_break = node.type == "break_statement"
+        if label is not None:
+            target = self.labelled.get(text(label))
+            if target is None:
+                self._exit(state)  # jumps to a statement outside the block
+            elif is_break:
+                target.append(state)
+            return None  # a labelled continue goes back to a loop head inside the block
+        if is_break and self.breaks:
+            self.breaks[-1].append(state)
+        elif is_break or not self.loops:
+            self._exit(state)  # break/continue of a loop outside the block
+        return None
+
+
+def _merge(a: bool | None, b: bool | None) -> bool | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a or b

@@ -383,11 +383,38 @@ class MadeChannel:
 
 
 def channel_makes(declaration: Node, accept: Callable[[Node], bool]) -> Iterator[MadeChannel]:
-    """Every single-name declaration in a statement list whose value `accept` takes."""
+    """Every single-name declaration in a statement list whose value `accept` takes.
+
+    A one-name spec of a `var ( ... )` group counts too, with the group as its statement:
+    a transform that only edits the `make` needs no statement of its own.
+    """
     for statement, name, value in single_declarations(declaration):
         scope = statement.parent
         if accept(value) and scope is not None and scope.type == "statement_list":
             yield MadeChannel(statement, name, value, scope)
+    for spec in descendants_of_type(declaration, frozenset({"var_spec"})):
+        group, names = spec.parent, spec.children_by_field_name("name")
+        right = spec.child_by_field_name("value")
+        holder = group.parent if group is not None else None
+        scope = holder.parent if holder is not None else None
+        if (
+            group is None
+            or group.type != "var_spec_list"
+            or group.named_child_count == 1  # single_declarations took it
+            or holder is None
+            or scope is None
+            or scope.type != "statement_list"
+            or right is None
+            or len(names) != 1
+            or names[0].type != "identifier"
+            or right.named_child_count != 1
+            or not accept(right.named_children[0])
+        ):
+            continue
+        # A later spec of the group that uses the channel is before uses_in_scope starts.
+        if any(s != spec and mentions(s, text(names[0])) for s in group.named_children):
+            continue
+        yield MadeChannel(holder, names[0], right.named_children[0], scope)
 
 
 def uses_in_scope(made: MadeChannel) -> Iterator[Node]:
