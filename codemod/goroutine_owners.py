@@ -1,0 +1,402 @@
+"""Goroutine owners of a package: types whose values start goroutines, and what stops them.
+
+A type owns goroutines when one of its methods, or a constructor of the package (`NewX`/`newX`
+returning `*X`), starts a goroutine on a value of it (`go x.loop()`, or `go func() {...}()`
+using it). Its stop method is learnt from the code: a method named like a stop (`Close`,
+`Stop`, `Shutdown`, ...) that closes, cancels, stops or sends on a field the goroutines use
+(directly or through a method it calls). A type with no such method is not an owner here:
+there would be nothing to call. Facts come from this file's tree and the package's other
+non-test files (codemod.package.Siblings), each summarised once per worker by name and bytes.
+Types of other packages are not read (only the library table below is known).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from codemod.package import Siblings
+from codemod.parse import parse_tree
+from codemod.syntax import call_arguments, receive_operand, text
+
+# Method names that end a value's life; earlier in this tuple wins when a type has several.
+STOP_NAMES = ("Close", "Stop", "Shutdown", "Cancel", "Terminate", "Kill", "Halt", "Quit")
+_CONSTRUCTOR = re.compile(r"^(?:[Nn]ew|[Oo]pen|[Ss]tart|[Dd]ial)[A-Z0-9_]?\w*$")
+# Standard-library constructors of values that must be stopped: (package path, function) ->
+# (stop method, whether it matters only below go 1.23, where unstopped tickers are kept).
+LIBRARY_OWNERS: dict[tuple[str, str], tuple[str, bool]] = {
+    ("time", "NewTicker"): ("Stop", True),
+    ("net/http/httptest", "NewServer"): ("Close", False),
+    ("net/http/httptest", "NewTLSServer"): ("Close", False),
+}
+
+
+@dataclass(frozen=True)
+class StopMethod:
+    name: str
+    parameters: int  # a Close(err) cannot be called without choosing the argument
+
+
+@dataclass(frozen=True)
+class Owner:
+    """A type whose values start goroutines, and the method that stops them."""
+
+    type_name: str
+    stop: StopMethod
+    started_by: str  # the method or constructor that starts the goroutine
+
+
+@dataclass
+class _Method:
+    parameters: int = 0
+    starts: bool = False  # a `go` statement on the receiver
+    calls: set[str] = field(default_factory=set)  # r.m() of the same receiver
+    goroutine_methods: set[str] = field(default_factory=set)  # `go r.m()`
+    goroutine_fields: set[str] = field(default_factory=set)  # fields a `go func` literal uses
+    goroutine_waits: set[str] = field(default_factory=set)  # ... and those it receives on
+    waits: set[str] = field(default_factory=set)  # fields the body receives on
+    uses: set[str] = field(default_factory=set)  # every r.f the body touches
+    stops: set[str] = field(default_factory=set)  # fields closed, cancelled, stopped, sent on
+
+
+@dataclass
+class _Constructor:
+    type_name: str
+    starts: bool = False
+    calls: set[str] = field(default_factory=set)  # x.m() on the value it builds
+    goroutines: _Method = field(default_factory=lambda: _Method())  # what its `go`s use
+
+
+@dataclass
+class FileOwnerFacts:
+    methods: dict[tuple[str, str], _Method] = field(default_factory=dict)  # (type, method)
+    constructors: dict[str, _Constructor] = field(default_factory=dict)
+
+
+def receiver_of(method: Node) -> tuple[str, str] | None:
+    """(receiver name, type name) of `func (r *T) m()`; None without a named receiver."""
+    receiver = method.child_by_field_name("receiver")
+    declaration = (
+        next((c for c in receiver.named_children if c.type == "parameter_declaration"), None)
+        if receiver is not None
+        else None
+    )
+    if declaration is None:
+        return None
+    name = declaration.child_by_field_name("name")
+    kind = declaration.child_by_field_name("type")
+    while kind is not None and kind.type in ("pointer_type", "generic_type"):
+        kind = kind.named_children[0] if kind.named_child_count else None
+    if name is None or kind is None or kind.type != "type_identifier":
+        return None
+    return text(name), text(kind)
+
+
+def _parameter_count(function: Node) -> int:
+    parameters = function.child_by_field_name("parameters")
+    count = 0
+    for declaration in parameters.named_children if parameters is not None else []:
+        if declaration.type in ("parameter_declaration", "variadic_parameter_declaration"):
+            count += max(1, len(declaration.children_by_field_name("name")))
+    return count
+
+
+def _walk(node: Node) -> Iterator[Node]:
+    stack = list(reversed(node.children))
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
+
+
+def _selector_on(node: Node, name: str) -> str | None:
+    """`f` when node is `name.f`."""
+    if node.type != "selector_expression":
+        return None
+    operand, member = node.child_by_field_name("operand"), node.child_by_field_name("field")
+    if operand is None or member is None or operand.type != "identifier":
+        return None
+    return text(member) if text(operand) == name else None
+
+
+def _go_target(go_statement: Node, name: str) -> tuple[str | None, Node | None]:
+    """For `go name.m(...)`: ("m", None); for `go func() {...}()`: (None, the literal)."""
+    call = go_statement.named_children[0] if go_statement.named_child_count else None
+    function = call.child_by_field_name("function") if call is not None else None
+    if function is None:
+        return None, None
+    if function.type == "func_literal":
+        return None, function
+    return _selector_on(function, name), None
+
+
+def _mentions(node: Node, name: str) -> bool:
+    return any(n.type == "identifier" and text(n) == name for n in _walk(node))
+
+
+def _summarise_method(body: Node, receiver: str, facts: _Method) -> None:
+    for node in _walk(body):
+        member = _selector_on(node, receiver)
+        if member is not None:
+            facts.uses.add(member)
+            parent = node.parent
+            if (
+                parent is not None
+                and parent.type == "call_expression"
+                and (parent.child_by_field_name("function") == node)
+            ):
+                facts.calls.add(member)
+            # r.f.Stop(), r.f.Close(), r.f.Cancel(): a field owner stopped
+            if parent is not None and parent.type == "selector_expression":
+                call = parent.parent
+                method = parent.child_by_field_name("field")
+                if (
+                    call is not None
+                    and call.type == "call_expression"
+                    and method is not None
+                    and text(method) in STOP_NAMES
+                ):
+                    facts.stops.add(member)
+        elif node.type == "go_statement":
+            target, literal = _go_target(node, receiver)
+            if target is not None:
+                facts.starts = True
+                facts.goroutine_methods.add(target)
+            elif literal is not None and _mentions(literal, receiver):
+                facts.starts = True
+                facts.goroutine_fields.update(
+                    m for n in _walk(literal) if (m := _selector_on(n, receiver)) is not None
+                )
+                facts.goroutine_waits |= waits_on(literal, receiver)
+        elif node.type == "call_expression":
+            function = node.child_by_field_name("function")
+            arguments = call_arguments(node)
+            if function is not None and text(function) == "close" and len(arguments) == 1:
+                if (closed := _selector_on(arguments[0], receiver)) is not None:
+                    facts.stops.add(closed)
+            elif function is not None and (called := _selector_on(function, receiver)):
+                facts.stops.add(called)  # r.cancel(): a field func; methods are told apart later
+        elif node.type == "send_statement":
+            channel = node.child_by_field_name("channel")
+            if channel is not None and (sent := _selector_on(channel, receiver)) is not None:
+                facts.stops.add(sent)
+
+
+def _constructed_type(function: Node) -> str | None:
+    """T when the function returns `*T` or `(*T, error)`."""
+    result = function.child_by_field_name("result")
+    if result is None:
+        return None
+    if result.type == "parameter_list":
+        declarations = [c for c in result.named_children if c.type == "parameter_declaration"]
+        if not declarations:
+            return None
+        result = declarations[0].child_by_field_name("type")
+    if result is None or result.type != "pointer_type" or not result.named_child_count:
+        return None
+    inner = result.named_children[0]
+    if inner.type == "generic_type" and inner.named_child_count:
+        inner = inner.named_children[0]
+    return text(inner) if inner.type == "type_identifier" else None
+
+
+def _built_values(body: Node, type_name: str) -> set[str]:
+    """Locals given `&T{...}` or `new(T)` in a constructor's body."""
+    names: set[str] = set()
+    for node in _walk(body):
+        if node.type not in ("short_var_declaration", "assignment_statement", "var_spec"):
+            continue
+        if node.type == "var_spec":
+            targets, right = node.children_by_field_name("name"), node.child_by_field_name("value")
+        else:
+            left = node.child_by_field_name("left")
+            targets = left.named_children if left is not None else []
+            right = node.child_by_field_name("right")
+        values = right.named_children if right is not None else []
+        for target, value in zip(targets, values, strict=False):
+            if target.type == "identifier" and _builds(value, type_name):
+                names.add(text(target))
+    return names
+
+
+def _builds(value: Node, type_name: str) -> bool:
+    if value.type == "unary_expression" and value.named_child_count:
+        literal = value.named_children[0]
+        kind = literal.child_by_field_name("type") if literal.type == "composite_literal" else None
+        return kind is not None and text(kind).split("[")[0] == type_name
+    if value.type == "call_expression":
+        function = value.child_by_field_name("function")
+        arguments = call_arguments(value)
+        return (
+            function is not None
+            and text(function) == "new"
+            and len(arguments) == 1
+            and text(arguments[0]) == type_name
+        )
+    return False
+
+
+def file_owner_facts(root: Node) -> FileOwnerFacts:
+    facts = FileOwnerFacts()
+    for declaration in root.named_children:
+        body = declaration.child_by_field_name("body")
+        name = declaration.child_by_field_name("name")
+        if body is None or name is None:
+            continue
+        if declaration.type == "method_declaration":
+            receiver = receiver_of(declaration)
+            if receiver is None:
+                continue
+            method = facts.methods.setdefault((receiver[1], text(name)), _Method())
+            method.parameters = _parameter_count(declaration)
+            _summarise_method(body, receiver[0], method)
+            method.waits = waits_on(body, receiver[0])
+        elif declaration.type == "function_declaration" and _CONSTRUCTOR.match(text(name)):
+            type_name = _constructed_type(declaration)
+            if type_name is None:
+                continue
+            constructor = _Constructor(type_name)
+            for value in _built_values(body, type_name):
+                scratch = _Method()
+                _summarise_method(body, value, scratch)
+                constructor.starts = constructor.starts or scratch.starts
+                constructor.calls |= scratch.calls
+                constructor.goroutines.goroutine_methods |= scratch.goroutine_methods
+                constructor.goroutines.goroutine_fields |= scratch.goroutine_fields
+                constructor.goroutines.goroutine_waits |= scratch.goroutine_waits
+            facts.constructors[text(name)] = constructor
+    return facts
+
+
+@dataclass
+class PackageOwners:
+    """The owners of one package, merged from its files."""
+
+    owners: dict[str, Owner]  # type name -> owner
+    constructors: dict[str, str]  # constructor function name -> owned type name
+    starting_methods: dict[str, set[str]]  # type name -> methods that start its goroutines
+    waited_fields: dict[str, set[str]]  # type name -> fields its goroutines receive on
+
+    def constructor(self, name: str) -> Owner | None:
+        type_name = self.constructors.get(name)
+        return self.owners.get(type_name) if type_name is not None else None
+
+
+def merge(all_facts: Iterable[FileOwnerFacts]) -> PackageOwners:
+    methods: dict[tuple[str, str], _Method] = {}
+    constructors: dict[str, _Constructor] = {}
+    for facts in all_facts:
+        methods.update(facts.methods)
+        constructors.update(facts.constructors)
+    by_type: dict[str, dict[str, _Method]] = {}
+    for (type_name, method_name), method in methods.items():
+        by_type.setdefault(type_name, {})[method_name] = method
+
+    owners: dict[str, Owner] = {}
+    starting: dict[str, set[str]] = {}
+    waited: dict[str, set[str]] = {}
+    for type_name, of_type in by_type.items():
+        starts = _closure(of_type, {m for m, f in of_type.items() if f.starts})
+        starting[type_name] = starts
+        goroutine_uses: set[str] = set()
+        goroutine_waits: set[str] = set()
+        built = [c.goroutines for c in constructors.values() if c.type_name == type_name]
+        for method in [*of_type.values(), *built]:
+            goroutine_uses |= method.goroutine_fields
+            goroutine_waits |= method.goroutine_waits
+            for started in method.goroutine_methods:
+                for reached in _reached(of_type, started):
+                    goroutine_uses |= of_type[reached].uses
+                    goroutine_waits |= of_type[reached].waits
+        waited[type_name] = goroutine_waits - set(of_type)
+        constructor_starts = {
+            name
+            for name, c in constructors.items()
+            if c.type_name == type_name and (c.starts or c.calls & starts)
+        }
+        if not starts and not constructor_starts:
+            continue
+        stop = _stop_method(of_type, goroutine_uses - set(of_type))
+        if stop is not None:
+            started_by = sorted(starts)[0] if starts else sorted(constructor_starts)[0]
+            owners[type_name] = Owner(type_name, stop, started_by)
+    owned_by = {
+        name: c.type_name
+        for name, c in constructors.items()
+        if c.type_name in owners and (c.starts or c.calls & starting.get(c.type_name, set()))
+    }
+    return PackageOwners(owners, owned_by, starting, waited)
+
+
+def _reached(of_type: dict[str, _Method], start: str, depth: int = 3) -> set[str]:
+    """`start` and the methods of the same type it calls, `depth` calls deep."""
+    seen = {start} if start in of_type else set()
+    frontier = set(seen)
+    for _ in range(depth):
+        frontier = {c for m in frontier for c in of_type[m].calls if c in of_type} - seen
+        seen |= frontier
+    return seen
+
+
+def _closure(of_type: dict[str, _Method], starting: set[str]) -> set[str]:
+    """Methods that start goroutines themselves or through methods they call."""
+    return {name for name in of_type if _reached(of_type, name) & starting}
+
+
+def _stop_method(of_type: dict[str, _Method], goroutine_fields: set[str]) -> StopMethod | None:
+    for name in STOP_NAMES:
+        method = of_type.get(name)
+        if method is None:
+            continue
+        stopped = {f for reached in _reached(of_type, name) for f in of_type[reached].stops}
+        stopped -= set(of_type)  # r.m() calls a method, not a field func
+        if stopped & goroutine_fields or (
+            # `r.cancel()` ends the context the goroutines wait on (`r.ctx.Done()`)
+            any("cancel" in f.lower() for f in stopped)
+            and any("ctx" in f.lower() or "context" in f.lower() for f in goroutine_fields)
+        ):
+            return StopMethod(name, method.parameters)
+    return None
+
+
+# Facts of a file, by name and bytes: each worker summarises a package's files once.
+_MEMO: dict[tuple[str, bytes], FileOwnerFacts] = {}
+_MEMO_LIMIT = 2048
+
+
+def _facts_of(name: str, source: bytes) -> FileOwnerFacts:
+    key = (name, hashlib.blake2b(source, digest_size=16).digest())
+    found = _MEMO.get(key)
+    if found is None:
+        if len(_MEMO) >= _MEMO_LIMIT:
+            _MEMO.clear()
+        found = _MEMO[key] = file_owner_facts(parse_tree(source).root_node)
+    return found
+
+
+def package_owners(root: Node, siblings: Siblings) -> PackageOwners:
+    """The owners of the package: this file's tree plus its non-test siblings."""
+    siblings.consulted = True  # the answer depends on the siblings' bytes (scan cache)
+    facts = [file_owner_facts(root)]
+    facts += [_facts_of(name, source) for name, source in siblings.files()]
+    return merge(facts)
+
+
+def waits_on(body: Node, receiver: str) -> set[str]:
+    """Fields a body receives on: `<-r.f`, `range r.f`, `r.f.Done()`."""
+    fields: set[str] = set()
+    for node in _walk(body):
+        operand = receive_operand(node)
+        if operand is None and node.type == "range_clause":
+            operand = node.child_by_field_name("right")
+        if operand is not None:
+            if operand.type == "call_expression":  # <-r.ctx.Done()
+                function = operand.child_by_field_name("function")
+                operand = function.child_by_field_name("operand") if function else None
+            if operand is not None and (member := _selector_on(operand, receiver)) is not None:
+                fields.add(member)
+    return fields

@@ -1,0 +1,502 @@
+"""owner-not-stopped: a value that starts goroutines is dropped without its stop method."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from tree_sitter import Node
+
+from codemod.goroutine_owners import (
+    LIBRARY_OWNERS,
+    STOP_NAMES,
+    Owner,
+    PackageOwners,
+    StopMethod,
+    package_owners,
+)
+from codemod.model import Edit, Finding, Fix, Safety
+from codemod.package import SIGNAL_NAME
+from codemod.syntax import (
+    FUNCTION_TYPES,
+    ancestors,
+    descendants,
+    descendants_of_type,
+    has_goto,
+    imported_name,
+    inside_loop,
+    line_indent,
+    statement_list,
+    text,
+)
+from codemod.transform import FileContext, Transform
+
+# Calls on the value after which its goroutines are over or it was stopped another way: it
+# was waited for (`Wait`, `<-x.Done()`) or ran in the foreground until stopped (`Serve`).
+_ENDING_CALLS = frozenset({*STOP_NAMES, "Wait", "Done", "Join", "Run", "Serve", "ListenAndServe"})
+_TICKER_STOP_GO = (1, 23)  # from go 1.23 an unreferenced ticker is collected, stopped or not
+
+
+@dataclass
+class _Origin:
+    """Where the value's goroutines start and what stops them."""
+
+    name: str  # the variable
+    owner: Owner
+    described: str  # `NewSession(...)` or `go t.reader()`
+    start: Node  # the statement after which the goroutines run
+    error_name: str | None  # the constructor's error variable, for its check
+
+
+@dataclass
+class _Events:
+    """What the rest of the function does with the value, by statement."""
+
+    masks: list[Node] = field(default_factory=list)  # stops and hand-offs: later returns are fine
+    handing_returns: list[Node] = field(default_factory=list)
+    deferred: bool = False  # a defer stops it, or a deferred closure does something with it
+    reassigned: bool = False
+
+
+class OwnerNotStopped(Transform):
+    """
+    ## What it does
+    Finds a local value whose type starts goroutines (its constructor or a method runs `go
+    x.loop()`, learnt from the package's code; or a library value such as
+    `httptest.NewServer`) that leaves the function on some path neither stopped with the
+    type's stop method (`Close`, `Stop`, `Shutdown`, ... the method that closes or cancels what
+    its goroutines wait on) nor handed on (returned, stored, passed to a function, captured
+    by a closure). The main shape is an early error return after the value was made: the
+    fix calls the stop method just before that return. A value that is never stopped nor
+    handed on at all gets `defer x.Stop()` after its constructor's error check.
+
+    ## Why is this bad?
+    The goroutines such a value starts run until its stop method closes the channel or
+    cancels the context they wait on. Once the function returns without calling it, no one
+    holds the value any more: the goroutines block forever, keeping the value, its
+    connections and buffers alive. Early error returns are where this hides: the success path
+    returns the value to a caller who closes it, the error path forgets it.
+
+    ## Example
+    ```go
+    type Session struct {
+        done chan struct{}
+    }
+
+    func NewSession() (*Session, error) {
+        s := &Session{done: make(chan struct{})}
+        go s.keepAlive()
+        return s, nil
+    }
+
+    func (s *Session) keepAlive() {
+        <-s.done
+    }
+
+    func (s *Session) Close() {
+        close(s.done)
+    }
+
+    func Register(name string) (*Session, error) {
+        s, err := NewSession()
+        if err != nil {
+            return nil, err
+        }
+        if name == "" {
+            return nil, errEmpty
+        }
+        return s, nil
+    }
+    ```
+
+    ## Use instead
+    ```go
+    type Session struct {
+        done chan struct{}
+    }
+
+    func NewSession() (*Session, error) {
+        s := &Session{done: make(chan struct{})}
+        go s.keepAlive()
+        return s, nil
+    }
+
+    func (s *Session) keepAlive() {
+        <-s.done
+    }
+
+    func (s *Session) Close() {
+        close(s.done)
+    }
+
+    func Register(name string) (*Session, error) {
+        s, err := NewSession()
+        if err != nil {
+            return nil, err
+        }
+        if name == "" {
+            s.Close()
+            return nil, errEmpty
+        }
+        return s, nil
+    }
+    ```
+
+    ## Fix safety
+    Review. Stopping the value before an early return is what the success path's caller
+    would have done, but the stop method may do more than end the goroutines (flush, send a
+    goodbye, log), and the value may have been registered somewhere the code does not show.
+    `defer x.Stop()` for a value never handed on is review too: a method call on the value
+    may have handed it to something that outlives the function. Only reported: a stop method
+    that takes arguments (`Close(err)`), a return sharing its line, a value made in a loop, or
+    in `main`/`init`. Nothing is reported when a `defer` (or a deferred closure) deals with the
+    value, when it is reassigned, or when it is handed on or stopped before the return
+    (stopped by a helper, added to an `io.Closer` slice, given to `t.Cleanup`).
+
+    ## Go versions
+    All. A `time.Ticker` counts below go 1.23 only: from 1.23 an unreferenced ticker is
+    collected whether stopped or not.
+    """
+
+    id: ClassVar[str] = "owner-not-stopped"
+    title: ClassVar[str] = "Stop a value that starts goroutines on every path out of the function"
+    safety: ClassVar[Safety] = Safety.REVIEW
+    tags: ClassVar[tuple[str, ...]] = ("goroutine", "owner")
+    prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(
+        rb":=\s*(?:&\s*[A-Za-z_]\w*\s*\{|(?:\w+\.)?(?:[Nn]ew|[Oo]pen|[Ss]tart|[Dd]ial)\w*\()"
+    )
+    candidates: ClassVar[frozenset[str]] = frozenset({"short_var_declaration"})
+
+    def find(self, ctx: FileContext) -> Iterator[Finding]:
+        owners: PackageOwners | None = None
+        library = _library_names(ctx)
+        for declaration in ctx.parsed.clean_declarations:
+            if declaration.type not in ("function_declaration", "method_declaration"):
+                continue
+            for statement in descendants_of_type(declaration, self.candidates):
+                if owners is None:
+                    owners = package_owners(ctx.parsed.root, ctx.siblings)
+                origin = _origin(statement, owners, library)
+                if origin is not None:
+                    yield from self._check(ctx, declaration, origin)
+
+    def _check(self, ctx: FileContext, declaration: Node, origin: _Origin) -> Iterator[Finding]:
+        function = _enclosing_function(origin.start)
+        body = function.child_by_field_name("body") if function is not None else None
+        if function is None or body is None or has_goto(body):
+            return
+        following = _following(origin.start)
+        check = _error_check(following, origin.error_name)
+        if check is not None:
+            following = following[1:]
+        events = _events(origin.name, following, function)
+        if events.deferred or events.reassigned:
+            return
+        stop = origin.owner.stop
+        call = f"{origin.name}.{stop.name}()"
+        returns = [
+            r
+            for statement in following
+            for r in _returns(statement)
+            if not _mentions(r, origin.name) and not _masked(r, events.masks)
+        ]
+        if events.masks or events.handing_returns:
+            for leaking in returns:
+                message = (
+                    f"`{origin.name}` ({origin.described} starts goroutines that run until "
+                    f"`{origin.name}.{stop.name}`) is neither stopped nor handed on when this "
+                    "return is taken: they block forever"
+                )
+                yield self._before_return(ctx, leaking, call, stop, message)
+            return
+        name = text(declaration.child_by_field_name("name") or declaration)
+        if declaration.type == "function_declaration" and name in ("main", "init"):
+            return  # the process's own lifetime
+        message = (
+            f"`{origin.name}` ({origin.described} starts goroutines that run until "
+            f"`{origin.name}.{stop.name}`) is never stopped nor handed on: they outlive the "
+            "function"
+        )
+        after = check if check is not None else origin.start
+        edits = _defer_after(ctx.source, after, call)
+        if stop.parameters or inside_loop(origin.start, function) or edits is None:
+            yield self.finding(ctx, origin.start, message, Safety.REPORT_ONLY)
+            return
+        fix = Fix(tuple(edits), f"defer {call} once the value exists")
+        yield self.finding(ctx, origin.start, message, Safety.REVIEW, fix)
+
+    def _before_return(
+        self, ctx: FileContext, ret: Node, call: str, stop: StopMethod, message: str
+    ) -> Finding:
+        line_start = ctx.source.rfind(b"\n", 0, ret.start_byte) + 1
+        if stop.parameters or ctx.source[line_start : ret.start_byte].strip():
+            return self.finding(ctx, ret, message, Safety.REPORT_ONLY)
+        indent = line_indent(ctx.source, ret.start_byte)
+        fix = Fix((Edit(ret.start_byte, ret.start_byte, f"{call}\n{indent}"),), f"{call} first")
+        return self.finding(ctx, ret, message, Safety.REVIEW, fix)
+
+
+def _library_names(ctx: FileContext) -> dict[str, Owner]:
+    """`time.NewTicker` -> its owner, under the names this file imports the packages by."""
+    found: dict[str, Owner] = {}
+    for (path, function), (stop, before_123) in LIBRARY_OWNERS.items():
+        if before_123 and ctx.module.go_version >= _TICKER_STOP_GO:
+            continue
+        name = imported_name(ctx.parsed.root, path)
+        if name is not None:
+            found[f"{name}.{function}"] = Owner(function, StopMethod(stop, 0), function)
+    return found
+
+
+def _origin(statement: Node, owners: PackageOwners, library: dict[str, Owner]) -> _Origin | None:
+    left, right = statement.child_by_field_name("left"), statement.child_by_field_name("right")
+    if left is None or right is None or right.named_child_count != 1:
+        return None
+    targets = left.named_children
+    if not targets or targets[0].type != "identifier" or text(targets[0]) == "_":
+        return None
+    if statement.parent is None or statement.parent.type != "statement_list":
+        return None  # an `if`/`for` initializer: scoped to that statement
+    name, value = text(targets[0]), right.named_children[0]
+    error_name = text(targets[-1]) if len(targets) == 2 else None
+    if value.type == "call_expression" and len(targets) <= 2:
+        function = value.child_by_field_name("function")
+        if function is None:
+            return None
+        callee = text(function)
+        owner = library.get(callee) if function.type == "selector_expression" else None
+        if owner is None and function.type == "identifier":
+            owner = owners.constructor(callee)
+        if owner is None:
+            return None
+        return _Origin(name, owner, f"`{callee}`", statement, error_name)
+    if value.type == "unary_expression" and len(targets) == 1 and value.named_child_count:
+        literal = value.named_children[0]
+        kind = literal.child_by_field_name("type") if literal.type == "composite_literal" else None
+        owner = owners.owners.get(text(kind).split("[")[0]) if kind is not None else None
+        if owner is None:
+            return None
+        starting = owners.starting_methods.get(owner.type_name, set())
+        for later in _following(statement):
+            started = _starts(later, name, starting)
+            if started is not None:
+                return _Origin(name, owner, f"`{started}`", later, None)
+            if _mentions(later, name) and not _method_calls_only(later, name):
+                return None  # handed somewhere before any goroutine starts
+    return None
+
+
+def _starts(statement: Node, name: str, starting: set[str]) -> str | None:
+    """`go x.loop()` or `x.Start()` (a method that starts goroutines) as a statement."""
+    if statement.type == "go_statement":
+        call = statement.named_children[0] if statement.named_child_count else None
+    elif statement.type == "expression_statement" and statement.named_child_count:
+        call = statement.named_children[0]
+    else:
+        return None
+    function = call.child_by_field_name("function") if call is not None else None
+    if function is None or function.type != "selector_expression":
+        return None
+    operand, method = function.child_by_field_name("operand"), function.child_by_field_name("field")
+    if operand is None or method is None or text(operand) != name:
+        return None
+    if statement.type == "go_statement" or text(method) in starting:
+        return text(statement).split("(")[0] + "()"
+    return None
+
+
+def _method_calls_only(statement: Node, name: str) -> bool:
+    """Every mention of name in statement is `name.field` or `name.method(...)`."""
+    for node in descendants(statement):
+        if node.type == "identifier" and text(node) == name:
+            parent = node.parent
+            if parent is None or parent.type != "selector_expression":
+                return False
+            if parent.child_by_field_name("operand") != node:
+                return False
+    return True
+
+
+def _enclosing_function(node: Node) -> Node | None:
+    for ancestor in ancestors(node):
+        if ancestor.type in FUNCTION_TYPES:
+            return ancestor
+    return None
+
+
+def _following(statement: Node) -> list[Node]:
+    result = []
+    sibling = statement.next_named_sibling
+    while sibling is not None:
+        if sibling.type != "comment":
+            result.append(sibling)
+        sibling = sibling.next_named_sibling
+    return result
+
+
+def _error_check(following: list[Node], error_name: str | None) -> Node | None:
+    """`if err != nil {...}` right after the constructor: there the value is not made."""
+    if error_name is None or not following or following[0].type != "if_statement":
+        return None
+    condition = following[0].child_by_field_name("condition")
+    if condition is None or following[0].child_by_field_name("initializer") is not None:
+        return None
+    if re.fullmatch(rf"{re.escape(error_name)}\s*!=\s*nil", text(condition)):
+        return following[0]
+    return None
+
+
+def _mentions(node: Node, name: str) -> bool:
+    if node.type == "identifier":
+        return text(node) == name
+    return any(n.type == "identifier" and text(n) == name for n in descendants(node))
+
+
+def _top_statement(node: Node) -> Node:
+    """The innermost statement of a statement list holding node."""
+    current = node
+    for ancestor in ancestors(node):
+        if current.parent is not None and current.parent.type == "statement_list":
+            return current
+        current = ancestor
+    return current
+
+
+def _events(name: str, following: list[Node], function: Node) -> _Events:
+    events = _Events()
+    for statement in following:
+        nodes = [statement, *descendants(statement)]
+        for node in nodes:
+            if node.type != "identifier" or text(node) != name:
+                continue
+            kind = _use(node, function)
+            holder = _top_statement(node)
+            if kind == "deferred":
+                events.deferred = True
+            elif kind == "reassigned":
+                events.reassigned = True
+            elif kind == "returned":
+                events.handing_returns.append(holder)
+            elif kind in ("stopped", "escaped"):
+                events.masks.append(holder)
+    return events
+
+
+def _use(identifier: Node, function: Node) -> str:
+    """How one mention of the value is used: deferred, reassigned, returned, stopped, escaped
+    or plain (a field read, another method called)."""
+    for ancestor in ancestors(identifier):
+        if ancestor == function:
+            break
+        if ancestor.type == "defer_statement":
+            return "deferred"
+        if ancestor.type in ("func_literal", "go_statement"):
+            return "deferred" if _deferred_literal(ancestor) else "escaped"
+    parent = identifier.parent
+    if parent is None:
+        return "escaped"
+    if parent.type == "expression_list" and parent.parent is not None:
+        holder = parent.parent
+        if holder.type in ("short_var_declaration", "assignment_statement"):
+            if holder.child_by_field_name("left") == parent:
+                return "reassigned"
+            return "escaped"
+        if holder.type == "return_statement":
+            return "returned"
+        return "escaped"
+    if parent.type == "return_statement":
+        return "returned"
+    if parent.type == "selector_expression" and parent.child_by_field_name("operand") == identifier:
+        member = parent.child_by_field_name("field")
+        call = parent.parent
+        is_call = call is not None and call.type == "call_expression"
+        if member is not None and text(member) in _ENDING_CALLS:
+            # called, or a method value (`t.Cleanup(x.Close)`) that someone will call
+            return "stopped" if is_call else "escaped"
+        # `<-x.done`, `<-x.ctx.Done()`: its goroutines ended (or are ending) before control goes on
+        outer = parent.parent
+        while outer is not None and outer.type in ("selector_expression", "call_expression"):
+            outer = outer.parent
+        if (
+            outer is not None
+            and outer.type == "unary_expression"
+            and text(outer).startswith("<-")
+            and SIGNAL_NAME.search(text(parent))
+        ):
+            return "stopped"
+        return "plain"
+    return "escaped"
+
+
+def _deferred_literal(node: Node) -> bool:
+    if node.type != "func_literal":
+        return False
+    call = node.parent
+    return (
+        call is not None
+        and call.type == "call_expression"
+        and call.parent is not None
+        and call.parent.type == "defer_statement"
+    )
+
+
+def _returns(statement: Node) -> Iterator[Node]:
+    """The return statements of statement, not those of nested func literals."""
+    if statement.type == "return_statement":
+        yield statement
+        return
+    stack = list(statement.children)
+    while stack:
+        node = stack.pop()
+        if node.type == "return_statement":
+            yield node
+        elif node.type != "func_literal":
+            stack.extend(node.children)
+
+
+def _masked(ret: Node, masks: list[Node]) -> bool:
+    """Whether a stop or hand-off happens before this return on its path. Conservative: any
+    one written before it counts, except one inside a block that itself returns (`if err !=
+    nil { x.Close(); return err }`) and does not hold this return."""
+    for mask in masks:
+        if mask.start_byte >= ret.start_byte:
+            continue
+        block = _returning_block(mask)
+        if block is not None and not (block.start_byte <= ret.start_byte < block.end_byte):
+            continue
+        return True
+    return False
+
+
+def _returning_block(statement: Node) -> Node | None:
+    """The innermost block around statement whose list ends in a return."""
+    for ancestor in ancestors(statement):
+        if ancestor.type in FUNCTION_TYPES:
+            return None
+        if ancestor.type == "block":
+            statements = statement_list(ancestor)
+            last = (
+                statements.named_children[-1] if statements and statements.named_children else None
+            )
+            if last is not None and last.type == "return_statement":
+                return ancestor
+            return None
+    return None
+
+
+def _defer_edits_line(source: bytes, statement: Node) -> int | None:
+    end_of_line = source.find(b"\n", statement.end_byte)
+    if end_of_line < 0:
+        return None
+    rest = source[statement.end_byte : end_of_line].strip()
+    return None if rest and not rest.startswith(b"//") else end_of_line
+
+
+def _defer_after(source: bytes, statement: Node, call: str) -> list[Edit] | None:
+    end_of_line = _defer_edits_line(source, statement)
+    if end_of_line is None:
+        return None
+    indent = line_indent(source, statement.start_byte)
+    return [Edit(end_of_line, end_of_line, f"\n{indent}defer {call}")]
