@@ -48,6 +48,7 @@ class _Origin:
     described: str  # `NewSession(...)` or `go t.reader()`
     start: Node  # the statement after which the goroutines run
     error_name: str | None  # the constructor's error variable, for its check
+    declared: Node | None = None  # the declaration, when the start is nested below a sibling
 
 
 @dataclass
@@ -57,7 +58,9 @@ class _Events:
     masks: list[Node] = field(default_factory=list)  # stops and hand-offs: later returns are fine
     handing_returns: list[Node] = field(default_factory=list)
     deferred: bool = False  # a defer stops it, or a deferred closure does something with it
+    # (returns written before the defer statement are not covered by it)
     reassigned: bool = False
+    used: bool = False  # a field read or another method called: the function works with it
 
 
 class OwnerNotStopped(Transform):
@@ -152,8 +155,8 @@ class OwnerNotStopped(Transform):
     may have handed it to something that outlives the function. Only reported: a stop method
     that takes arguments (`Close(err)`), a return sharing its line, a value made in a loop, or
     in `main`/`init`. Nothing is reported when a `defer` (or a deferred closure) deals with the
-    value, when it is reassigned, or when it is handed on or stopped before the return
-    (stopped by a helper, added to an `io.Closer` slice, given to `t.Cleanup`).
+    value before the return, when it is reassigned, or when it is handed on or stopped before
+    the return (stopped by a helper, added to an `io.Closer` slice, given to `t.Cleanup`).
 
     ## Go versions
     All. A `time.Ticker` counts below go 1.23 only: from 1.23 an unreferenced ticker is
@@ -165,20 +168,21 @@ class OwnerNotStopped(Transform):
     safety: ClassVar[Safety] = Safety.REVIEW
     tags: ClassVar[tuple[str, ...]] = ("goroutine", "owner")
     prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(
-        rb":=\s*(?:&\s*[A-Za-z_]\w*\s*\{|(?:\w+\.)?(?:[Nn]ew|[Oo]pen|[Ss]tart|[Dd]ial)\w*\()"
+        rb":=\s*(?:&\s*[A-Za-z_][\w.]*\s*\{|(?:\w+\.)?(?:[Nn]ew|[Oo]pen|[Ss]tart|[Dd]ial)\w*\()"
     )
     candidates: ClassVar[frozenset[str]] = frozenset({"short_var_declaration"})
 
     def find(self, ctx: FileContext) -> Iterator[Finding]:
         owners: PackageOwners | None = None
         library = _library_names(ctx)
+        servers = _library_servers(ctx)
         for declaration in ctx.parsed.clean_declarations:
             if declaration.type not in ("function_declaration", "method_declaration"):
                 continue
             for statement in descendants_of_type(declaration, self.candidates):
                 if owners is None:
                     owners = package_owners(ctx.parsed.root, ctx.siblings)
-                origin = _origin(statement, owners, library)
+                origin = _origin(statement, owners, library, servers)
                 if origin is not None:
                     yield from self._check(ctx, declaration, origin)
 
@@ -187,22 +191,33 @@ class OwnerNotStopped(Transform):
         body = function.child_by_field_name("body") if function is not None else None
         if function is None or body is None or has_goto(body):
             return
+        stop = origin.owner.stop
+        call = f"{origin.name}.{stop.name}()"
+        if origin.declared is not None:
+            # Started inside a loop or branch: only a value nothing ever keeps or stops.
+            events = _events(origin.name, _following(origin.declared), function, origin.start)
+            if events.masks or events.handing_returns or events.deferred or events.reassigned:
+                return
+            message = (
+                f"`{origin.name}` is never stopped nor kept: {origin.described} runs until "
+                f"`{call}`, which nothing can call once the function returns"
+            )
+            yield self.finding(ctx, origin.start, message, Safety.REPORT_ONLY)
+            return
         following = _following(origin.start)
         check = _error_check(following, origin.error_name)
         if check is not None:
             following = following[1:]
         events = _events(origin.name, following, function)
-        if events.deferred or events.reassigned:
+        if events.reassigned:
             return
-        stop = origin.owner.stop
-        call = f"{origin.name}.{stop.name}()"
         returns = [
             r
             for statement in following
             for r in _returns(statement)
             if not _mentions(r, origin.name) and not _masked(r, events.masks)
         ]
-        if events.masks or events.handing_returns:
+        if events.masks or events.handing_returns or events.deferred:
             for leaking in returns:
                 message = (
                     f"`{origin.name}` ({origin.described} starts goroutines that run until "
@@ -221,7 +236,10 @@ class OwnerNotStopped(Transform):
         )
         after = check if check is not None else origin.start
         edits = _defer_after(ctx.source, after, call)
-        if stop.parameters or inside_loop(origin.start, function) or edits is None:
+        # Started and left alone: the goroutines are meant to outlive the call; a deferred
+        # stop would end them at once. Say so, and leave where to keep the value to the author.
+        dropped = not events.used
+        if stop.parameters or dropped or inside_loop(origin.start, function) or edits is None:
             yield self.finding(ctx, origin.start, message, Safety.REPORT_ONLY)
             return
         fix = Fix(tuple(edits), f"defer {call} once the value exists")
@@ -250,7 +268,17 @@ def _library_names(ctx: FileContext) -> dict[str, Owner]:
     return found
 
 
-def _origin(statement: Node, owners: PackageOwners, library: dict[str, Owner]) -> _Origin | None:
+def _library_servers(ctx: FileContext) -> dict[str, Owner]:
+    """`http.Server` -> its owner: `go s.Serve(l)` runs until `s.Close()` (or Shutdown)."""
+    name = imported_name(ctx.parsed.root, "net/http")
+    if name is None:
+        return {}
+    return {f"{name}.Server": Owner("Server", StopMethod("Close", 0), "Serve")}
+
+
+def _origin(
+    statement: Node, owners: PackageOwners, library: dict[str, Owner], servers: dict[str, Owner]
+) -> _Origin | None:
     left, right = statement.child_by_field_name("left"), statement.child_by_field_name("right")
     if left is None or right is None or right.named_child_count != 1:
         return None
@@ -275,7 +303,8 @@ def _origin(statement: Node, owners: PackageOwners, library: dict[str, Owner]) -
     if value.type == "unary_expression" and len(targets) == 1 and value.named_child_count:
         literal = value.named_children[0]
         kind = literal.child_by_field_name("type") if literal.type == "composite_literal" else None
-        owner = owners.owners.get(text(kind).split("[")[0]) if kind is not None else None
+        type_name = text(kind).split("[")[0] if kind is not None else ""
+        owner = owners.owners.get(type_name) or servers.get(type_name)
         if owner is None:
             return None
         starting = owners.starting_methods.get(owner.type_name, set())
@@ -283,15 +312,40 @@ def _origin(statement: Node, owners: PackageOwners, library: dict[str, Owner]) -
             started = _starts(later, name, starting)
             if started is not None:
                 return _Origin(name, owner, f"`{started}`", later, None)
+            nested = next(
+                (
+                    (node, found)
+                    for node in _own_statements(later)
+                    if (found := _starts(node, name, starting)) is not None
+                ),
+                None,
+            )
+            if nested is not None:
+                return _Origin(name, owner, f"`{nested[1]}`", nested[0], None, statement)
             if _mentions(later, name) and not _method_calls_only(later, name):
                 return None  # handed somewhere before any goroutine starts
     return None
 
 
+def _own_statements(statement: Node) -> Iterator[Node]:
+    """Statements nested in statement (loops, branches), not those of func literals."""
+    stack = list(reversed(statement.children))
+    while stack:
+        node = stack.pop()
+        if node.parent is not None and node.parent.type == "statement_list":
+            yield node
+        if node.type != "func_literal":
+            stack.extend(reversed(node.children))
+
+
 def _starts(statement: Node, name: str, starting: set[str]) -> str | None:
-    """`go x.loop()` or `x.Start()` (a method that starts goroutines) as a statement."""
+    """`go x.loop()`, `x.Start()` (a method that starts goroutines), or `go func() {...}()`
+    calling a method of x and none that ends it, as a statement."""
     if statement.type == "go_statement":
         call = statement.named_children[0] if statement.named_child_count else None
+        literal = call.child_by_field_name("function") if call is not None else None
+        if literal is not None and literal.type == "func_literal":
+            return "go func() {...}()" if _drives(literal, name) else None
     elif statement.type == "expression_statement" and statement.named_child_count:
         call = statement.named_children[0]
     else:
@@ -303,8 +357,27 @@ def _starts(statement: Node, name: str, starting: set[str]) -> str | None:
     if operand is None or method is None or text(operand) != name:
         return None
     if statement.type == "go_statement" or text(method) in starting:
-        return text(statement).split("(")[0] + "()"
+        launch = text(statement)
+        return (
+            launch if len(launch) <= 40 and "\n" not in launch else launch.split("(")[0] + "(...)"
+        )
     return None
+
+
+def _drives(literal: Node, name: str) -> bool:
+    """A goroutine literal that calls methods of x and never one that ends or waits for it."""
+    called = False
+    for node in descendants(literal):
+        if node.type != "selector_expression" or node.parent is None:
+            continue
+        operand, member = node.child_by_field_name("operand"), node.child_by_field_name("field")
+        if operand is None or member is None or text(operand) != name:
+            continue
+        if node.parent.type == "call_expression":
+            if text(member) in _ENDING_CALLS:
+                return False
+            called = True
+    return called
 
 
 def _method_calls_only(statement: Node, name: str) -> bool:
@@ -364,23 +437,30 @@ def _top_statement(node: Node) -> Node:
     return current
 
 
-def _events(name: str, following: list[Node], function: Node) -> _Events:
+def _events(name: str, following: list[Node], function: Node, start: Node | None = None) -> _Events:
+    """What following does with the value; mentions inside `start` (its goroutine's own
+    launch) are not uses."""
     events = _Events()
     for statement in following:
         nodes = [statement, *descendants(statement)]
         for node in nodes:
             if node.type != "identifier" or text(node) != name:
                 continue
+            if start is not None and start.start_byte <= node.start_byte < start.end_byte:
+                continue
             kind = _use(node, function)
             holder = _top_statement(node)
             if kind == "deferred":
                 events.deferred = True
+                events.masks.append(holder)  # returns after the defer are covered by it
             elif kind == "reassigned":
                 events.reassigned = True
             elif kind == "returned":
                 events.handing_returns.append(holder)
             elif kind in ("stopped", "escaped"):
                 events.masks.append(holder)
+            else:
+                events.used = True
     return events
 
 
