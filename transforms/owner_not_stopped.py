@@ -49,6 +49,7 @@ class _Origin:
     start: Node  # the statement after which the goroutines run
     error_name: str | None  # the constructor's error variable, for its check
     declared: Node | None = None  # the declaration, when the start is nested below a sibling
+    made: Node | None = None  # the declaration, when the start is a later statement
 
 
 @dataclass
@@ -204,6 +205,12 @@ class OwnerNotStopped(Transform):
             )
             yield self.finding(ctx, origin.start, message, Safety.REPORT_ONLY)
             return
+        if origin.made is not None and any(
+            _mentions(between, origin.name)
+            for between in _following(origin.made)
+            if between.end_byte <= origin.start.start_byte and between.type == "defer_statement"
+        ):
+            return  # deferred before its goroutines start: every return after is covered
         following = _following(origin.start)
         check = _error_check(following, origin.error_name)
         if check is not None:
@@ -311,7 +318,7 @@ def _origin(
         for later in _following(statement):
             started = _starts(later, name, starting)
             if started is not None:
-                return _Origin(name, owner, f"`{started}`", later, None)
+                return _Origin(name, owner, f"`{started}`", later, None, made=statement)
             nested = next(
                 (
                     (node, found)
