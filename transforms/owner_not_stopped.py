@@ -37,6 +37,9 @@ from codemod.transform import FileContext, Transform
 # was waited for (`Wait`, `<-x.Done()`) or ran in the foreground until stopped (`Serve`).
 _ENDING_CALLS = frozenset({*STOP_NAMES, "Wait", "Done", "Join", "Run", "Serve", "ListenAndServe"})
 _TICKER_STOP_GO = (1, 23)  # from go 1.23 an unreferenced ticker is collected, stopped or not
+# A function named for leaving the value open on purpose (badger's TestTruncateVlogNoClose
+# simulates a crash): stopping it would defeat the point.
+_LEFT_OPEN_ON_PURPOSE = re.compile(r"(?i)(?:no|without|skip|leak)_?(?:close|stop|shutdown)|leak")
 
 
 @dataclass
@@ -155,7 +158,8 @@ class OwnerNotStopped(Transform):
     `defer x.Stop()` for a value never handed on is review too: a method call on the value
     may have handed it to something that outlives the function. Only reported: a stop method
     that takes arguments (`Close(err)`), a return sharing its line, a value made in a loop, or
-    in `main`/`init`. Nothing is reported when a `defer` (or a deferred closure) deals with the
+    in `main`/`init`. A value never stopped in a function named for it (`...NoClose`, `...Leak`)
+    is left alone. Nothing is reported when a `defer` (or a deferred closure) deals with the
     value before the return, when it is reassigned, or when it is handed on or stopped before
     the return (stopped by a helper, added to an `io.Closer` slice, given to `t.Cleanup`).
 
@@ -227,7 +231,7 @@ class OwnerNotStopped(Transform):
         if events.masks or events.handing_returns or events.deferred:
             for leaking in returns:
                 message = (
-                    f"`{origin.name}` ({origin.described} starts goroutines that run until "
+                    f"`{origin.name}` ({origin.described} {_runs(origin)} until "
                     f"`{origin.name}.{stop.name}`) is neither stopped nor handed on when this "
                     "return is taken: they block forever"
                 )
@@ -236,8 +240,10 @@ class OwnerNotStopped(Transform):
         name = text(declaration.child_by_field_name("name") or declaration)
         if declaration.type == "function_declaration" and name in ("main", "init"):
             return  # the process's own lifetime
+        if _LEFT_OPEN_ON_PURPOSE.search(name):
+            return
         message = (
-            f"`{origin.name}` ({origin.described} starts goroutines that run until "
+            f"`{origin.name}` ({origin.described} {_runs(origin)} until "
             f"`{origin.name}.{stop.name}`) is never stopped nor handed on: they outlive the "
             "function"
         )
@@ -261,6 +267,15 @@ class OwnerNotStopped(Transform):
         indent = line_indent(ctx.source, ret.start_byte)
         fix = Fix((Edit(ret.start_byte, ret.start_byte, f"{call}\n{indent}"),), f"{call} first")
         return self.finding(ctx, ret, message, Safety.REVIEW, fix)
+
+
+def _runs(origin: _Origin) -> str:
+    """What keeps running: a ticker is a runtime timer, not a goroutine."""
+    return (
+        "keeps a ticker firing"
+        if origin.owner.type_name == "NewTicker"
+        else "starts goroutines that run"
+    )
 
 
 def _library_names(ctx: FileContext) -> dict[str, Owner]:
