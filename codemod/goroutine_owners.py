@@ -299,37 +299,69 @@ def merge(all_facts: Iterable[FileOwnerFacts]) -> PackageOwners:
     owners: dict[str, Owner] = {}
     starting: dict[str, set[str]] = {}
     waited: dict[str, set[str]] = {}
+    owned_by: dict[str, str] = {}
     for type_name, of_type in by_type.items():
-        starts = _closure(of_type, {m for m, f in of_type.items() if f.starts})
+        built = {n: c for n, c in constructors.items() if c.type_name == type_name}
+        launched = {name: _launched(of_type, m) for name, m in of_type.items()}
+        launched_by_built = {name: _launched(of_type, c.goroutines) for name, c in built.items()}
+        goroutine_uses = set().union(*launched.values(), *launched_by_built.values())
+        goroutine_uses -= set(of_type)
+        waited[type_name] = _goroutine_waits(of_type, [*of_type.values()], built) - set(of_type)
+        stop = _stop_method(of_type, goroutine_uses)
+        if stop is None:
+            starting[type_name] = set()
+            continue
+        stopped = _stopped_fields(of_type, stop.name)
+        # Only goroutines that run until the stop method acts count: a one-shot `go` (a
+        # flush, a compaction) ends by itself and makes no owner.
+        lasting = {m for m, uses in launched.items() if _stops_any(uses, stopped)}
+        starts = _closure(of_type, lasting)
         starting[type_name] = starts
-        goroutine_uses: set[str] = set()
-        goroutine_waits: set[str] = set()
-        built = [c.goroutines for c in constructors.values() if c.type_name == type_name]
-        for method in [*of_type.values(), *built]:
-            goroutine_uses |= method.goroutine_fields
-            goroutine_waits |= method.goroutine_waits
-            for started in method.goroutine_methods:
-                for reached in _reached(of_type, started):
-                    goroutine_uses |= of_type[reached].uses
-                    goroutine_waits |= of_type[reached].waits
-        waited[type_name] = goroutine_waits - set(of_type)
         constructor_starts = {
             name
-            for name, c in constructors.items()
-            if c.type_name == type_name and (c.starts or c.calls & starts)
+            for name, c in built.items()
+            if _stops_any(launched_by_built[name], stopped) or c.calls & starts
         }
-        if not starts and not constructor_starts:
-            continue
-        stop = _stop_method(of_type, goroutine_uses - set(of_type))
-        if stop is not None:
+        if starts or constructor_starts:
             started_by = sorted(starts)[0] if starts else sorted(constructor_starts)[0]
             owners[type_name] = Owner(type_name, stop, started_by)
-    owned_by = {
-        name: c.type_name
-        for name, c in constructors.items()
-        if c.type_name in owners and (c.starts or c.calls & starting.get(c.type_name, set()))
-    }
+            owned_by.update(dict.fromkeys(constructor_starts, type_name))
     return PackageOwners(owners, owned_by, starting, waited)
+
+
+def _launched(of_type: dict[str, _Method], method: _Method) -> set[str]:
+    """Fields the goroutines a method launches use (through the methods they call)."""
+    uses = set(method.goroutine_fields)
+    for started in method.goroutine_methods:
+        for reached in _reached(of_type, started):
+            uses |= of_type[reached].uses
+    return uses
+
+
+def _goroutine_waits(
+    of_type: dict[str, _Method], methods: list[_Method], built: dict[str, _Constructor]
+) -> set[str]:
+    waits: set[str] = set()
+    for method in [*methods, *(c.goroutines for c in built.values())]:
+        waits |= method.goroutine_waits
+        for started in method.goroutine_methods:
+            for reached in _reached(of_type, started):
+                waits |= of_type[reached].waits
+    return waits
+
+
+def _stopped_fields(of_type: dict[str, _Method], stop: str) -> set[str]:
+    stopped = {f for reached in _reached(of_type, stop) for f in of_type[reached].stops}
+    return stopped - set(of_type)  # r.m() calls a method, not a field func
+
+
+def _stops_any(uses: set[str], stopped: set[str]) -> bool:
+    """Whether stopping those fields ends a goroutine using these: it uses one, or it waits on
+    a context field while the stop calls a cancel field."""
+    return bool(uses & stopped) or (
+        any("cancel" in f.lower() for f in stopped)
+        and any("ctx" in f.lower() or "context" in f.lower() for f in uses)
+    )
 
 
 def _reached(of_type: dict[str, _Method], start: str, depth: int = 3) -> set[str]:
@@ -350,15 +382,7 @@ def _closure(of_type: dict[str, _Method], starting: set[str]) -> set[str]:
 def _stop_method(of_type: dict[str, _Method], goroutine_fields: set[str]) -> StopMethod | None:
     for name in STOP_NAMES:
         method = of_type.get(name)
-        if method is None:
-            continue
-        stopped = {f for reached in _reached(of_type, name) for f in of_type[reached].stops}
-        stopped -= set(of_type)  # r.m() calls a method, not a field func
-        if stopped & goroutine_fields or (
-            # `r.cancel()` ends the context the goroutines wait on (`r.ctx.Done()`)
-            any("cancel" in f.lower() for f in stopped)
-            and any("ctx" in f.lower() or "context" in f.lower() for f in goroutine_fields)
-        ):
+        if method is not None and _stops_any(goroutine_fields, _stopped_fields(of_type, name)):
             return StopMethod(name, method.parameters)
     return None
 

@@ -361,13 +361,13 @@ def _own_statements(statement: Node) -> Iterator[Node]:
 
 
 def _starts(statement: Node, name: str, starting: set[str]) -> str | None:
-    """`go x.loop()`, `x.Start()` (a method that starts goroutines), or `go func() {...}()`
-    calling a method of x and none that ends it, as a statement."""
+    """`go x.loop()`, `x.Start()` (a method that starts lasting goroutines), or `go func()
+    {...}()` calling such a method of x and none that ends it, as a statement."""
     if statement.type == "go_statement":
         call = statement.named_children[0] if statement.named_child_count else None
         literal = call.child_by_field_name("function") if call is not None else None
         if literal is not None and literal.type == "func_literal":
-            return "go func() {...}()" if _drives(literal, name) else None
+            return "go func() {...}()" if _drives(literal, name, starting) else None
     elif statement.type == "expression_statement" and statement.named_child_count:
         call = statement.named_children[0]
     else:
@@ -386,8 +386,9 @@ def _starts(statement: Node, name: str, starting: set[str]) -> str | None:
     return None
 
 
-def _drives(literal: Node, name: str) -> bool:
-    """A goroutine literal that calls methods of x and never one that ends or waits for it."""
+def _drives(literal: Node, name: str, starting: set[str]) -> bool:
+    """A goroutine literal that calls a method of x that starts its lasting goroutines, and
+    none that ends or waits for it."""
     called = False
     for node in descendants(literal):
         if node.type != "selector_expression" or node.parent is None:
@@ -398,7 +399,7 @@ def _drives(literal: Node, name: str) -> bool:
         if node.parent.type == "call_expression":
             if text(member) in _ENDING_CALLS:
                 return False
-            called = True
+            called = called or text(member) in starting
     return called
 
 
