@@ -61,6 +61,10 @@ class _Method:
     waits: set[str] = field(default_factory=set)  # fields the body receives on
     uses: set[str] = field(default_factory=set)  # every r.f the body touches
     stops: set[str] = field(default_factory=set)  # fields closed, cancelled, stopped, sent on
+    # Launches and calls every run reaches: not under an `if`, a loop or a case, nor after a
+    # return (`if opts.NoSigs { return }; go ...` starts nothing in tests that set it).
+    certain_launch: bool = False
+    certain_calls: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -138,7 +142,49 @@ def _mentions(node: Node, name: str) -> bool:
     return any(n.type == "identifier" and text(n) == name for n in _walk(node))
 
 
-def _summarise_method(body: Node, receiver: str, facts: _Method) -> None:
+_BRANCHES = frozenset(
+    {
+        "if_statement",
+        "for_statement",
+        "expression_switch_statement",
+        "type_switch_statement",
+        "select_statement",
+        "func_literal",
+    }
+)
+
+
+def _always_reached(node: Node, body: Node, returns: list[Node]) -> bool:
+    """Whether every run of body reaches node: no branch or loop around it, no return before."""
+    for ancestor in _ancestors_until(node, body):
+        if ancestor.type in _BRANCHES:
+            return False
+    return not any(r.end_byte <= node.start_byte for r in returns)
+
+
+def _ancestors_until(node: Node, stop: Node) -> Iterator[Node]:
+    parent = node.parent
+    while parent is not None and parent != stop:
+        yield parent
+        parent = parent.parent
+
+
+def _own_returns(body: Node, value: str | None) -> list[Node]:
+    """Returns of body outside func literals; for a constructor (value set), only those that
+    hand the value out (`if !cached { return m }`): error returns do not."""
+    found = []
+    stack = list(body.children)
+    while stack:
+        node = stack.pop()
+        if node.type == "return_statement" and (value is None or _mentions(node, value)):
+            found.append(node)
+        elif node.type != "func_literal":
+            stack.extend(node.children)
+    return found
+
+
+def _summarise_method(body: Node, receiver: str, facts: _Method, constructor: bool = False) -> None:
+    returns = _own_returns(body, receiver if constructor else None)
     for node in _walk(body):
         member = _selector_on(node, receiver)
         if member is not None:
@@ -150,6 +196,8 @@ def _summarise_method(body: Node, receiver: str, facts: _Method) -> None:
                 and (parent.child_by_field_name("function") == node)
             ):
                 facts.calls.add(member)
+                if _always_reached(parent, body, returns):
+                    facts.certain_calls.add(member)
             # r.f.Stop(), r.f.Close(), r.f.Cancel(): a field owner stopped
             if parent is not None and parent.type == "selector_expression":
                 call = parent.parent
@@ -163,6 +211,9 @@ def _summarise_method(body: Node, receiver: str, facts: _Method) -> None:
                     facts.stops.add(member)
         elif node.type == "go_statement":
             target, literal = _go_target(node, receiver)
+            launches = target is not None or (literal is not None and _mentions(literal, receiver))
+            if launches and _always_reached(node, body, returns):
+                facts.certain_launch = True
             if target is not None:
                 facts.starts = True
                 facts.goroutine_methods.add(target)
@@ -262,9 +313,10 @@ def file_owner_facts(root: Node) -> FileOwnerFacts:
             constructor = _Constructor(type_name)
             for value in _built_values(body, type_name):
                 scratch = _Method()
-                _summarise_method(body, value, scratch)
+                _summarise_method(body, value, scratch, constructor=True)
                 constructor.starts = constructor.starts or scratch.starts
-                constructor.calls |= scratch.calls
+                constructor.calls |= scratch.certain_calls
+                constructor.goroutines.certain_launch |= scratch.certain_launch
                 constructor.goroutines.goroutine_methods |= scratch.goroutine_methods
                 constructor.goroutines.goroutine_fields |= scratch.goroutine_fields
                 constructor.goroutines.goroutine_waits |= scratch.goroutine_waits
@@ -314,13 +366,18 @@ def merge(all_facts: Iterable[FileOwnerFacts]) -> PackageOwners:
         stopped = _stopped_fields(of_type, stop.name)
         # Only goroutines that run until the stop method acts count: a one-shot `go` (a
         # flush, a compaction) ends by itself and makes no owner.
-        lasting = {m for m, uses in launched.items() if _stops_any(uses, stopped)}
-        starts = _closure(of_type, lasting)
+        lasting = {
+            m
+            for m, uses in launched.items()
+            if of_type[m].certain_launch and _stops_any(uses, stopped)
+        }
+        starts = _certain_closure(of_type, lasting)
         starting[type_name] = starts
         constructor_starts = {
             name
             for name, c in built.items()
-            if _stops_any(launched_by_built[name], stopped) or c.calls & starts
+            if (c.goroutines.certain_launch and _stops_any(launched_by_built[name], stopped))
+            or c.calls & starts
         }
         if starts or constructor_starts:
             started_by = sorted(starts)[0] if starts else sorted(constructor_starts)[0]
@@ -374,9 +431,13 @@ def _reached(of_type: dict[str, _Method], start: str, depth: int = 3) -> set[str
     return seen
 
 
-def _closure(of_type: dict[str, _Method], starting: set[str]) -> set[str]:
-    """Methods that start goroutines themselves or through methods they call."""
-    return {name for name in of_type if _reached(of_type, name) & starting}
+def _certain_closure(of_type: dict[str, _Method], starting: set[str], depth: int = 3) -> set[str]:
+    """Methods that start those goroutines on every run, themselves or through methods they
+    always call."""
+    found = set(starting)
+    for _ in range(depth):
+        found |= {name for name, m in of_type.items() if m.certain_calls & found}
+    return found
 
 
 def _stop_method(of_type: dict[str, _Method], goroutine_fields: set[str]) -> StopMethod | None:

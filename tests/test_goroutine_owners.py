@@ -53,3 +53,21 @@ func NewC() *C { return &C{quit: make(chan struct{})} }
 func (c *C) Close() { close(c.quit) }
 """
     assert owners_of(source) == {}
+
+
+def test_a_goroutine_started_only_under_a_condition_makes_no_owner() -> None:
+    guarded = """package p
+type S struct{ quit chan struct{}; noSigs bool }
+func NewS(no bool) *S { s := &S{quit: make(chan struct{}), noSigs: no}; s.watch(); return s }
+func (s *S) watch() { if s.noSigs { return }; go func() { <-s.quit }() }
+func (s *S) Shutdown() { close(s.quit) }
+"""
+    optional = """package p
+type M struct{ stop chan struct{}; cached bool }
+func New(c bool) *M { m := &M{stop: make(chan struct{})}; if c { go m.clean() }; return m }
+func (m *M) clean() { <-m.stop }
+func (m *M) Stop() { close(m.stop) }
+"""
+    assert owners_of(guarded) == {}
+    assert owners_of(optional) == {}
+    assert owners_of(guarded.replace("if s.noSigs { return }; ", "")) == {"S": ("Shutdown", 0)}
