@@ -25,7 +25,7 @@ from codemod.syntax import call_arguments, receive_operand, text
 
 # Method names that end a value's life; earlier in this tuple wins when a type has several.
 STOP_NAMES = ("Close", "Stop", "Shutdown", "Cancel", "Terminate", "Kill", "Halt", "Quit")
-_CONSTRUCTOR = re.compile(r"^(?:[Nn]ew|[Oo]pen|[Ss]tart|[Dd]ial)[A-Z0-9_]?\w*$")
+CONSTRUCTOR_NAME = re.compile(r"^(?:[Nn]ew|[Oo]pen|[Ss]tart|[Dd]ial)[A-Z0-9_]?\w*$")
 # Standard-library constructors of values that must be stopped: (package path, function) ->
 # (stop method, whether it matters only below go 1.23, where unstopped tickers are kept).
 LIBRARY_OWNERS: dict[tuple[str, str], tuple[str, bool]] = {
@@ -306,7 +306,7 @@ def file_owner_facts(root: Node) -> FileOwnerFacts:
             method.parameters = _parameter_count(declaration)
             _summarise_method(body, receiver[0], method)
             method.waits = waits_on(body, receiver[0])
-        elif declaration.type == "function_declaration" and _CONSTRUCTOR.match(text(name)):
+        elif declaration.type == "function_declaration" and CONSTRUCTOR_NAME.match(text(name)):
             type_name = _constructed_type(declaration)
             if type_name is None:
                 continue

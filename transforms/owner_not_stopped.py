@@ -10,6 +10,7 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from codemod.goroutine_owners import (
+    CONSTRUCTOR_NAME,
     LIBRARY_OWNERS,
     STOP_NAMES,
     Owner,
@@ -185,9 +186,13 @@ class OwnerNotStopped(Transform):
             if declaration.type not in ("function_declaration", "method_declaration"):
                 continue
             for statement in descendants_of_type(declaration, self.candidates):
-                if owners is None:
+                needs = _needs_package(statement, library, servers)
+                if needs is None:
+                    continue  # no constructor call or struct literal: nothing to ask about
+                if needs and owners is None:
+                    # Asked only here: a scan cache entry then depends on the siblings' bytes.
                     owners = package_owners(ctx.parsed.root, ctx.siblings)
-                origin = _origin(statement, owners, library, servers)
+                origin = _origin(statement, owners or _NO_OWNERS, library, servers)
                 if origin is not None:
                     yield from self._check(ctx, declaration, origin)
 
@@ -267,6 +272,36 @@ class OwnerNotStopped(Transform):
         indent = line_indent(ctx.source, ret.start_byte)
         fix = Fix((Edit(ret.start_byte, ret.start_byte, f"{call}\n{indent}"),), f"{call} first")
         return self.finding(ctx, ret, message, Safety.REVIEW, fix)
+
+
+_NO_OWNERS = PackageOwners({}, {}, {}, {})
+
+
+def _needs_package(
+    statement: Node, library: dict[str, Owner], servers: dict[str, Owner]
+) -> bool | None:
+    """Whether the value could be a package owner (True), only a library one (False), or
+    neither (None): a call of a constructor-like name, or a struct literal's address."""
+    right = statement.child_by_field_name("right")
+    if right is None or right.named_child_count != 1:
+        return None
+    value = right.named_children[0]
+    if value.type == "call_expression":
+        function = value.child_by_field_name("function")
+        if function is None:
+            return None
+        if function.type == "identifier" and CONSTRUCTOR_NAME.match(text(function)):
+            return True
+        return False if text(function) in library else None
+    if value.type == "unary_expression" and value.named_child_count:
+        literal = value.named_children[0]
+        kind = literal.child_by_field_name("type") if literal.type == "composite_literal" else None
+        if kind is None:
+            return None
+        if text(kind) in servers:
+            return False
+        return True if kind.type in ("type_identifier", "generic_type") else None
+    return None
 
 
 def _runs(origin: _Origin) -> str:
