@@ -247,6 +247,8 @@ class OwnerNotStopped(Transform):
             return  # the process's own lifetime
         if _LEFT_OPEN_ON_PURPOSE.search(name):
             return
+        if any(_never_ends(statement, origin.name) for statement in following):
+            return  # the function never returns: the value lives as long as it runs
         message = (
             f"`{origin.name}` ({origin.described} {_runs(origin)} until "
             f"`{origin.name}.{stop.name}`) is never stopped nor handed on: they outlive the "
@@ -302,6 +304,28 @@ def _needs_package(
             return False
         return True if kind.type in ("type_identifier", "generic_type") else None
     return None
+
+
+def _never_ends(statement: Node, name: str) -> bool:
+    """`for range x.C {...}` (a ticker's channel is never closed) or `for {...}` with no
+    break or return of its own: control never gets past it."""
+    if statement.type != "for_statement":
+        return False
+    body = statement.child_by_field_name("body")
+    heads = [c for c in statement.named_children if c != body and c.type != "comment"]
+    if len(heads) == 1 and heads[0].type == "range_clause":
+        right = heads[0].child_by_field_name("right")
+        return right is not None and text(right) == f"{name}.C"
+    if heads or body is None:
+        return False
+    stack = list(body.children)
+    while stack:
+        node = stack.pop()
+        if node.type in ("return_statement", "break_statement", "goto_statement"):
+            return False
+        if node.type != "func_literal":
+            stack.extend(node.children)
+    return True
 
 
 def _runs(origin: _Origin) -> str:
