@@ -23,6 +23,7 @@ from codemod.package import SIGNAL_NAME
 from codemod.syntax import (
     FUNCTION_TYPES,
     ancestors,
+    call_arguments,
     descendants,
     descendants_of_type,
     has_goto,
@@ -492,8 +493,20 @@ def _following(statement: Node) -> list[Node]:
 
 
 def _error_check(following: list[Node], error_name: str | None) -> Node | None:
-    """`if err != nil {...}` right after the constructor: there the value is not made."""
-    if error_name is None or not following or following[0].type != "if_statement":
+    """`if err != nil {...}` right after the constructor: there the value is not made; or a
+    call given the error (`require.NoError(t, err)`, `check(err)`) that stops the test or the
+    program on it, so a stop deferred before it would run on a nil value."""
+    if error_name is None or not following:
+        return None
+    if following[0].type == "expression_statement" and following[0].named_child_count:
+        call = following[0].named_children[0]
+        if call.type == "call_expression" and any(
+            argument.type == "identifier" and text(argument) == error_name
+            for argument in call_arguments(call)
+        ):
+            return following[0]
+        return None
+    if following[0].type != "if_statement":
         return None
     condition = following[0].child_by_field_name("condition")
     if condition is None or following[0].child_by_field_name("initializer") is not None:
