@@ -41,6 +41,9 @@ _ENDING_CALLS = frozenset({*STOP_NAMES, "Wait", "Done", "Join", "Run", "Serve", 
 _TICKER_STOP_GO = (1, 23)  # from go 1.23 an unreferenced ticker is collected, stopped or not
 # A function named for leaving the value open on purpose (badger's TestTruncateVlogNoClose
 # simulates a crash): stopping it would defeat the point.
+_LEFT_OPEN_COMMENT = re.compile(
+    r"(?i)\b(?:not|never|without|n't|no)\s+(?:\w+\s+)?(?:clos|stop|shut)|simulat\w*\s+(?:a\s+)?crash"
+)
 _LEFT_OPEN_ON_PURPOSE = re.compile(r"(?i)(?:no|without|skip|leak)_?(?:close|stop|shutdown)|leak")
 
 
@@ -67,6 +70,9 @@ class _Events:
     # (returns written before the defer statement are not covered by it)
     reassigned: bool = False
     used: bool = False  # a field read or another method called: the function works with it
+    # `&Upstream{name: srv.URL}`, `return srv.URL`: what it serves is handed on and may be used
+    # after the function returns, so stopping it there is not the author's plan
+    service_handed_on: bool = False
 
 
 class OwnerNotStopped(Transform):
@@ -246,7 +252,7 @@ class OwnerNotStopped(Transform):
         name = text(declaration.child_by_field_name("name") or declaration)
         if declaration.type == "function_declaration" and name in ("main", "init"):
             return  # the process's own lifetime
-        if _LEFT_OPEN_ON_PURPOSE.search(name):
+        if _LEFT_OPEN_ON_PURPOSE.search(name) or _explained(body):
             return
         if any(_never_ends(statement, origin.name) for statement in following):
             return  # the function never returns: the value lives as long as it runs
@@ -260,7 +266,8 @@ class OwnerNotStopped(Transform):
         # Started and left alone: the goroutines are meant to outlive the call; a deferred
         # stop would end them at once. Say so, and leave where to keep the value to the author.
         dropped = not events.used
-        if stop.parameters or dropped or inside_loop(origin.start, function) or edits is None:
+        handed = events.service_handed_on
+        if stop.parameters or dropped or handed or inside_loop(origin.start, function) or not edits:
             yield self.finding(ctx, origin.start, message, Safety.REPORT_ONLY)
             return
         fix = Fix(tuple(edits), f"defer {call} once the value exists")
@@ -305,6 +312,30 @@ def _needs_package(
             return False
         return True if kind.type in ("type_identifier", "generic_type") else None
     return None
+
+
+def _hands_on_service(identifier: Node, statement: Node) -> bool:
+    """A field of the value read into a composite literal or a return (`srv.URL`): part of
+    what it serves leaves. A method result or a received value (`<-w.events`) is data."""
+    selector = identifier.parent
+    outer = selector.parent if selector is not None else None
+    if outer is None or outer.type == "call_expression" or text(outer).startswith("<-"):
+        return False
+    for ancestor in ancestors(identifier):
+        if ancestor.type in ("literal_value", "return_statement"):
+            return True
+        if ancestor == statement:
+            return statement.type == "return_statement"
+    return False
+
+
+def _explained(body: Node) -> bool:
+    """A comment in the function saying the value is left open on purpose (badger's
+    "Simulate a crash by not closing db0")."""
+    return any(
+        node.type == "comment" and _LEFT_OPEN_COMMENT.search(text(node))
+        for node in descendants(body)
+    )
 
 
 def _never_ends(statement: Node, name: str) -> bool:
@@ -556,6 +587,7 @@ def _events(name: str, following: list[Node], function: Node, start: Node | None
                 events.masks.append(holder)
             else:
                 events.used = True
+                events.service_handed_on |= _hands_on_service(node, holder)
     return events
 
 
