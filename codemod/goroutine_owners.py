@@ -170,17 +170,31 @@ def _ancestors_until(node: Node, stop: Node) -> Iterator[Node]:
 
 
 def _own_returns(body: Node, value: str | None) -> list[Node]:
-    """Returns of body outside func literals; for a constructor (value set), only those that
-    hand the value out (`if !cached { return m }`): error returns do not."""
+    """Returns of body outside func literals that make a later launch conditional. For a
+    constructor (value set), only those that hand the value out (`if !cached { return m }`);
+    for a method, not those of an error check (`if err != nil { return err }`: on that path
+    the method failed, and its caller does not count on the goroutines)."""
     found = []
     stack = list(body.children)
     while stack:
         node = stack.pop()
-        if node.type == "return_statement" and (value is None or _mentions(node, value)):
-            found.append(node)
+        if node.type == "return_statement":
+            hands_out = value is not None and _mentions(node, value)
+            if hands_out or (value is None and not _in_error_check(node)):
+                found.append(node)
         elif node.type != "func_literal":
             stack.extend(node.children)
     return found
+
+
+def _in_error_check(node: Node) -> bool:
+    parent = node.parent
+    while parent is not None and parent.type != "if_statement":
+        if parent.type in ("func_literal", "for_statement", "function_declaration"):
+            return False
+        parent = parent.parent
+    condition = parent.child_by_field_name("condition") if parent is not None else None
+    return condition is not None and re.search(r"!=\s*nil\b", text(condition)) is not None
 
 
 def _summarise_method(body: Node, receiver: str, facts: _Method, constructor: bool = False) -> None:

@@ -71,3 +71,17 @@ func (m *M) Stop() { close(m.stop) }
     assert owners_of(guarded) == {}
     assert owners_of(optional) == {}
     assert owners_of(guarded.replace("if s.noSigs { return }; ", "")) == {"S": ("Shutdown", 0)}
+
+
+def test_an_error_return_before_the_start_leaves_it_certain() -> None:
+    source = """package p
+type P struct{ shutdown chan struct{}; leader interface{ Start() error } }
+func (p *P) Start() error {
+    if err := p.leader.Start(); err != nil { return err }
+    go p.run()
+    return nil
+}
+func (p *P) run() { <-p.shutdown }
+func (p *P) Close() error { close(p.shutdown); return nil }
+"""
+    assert owners_of(source) == {"P": ("Close", 0)}
