@@ -10,7 +10,7 @@ from tree_sitter import Node
 
 from codemod.goroutine_owners import STOP_NAMES, package_owners, receiver_of
 from codemod.model import Finding, Safety
-from codemod.syntax import FUNCTION_TYPES, ancestors, call_arguments, text
+from codemod.syntax import FUNCTION_TYPES, ancestors, call_arguments, descendants_of_type, text
 from codemod.transform import FileContext, Transform
 
 _ERROR_CHECK = re.compile(r"!=\s*nil\b")
@@ -94,6 +94,7 @@ class GoroutineOutlivesOwner(Transform):
     prefilter: ClassVar[re.Pattern[bytes] | None] = re.compile(
         rb"\)\s*(?:" + b"|".join(n.encode() for n in STOP_NAMES) + rb")\s*\("
     )
+    candidates: ClassVar[frozenset[str]] = frozenset({"return_statement"})
 
     def find(self, ctx: FileContext) -> Iterator[Finding]:
         for declaration in ctx.parsed.clean_declarations:
@@ -176,14 +177,23 @@ def _statement_of(node: Node) -> Node:
 
 
 def _error_returns_before(body: Node, signal: Node) -> Iterator[Node]:
-    for node in _walk_own(body):
+    for node in descendants_of_type(body, GoroutineOutlivesOwner.candidates):
         if node.start_byte >= signal.start_byte:
             return
-        if node.type != "return_statement" or not node.named_child_count:
+        if not node.named_child_count or _inside_literal(node, body):
             continue
         check = _error_branch(node)
         if check is not None and not (check.start_byte <= signal.start_byte < check.end_byte):
             yield node
+
+
+def _inside_literal(node: Node, body: Node) -> bool:
+    for ancestor in ancestors(node):
+        if ancestor == body:
+            return False
+        if ancestor.type == "func_literal":
+            return True
+    return False
 
 
 def _error_branch(ret: Node) -> Node | None:
