@@ -245,7 +245,7 @@ class OwnerNotStopped(Transform):
                 message = (
                     f"`{origin.name}` ({origin.described} {_runs(origin)} until "
                     f"`{origin.name}.{stop.name}`) is neither stopped nor handed on when this "
-                    "return is taken: they block forever"
+                    f"return is taken: {_fate(origin, 'they block forever')}"
                 )
                 yield self._before_return(ctx, leaking, call, stop, message)
             return
@@ -258,8 +258,8 @@ class OwnerNotStopped(Transform):
             return  # the function never returns: the value lives as long as it runs
         message = (
             f"`{origin.name}` ({origin.described} {_runs(origin)} until "
-            f"`{origin.name}.{stop.name}`) is never stopped nor handed on: they outlive the "
-            "function"
+            f"`{origin.name}.{stop.name}`) is never stopped nor handed on: "
+            f"{_fate(origin, 'they outlive the function')}"
         )
         after = check if check is not None else origin.start
         edits = _defer_after(ctx.source, after, call)
@@ -358,6 +358,10 @@ def _never_ends(statement: Node, name: str) -> bool:
         if node.type != "func_literal":
             stack.extend(node.children)
     return True
+
+
+def _fate(origin: _Origin, goroutines: str) -> str:
+    return "the runtime keeps it" if origin.owner.type_name == "NewTicker" else goroutines
 
 
 def _runs(origin: _Origin) -> str:
