@@ -29,6 +29,7 @@ from codemod.requirements import gomod_results
 from codemod.sinks import Sink
 from codemod.sinks.interactive import InteractiveSink
 from codemod.sinks.patchfile import PatchFileSink
+from codemod.sinks.statistics import StatisticsSink
 from codemod.sinks.write import ChangedUnderneath, WriteSink
 from transforms import ALL_TRANSFORMS, transform_by_id
 
@@ -260,6 +261,14 @@ _common = [
         is_flag=True,
         help="Report //unleak:ignore comments that silence nothing.",
     ),
+    click.option(
+        "--statistics",
+        is_flag=True,
+        help="Print counts per rule (count, id, fixable, title) instead of each finding.",
+    ),
+    click.option(
+        "--exit-zero", is_flag=True, help="Exit 0 even when findings remain (errors still exit 2)."
+    ),
 ]
 
 
@@ -324,11 +333,12 @@ def flags_given(**flags: object) -> set[str]:
     return {name for name, value in flags.items() if value not in (None, (), False)}
 
 
-def _exit_code(summary: Summary, found: bool) -> int:
-    """2 when a file could not be read (the run is incomplete), else 1 when anything was found."""
+def _exit_code(summary: Summary, found: bool, exit_zero: bool = False) -> int:
+    """2 when a file could not be read (the run is incomplete), else 1 when anything was found
+    (0 with --exit-zero)."""
     if summary.failed or summary.unreadable_dirs:
         return EXIT_ERROR
-    return EXIT_FOUND if found else EXIT_CLEAN
+    return EXIT_FOUND if found and not exit_zero else EXIT_CLEAN
 
 
 class _LazyGroup(click.Group):
@@ -389,6 +399,8 @@ def scan(
     config_file: str | None,
     diff_base: str | None,
     report_unused_ignores: bool,
+    statistics: bool,
+    exit_zero: bool,
     output: str,
     no_cache: bool,
 ) -> None:
@@ -403,13 +415,17 @@ def scan(
     )
     given = flags_given(select=select, ignore=ignore, go_version=go_version)
     setup = _setup(paths, config_file, diff_base, options, given)
-    sink = report_sink(output, sys.stdout, _use_colour(colour), "scan", setup.options.use_gofmt)
-    streams = output not in ("json", "sarif")  # those print one document at the end
+    sink: Sink = report_sink(
+        output, sys.stdout, _use_colour(colour), "scan", setup.options.use_gofmt
+    )
+    if statistics:
+        sink = StatisticsSink(sys.stdout, Safety.SAFE)
+    streams = not statistics and output not in ("json", "sarif")  # those print at the end
     summary = _drive(paths, setup.options, jobs, [sink], quiet, setup.config, streams)
     if setup.options.use_cache:
         cache.trim(cache.cache_dir())  # at most once a day: entries unused for five days
     _finish(summary, quiet, fixing=False)
-    sys.exit(_exit_code(summary, found=sum(summary.findings.values()) > 0))
+    sys.exit(_exit_code(summary, found=sum(summary.findings.values()) > 0, exit_zero=exit_zero))
 
 
 @main.command()
@@ -451,6 +467,8 @@ def fix(
     config_file: str | None,
     diff_base: str | None,
     report_unused_ignores: bool,
+    statistics: bool,
+    exit_zero: bool,
     mode: str,
     patch_file: str | None,
     output: str,
@@ -466,6 +484,8 @@ def fix(
         sys.exit(EXIT_ERROR)
     if patch_file is not None and mode != "dry-run":
         raise click.UsageError("--patch-file cannot be combined with --write or --interactive")
+    if statistics and mode == "interactive":
+        raise click.UsageError("--statistics cannot be combined with --interactive")
     options = _options(
         select,
         ignore,
@@ -493,13 +513,18 @@ def fix(
         sinks.append(PatchFileSink(Path(patch_file)))
     elif writer is not None:
         sinks.append(writer)
-        if output != "diff":
+        if output != "diff" and not statistics:
             sinks.append(report_sink(output, sys.stdout, colour_on, "fix", options.use_gofmt))
-    else:
+    elif not statistics:
         sinks.append(report_sink(output, sys.stdout, colour_on, "fix", options.use_gofmt))
+    if statistics:  # the table takes stdout's place of the report or patch
+        sinks.append(StatisticsSink(sys.stdout, options.apply_threshold))
     try:
         streams = mode == "interactive" or (
-            mode == "dry-run" and patch_file is None and output not in ("json", "sarif")
+            mode == "dry-run"
+            and patch_file is None
+            and not statistics
+            and output not in ("json", "sarif")
         )
         summary = _drive(paths, options, jobs, sinks, quiet, setup.config, streams)
         if interactive is not None:
@@ -515,16 +540,19 @@ def fix(
         _error(message)
     if interactive is not None:
         incomplete = bool(errors or summary.failed or summary.unreadable_dirs)
-        _close_interactive(interactive, quiet, incomplete)
+        _close_interactive(interactive, quiet, incomplete, exit_zero)
     _finish(summary, quiet, fixing=True)
     if errors:
         sys.exit(EXIT_ERROR)
     # Like ruff's --fix: 1 while findings remain in the files (all of them after --dry-run).
     fixed = summary.fixed_findings if mode == "write" else 0
-    sys.exit(_exit_code(summary, found=sum(summary.findings.values()) > fixed))
+    remaining = sum(summary.findings.values()) > fixed
+    sys.exit(_exit_code(summary, found=remaining, exit_zero=exit_zero))
 
 
-def _close_interactive(interactive: InteractiveSink, quiet: bool, failed: bool) -> None:
+def _close_interactive(
+    interactive: InteractiveSink, quiet: bool, failed: bool, exit_zero: bool = False
+) -> None:
     """The closing lines of `fix -i`, and its exit: 130 after Ctrl-C, 2 when a file could not
     be read or written (`failed`), else 1 while findings remain, as after --write."""
     if not quiet:
@@ -543,7 +571,7 @@ def _close_interactive(interactive: InteractiveSink, quiet: bool, failed: bool) 
     if failed:
         sys.exit(EXIT_ERROR)
     remaining = interactive.findings_seen > interactive.applied or interactive.stopped
-    sys.exit(EXIT_FOUND if remaining else EXIT_CLEAN)
+    sys.exit(EXIT_FOUND if remaining and not exit_zero else EXIT_CLEAN)
 
 
 @main.command("apply")
