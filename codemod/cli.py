@@ -254,7 +254,17 @@ _common = [
     click.option(
         "--diff-base",
         metavar="REV",
-        help="Only findings on lines changed since this git revision.",
+        help="Only findings on lines changed since this revision's merge base with HEAD.",
+    ),
+    click.option(
+        "--diff-base-exact",
+        is_flag=True,
+        help="With --diff-base: diff against REV itself, not its merge base with HEAD.",
+    ),
+    click.option(
+        "--whole-files",
+        is_flag=True,
+        help="With --diff-base: every line of a changed file, not only the changed lines.",
     ),
     click.option(
         "--report-unused-ignores",
@@ -304,10 +314,26 @@ class _Setup:
     config: Config
 
 
+@dataclass(frozen=True)
+class _DiffBase:
+    revision: str
+    exact: bool  # --diff-base-exact: against the revision, not its merge base with HEAD
+    whole_files: bool
+
+    @classmethod
+    def of(cls, revision: str | None, exact: bool, whole_files: bool) -> _DiffBase | None:
+        if revision is None:
+            if exact or whole_files:
+                flag = "--diff-base-exact" if exact else "--whole-files"
+                raise click.UsageError(f"{flag} needs --diff-base REV")
+            return None
+        return cls(revision, exact, whole_files)
+
+
 def _setup(
     paths: tuple[str, ...],
     config_file: str | None,
-    diff_base: str | None,
+    diff_base: _DiffBase | None,
     options: RunOptions,
     given: set[str],
 ) -> _Setup:
@@ -320,9 +346,11 @@ def _setup(
     options = merge(options, config, given)
     if diff_base is not None:
         try:
-            lines = changed_lines(diff_base, Path.cwd())
+            lines = changed_lines(
+                diff_base.revision, Path.cwd(), diff_base.exact, diff_base.whole_files
+            )
         except DiffBaseError as error:
-            _error(f"--diff-base {diff_base}: {error}")
+            _error(f"--diff-base {diff_base.revision}: {error}")
             sys.exit(EXIT_ERROR)
         options = replace(options, scope=replace(options.scope, changed_lines=lines))
     return _Setup(options, config)
@@ -398,6 +426,8 @@ def scan(
     quiet: bool,
     config_file: str | None,
     diff_base: str | None,
+    diff_base_exact: bool,
+    whole_files: bool,
     report_unused_ignores: bool,
     statistics: bool,
     exit_zero: bool,
@@ -414,7 +444,9 @@ def scan(
         use_cache=not no_cache,
     )
     given = flags_given(select=select, ignore=ignore, go_version=go_version)
-    setup = _setup(paths, config_file, diff_base, options, given)
+    setup = _setup(
+        paths, config_file, _DiffBase.of(diff_base, diff_base_exact, whole_files), options, given
+    )
     sink: Sink = report_sink(
         output, sys.stdout, _use_colour(colour), "scan", setup.options.use_gofmt
     )
@@ -466,6 +498,8 @@ def fix(
     quiet: bool,
     config_file: str | None,
     diff_base: str | None,
+    diff_base_exact: bool,
+    whole_files: bool,
     report_unused_ignores: bool,
     statistics: bool,
     exit_zero: bool,
@@ -498,7 +532,9 @@ def fix(
     given = flags_given(select=select, ignore=ignore, go_version=go_version)
     if unsafe is not None:
         given.add("unsafe")
-    setup = _setup(paths, config_file, diff_base, options, given)
+    setup = _setup(
+        paths, config_file, _DiffBase.of(diff_base, diff_base_exact, whole_files), options, given
+    )
     options = setup.options
     colour_on = _use_colour(colour)
     sinks: list[Sink] = []
