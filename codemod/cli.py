@@ -15,6 +15,7 @@ from typing import ClassVar, TypeVar
 import click
 
 from codemod import __version__, cache
+from codemod.add_ignore import AddIgnoreSink
 from codemod.applypatch import PatchRefused, apply_patch
 from codemod.changed import DiffBaseError, changed_lines
 from codemod.config import Config, ConfigError
@@ -403,8 +404,23 @@ def main() -> None:
     terminate_like_interrupt()  # `kill` cleans up like Ctrl-C: temp files, workers, worktrees
 
 
-@main.command()
+class _AttachedValueCommand(click.Command):
+    """`--add-ignore` alone is a flag and `--add-ignore=REASON` carries a reason; click would
+    take the next word (a path) as the reason, so a bare `--add-ignore` becomes `--add-ignore=`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        end = args.index("--") if "--" in args else len(args)
+        bare = [f"{a}=" if a == "--add-ignore" else a for a in args[:end]]
+        return super().parse_args(ctx, bare + args[end:])
+
+
+@main.command(cls=_AttachedValueCommand)
 @common_options
+@click.option(
+    "--add-ignore",
+    metavar="[=REASON]",
+    help="Write `//unleak:ignore ID REASON` above every finding instead of reporting it.",
+)
 @click.option(
     "--format",
     "output",
@@ -431,10 +447,13 @@ def scan(
     report_unused_ignores: bool,
     statistics: bool,
     exit_zero: bool,
+    add_ignore: str | None,
     output: str,
     no_cache: bool,
 ) -> None:
     """Report leak-prone idioms (exit 1 when there are any)."""
+    if add_ignore is not None and ("\n" in add_ignore or "\r" in add_ignore):
+        raise click.BadParameter("a reason is one line", param_hint="--add-ignore")
     options = _options(
         select,
         ignore,
@@ -452,12 +471,25 @@ def scan(
     )
     if statistics:
         sink = StatisticsSink(sys.stdout, Safety.SAFE)
+    if add_ignore is not None:
+        sink = AddIgnoreSink(add_ignore.strip(), setup.options.use_gofmt)
     streams = not statistics and output not in ("json", "sarif")  # those print at the end
     summary = _drive(paths, setup.options, jobs, [sink], quiet, setup.config, streams)
     if setup.options.use_cache:
         cache.trim(cache.cache_dir())  # at most once a day: entries unused for five days
     _finish(summary, quiet, fixing=False)
+    if isinstance(sink, AddIgnoreSink):
+        sys.exit(_close_add_ignore(sink, summary, quiet))
     sys.exit(_exit_code(summary, found=sum(summary.findings.values()) > 0, exit_zero=exit_zero))
+
+
+def _close_add_ignore(sink: AddIgnoreSink, summary: Summary, quiet: bool) -> int:
+    """Like ruff's --add-noqa: 0 once every finding is silenced, 2 when a file was left alone."""
+    for message in sink.errors:
+        _error(message)
+    if not quiet:
+        _error(f"added {_count(sink.added, 'ignore')} in {_count(len(sink.written), 'file')}")
+    return EXIT_ERROR if sink.errors else _exit_code(summary, found=False)
 
 
 @main.command()
