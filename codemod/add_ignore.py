@@ -15,7 +15,7 @@ from pathlib import Path
 from codemod.model import FileResult, Finding
 from codemod.parse import parse_source
 from codemod.sinks.write import ChangedUnderneath, read_regular_file, write_or_explain
-from codemod.suppress import UNUSED_IGNORE_ID, parse_directive, suppressions
+from codemod.suppress import UNUSED_IGNORE_ID, directive_text, parse_directive, suppressions
 from codemod.verify import RewriteRejected, check_rewrite
 
 # Findings about the comments themselves: another comment cannot answer them.
@@ -24,11 +24,6 @@ _NOT_SILENCEABLE = frozenset({UNUSED_IGNORE_ID})
 
 class IgnoreRefused(Exception):
     """The comments cannot be added without breaking the file; the message says why."""
-
-
-def directive_text(ids: frozenset[str], reason: str) -> str:
-    text = f"//unleak:ignore {','.join(sorted(ids))}"
-    return f"{text} {reason}" if reason else text
 
 
 def with_ignores(source: bytes, findings: list[Finding], reason: str) -> tuple[bytes, int]:

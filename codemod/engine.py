@@ -26,7 +26,7 @@ from codemod.package import Siblings
 from codemod.parse import ParsedFile, parse_source
 from codemod.rounds import landed
 from codemod.scope import FileScope
-from codemod.suppress import MARKER, apply_suppressions
+from codemod.suppress import MARKER, UNUSED_IGNORE_ID, apply_suppressions
 from codemod.transform import FileContext, Transform
 from codemod.verify import RewriteRejected, check_rewrite
 
@@ -181,7 +181,8 @@ def choose_fixes(
             continue
         if any(taken.conflicts_with(mine) for mine in finding.fix.edits):
             continue  # picked up again by the next round, on the rewritten source
-        if one_transform_per_declaration:
+        # Deleting an unused //unleak:ignore is found in the first round only: never deferred.
+        if one_transform_per_declaration and finding.transform_id != UNUSED_IGNORE_ID:
             declaration = _declaration_start(parsed, finding.fix.edits[0].start)
             if owner.setdefault(declaration, finding.transform_id) != finding.transform_id:
                 continue
