@@ -15,11 +15,17 @@ from pathlib import Path
 from codemod.model import FileResult, Finding
 from codemod.parse import parse_source
 from codemod.sinks.write import ChangedUnderneath, read_regular_file, write_or_explain
-from codemod.suppress import UNUSED_IGNORE_ID, directive_text, parse_directive, suppressions
+from codemod.suppress import (
+    NO_REASON_ID,
+    UNUSED_IGNORE_ID,
+    directive_text,
+    parse_directive,
+    suppressions,
+)
 from codemod.verify import RewriteRejected, check_rewrite
 
 # Findings about the comments themselves: another comment cannot answer them.
-_NOT_SILENCEABLE = frozenset({UNUSED_IGNORE_ID})
+_NOT_SILENCEABLE = frozenset({UNUSED_IGNORE_ID, NO_REASON_ID})
 
 
 class IgnoreRefused(Exception):

@@ -273,6 +273,11 @@ _common = [
         help="Report //unleak:ignore comments that silence nothing.",
     ),
     click.option(
+        "--require-ignore-reason",
+        is_flag=True,
+        help="Report an //unleak:ignore without a reason (config: require-ignore-reason).",
+    ),
+    click.option(
         "--statistics",
         is_flag=True,
         help="Print counts per rule (count, id, fixable, title) instead of each finding.",
@@ -345,6 +350,8 @@ def _setup(
         _error(str(error))
         sys.exit(EXIT_ERROR)
     options = merge(options, config, given)
+    if config.require_ignore_reason:
+        options = replace(options, require_ignore_reason=True)
     if diff_base is not None:
         try:
             lines = changed_lines(
@@ -445,6 +452,7 @@ def scan(
     diff_base_exact: bool,
     whole_files: bool,
     report_unused_ignores: bool,
+    require_ignore_reason: bool,
     statistics: bool,
     exit_zero: bool,
     add_ignore: str | None,
@@ -460,6 +468,7 @@ def scan(
         go_version,
         fix=output == "diff",
         report_unused_ignores=report_unused_ignores,
+        require_ignore_reason=require_ignore_reason,
         use_cache=not no_cache,
     )
     given = flags_given(select=select, ignore=ignore, go_version=go_version)
@@ -533,6 +542,7 @@ def fix(
     diff_base_exact: bool,
     whole_files: bool,
     report_unused_ignores: bool,
+    require_ignore_reason: bool,
     statistics: bool,
     exit_zero: bool,
     mode: str,
@@ -560,6 +570,7 @@ def fix(
         apply_threshold=Safety.REVIEW if unsafe else Safety.SAFE,
         use_gofmt=not no_gofmt,
         report_unused_ignores=report_unused_ignores,
+        require_ignore_reason=require_ignore_reason,
     )
     given = flags_given(select=select, ignore=ignore, go_version=go_version)
     if unsafe is not None:

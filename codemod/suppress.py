@@ -20,6 +20,7 @@ from codemod.model import Edit, Finding, Fix, Position, Safety
 from codemod.parse import ParsedFile
 
 UNUSED_IGNORE_ID = "unused-ignore"
+NO_REASON_ID = "ignore-without-reason"
 MARKER = b"unleak:ignore"
 _DIRECTIVE = re.compile(r"^//\s*unleak:ignore(?:\s+(?P<rest>.*))?$")
 # The first word names transform ids when it is shaped like one (`a-b`, `a_b`, `a-b,c-d`) or is
@@ -113,8 +114,10 @@ def apply_suppressions(
     findings: list[Finding],
     active_ids: Iterable[str],
     report_unused: bool = False,
+    require_reason: bool = False,
 ) -> list[Finding]:
-    """The findings no suppression silences, plus `unused-ignore` findings when asked for."""
+    """The findings no suppression silences, plus `unused-ignore` findings when asked for,
+    and `ignore-without-reason` ones for reasonless comments when a reason is required."""
     directives = suppressions(parsed)
     if not directives:
         return findings
@@ -126,6 +129,8 @@ def apply_suppressions(
             used.setdefault(silencer, set()).add(finding.transform_id)
         if not silencers:
             kept.append(finding)
+    if require_reason:
+        kept.extend(_no_reason(path, d) for d in directives if not d.reason)
     if report_unused:
         active = frozenset(active_ids)
         for directive in directives:
@@ -148,6 +153,16 @@ def directive_text(ids: frozenset[str] | None, reason: str) -> str:
     """`//unleak:ignore ID[,ID] REASON` as unleak writes it."""
     text = "//unleak:ignore" + (f" {','.join(sorted(ids))}" if ids else "")
     return f"{text} {reason}" if reason else text
+
+
+def _no_reason(path: Path, directive: Suppression) -> Finding:
+    example = directive_text(directive.ids, "REASON")
+    return _finding(
+        path,
+        directive,
+        f"`{directive.text}` gives no reason; say why it is safe: `{example}`",
+        transform_id=NO_REASON_ID,
+    )
 
 
 def _unknown(path: Path, directive: Suppression, unknown: list[str]) -> Finding:
@@ -227,11 +242,17 @@ def _blank_line_before(source: bytes, line_start: int) -> bool:
     return not source[previous_start : line_start - 1].strip()
 
 
-def _finding(path: Path, directive: Suppression, message: str, fix: Fix | None = None) -> Finding:
+def _finding(
+    path: Path,
+    directive: Suppression,
+    message: str,
+    fix: Fix | None = None,
+    transform_id: str = UNUSED_IGNORE_ID,
+) -> Finding:
     start = Position(directive.line, directive.column)
     end = Position(directive.line, directive.column + len(directive.text.encode("utf-8")))
     return Finding(
-        transform_id=UNUSED_IGNORE_ID,
+        transform_id=transform_id,
         path=path,
         start=start,
         end=end,

@@ -6,7 +6,7 @@ from collections import Counter
 from typing import TextIO
 
 from codemod.model import FileResult, Safety
-from codemod.suppress import UNUSED_IGNORE_ID
+from codemod.suppress import NO_REASON_ID, UNUSED_IGNORE_ID
 from transforms import transform_by_id
 
 UNUSED_IGNORE_TITLE = "`//unleak:ignore` comment that silences nothing"
@@ -16,6 +16,8 @@ def rule_title(rule_id: str) -> str:
     transform = transform_by_id(rule_id)
     if transform is not None:
         return transform.title
+    if rule_id == NO_REASON_ID:
+        return "`//unleak:ignore` comment that gives no reason"
     return UNUSED_IGNORE_TITLE if rule_id == UNUSED_IGNORE_ID else ""
 
 
