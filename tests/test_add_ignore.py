@@ -10,8 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codemod.add_ignore import checked_with_ignores
+from codemod.add_ignore import IgnoreRefused, checked_with_ignores
 from codemod.engine import RunOptions, process_file
+from codemod.model import Finding, Position, Safety
 from codemod.suppress import UNUSED_IGNORE_ID
 from tests.cli_support import LEAKY, TWO_LEAKS, make_module, snapshot, unleak
 from tests.conftest import FIXTURES
@@ -118,3 +119,17 @@ def test_add_then_scan_finds_nothing(tmp_path: Path, before: Path, reason: str) 
     assert checked_with_ignores(content, left, reason) == (content, 0)
     if findings and reason:
         assert reason.encode("utf-8") in content
+
+
+def test_a_comment_that_would_land_inside_a_raw_string_is_refused(tmp_path: Path) -> None:
+    source = b"package p\n\nvar s = `first\nsecond\nthird`\n"
+    finding = Finding(
+        transform_id="close-producer-channel",
+        path=tmp_path / "x.go",
+        start=Position(4, 1),
+        end=Position(4, 2),
+        message="m",
+        safety=Safety.SAFE,
+    )
+    with pytest.raises(IgnoreRefused, match="inside a string"):
+        checked_with_ignores(source, [finding], "why", use_gofmt=False)
