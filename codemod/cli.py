@@ -15,6 +15,7 @@ from typing import ClassVar, TypeVar
 import click
 
 from codemod import __version__, cache
+from codemod.add_ignore import AddIgnoreSink
 from codemod.applypatch import PatchRefused, apply_patch
 from codemod.changed import DiffBaseError, changed_lines
 from codemod.config import Config, ConfigError
@@ -29,6 +30,7 @@ from codemod.requirements import gomod_results
 from codemod.sinks import Sink
 from codemod.sinks.interactive import InteractiveSink
 from codemod.sinks.patchfile import PatchFileSink
+from codemod.sinks.statistics import StatisticsSink
 from codemod.sinks.write import ChangedUnderneath, WriteSink
 from transforms import ALL_TRANSFORMS, transform_by_id
 
@@ -253,12 +255,35 @@ _common = [
     click.option(
         "--diff-base",
         metavar="REV",
-        help="Only findings on lines changed since this git revision.",
+        help="Only findings on lines changed since this revision's merge base with HEAD.",
+    ),
+    click.option(
+        "--diff-base-exact",
+        is_flag=True,
+        help="With --diff-base: diff against REV itself, not its merge base with HEAD.",
+    ),
+    click.option(
+        "--whole-files",
+        is_flag=True,
+        help="With --diff-base: every line of a changed file, not only the changed lines.",
     ),
     click.option(
         "--report-unused-ignores",
         is_flag=True,
         help="Report //unleak:ignore comments that silence nothing.",
+    ),
+    click.option(
+        "--require-ignore-reason",
+        is_flag=True,
+        help="Report an //unleak:ignore without a reason (config: require-ignore-reason).",
+    ),
+    click.option(
+        "--statistics",
+        is_flag=True,
+        help="Print counts per rule (count, id, fixable, title) instead of each finding.",
+    ),
+    click.option(
+        "--exit-zero", is_flag=True, help="Exit 0 even when findings remain (errors still exit 2)."
     ),
 ]
 
@@ -295,10 +320,26 @@ class _Setup:
     config: Config
 
 
+@dataclass(frozen=True)
+class _DiffBase:
+    revision: str
+    exact: bool  # --diff-base-exact: against the revision, not its merge base with HEAD
+    whole_files: bool
+
+    @classmethod
+    def of(cls, revision: str | None, exact: bool, whole_files: bool) -> _DiffBase | None:
+        if revision is None:
+            if exact or whole_files:
+                flag = "--diff-base-exact" if exact else "--whole-files"
+                raise click.UsageError(f"{flag} needs --diff-base REV")
+            return None
+        return cls(revision, exact, whole_files)
+
+
 def _setup(
     paths: tuple[str, ...],
     config_file: str | None,
-    diff_base: str | None,
+    diff_base: _DiffBase | None,
     options: RunOptions,
     given: set[str],
 ) -> _Setup:
@@ -309,11 +350,15 @@ def _setup(
         _error(str(error))
         sys.exit(EXIT_ERROR)
     options = merge(options, config, given)
+    if config.require_ignore_reason:
+        options = replace(options, require_ignore_reason=True)
     if diff_base is not None:
         try:
-            lines = changed_lines(diff_base, Path.cwd())
+            lines = changed_lines(
+                diff_base.revision, Path.cwd(), diff_base.exact, diff_base.whole_files
+            )
         except DiffBaseError as error:
-            _error(f"--diff-base {diff_base}: {error}")
+            _error(f"--diff-base {diff_base.revision}: {error}")
             sys.exit(EXIT_ERROR)
         options = replace(options, scope=replace(options.scope, changed_lines=lines))
     return _Setup(options, config)
@@ -324,11 +369,12 @@ def flags_given(**flags: object) -> set[str]:
     return {name for name, value in flags.items() if value not in (None, (), False)}
 
 
-def _exit_code(summary: Summary, found: bool) -> int:
-    """2 when a file could not be read (the run is incomplete), else 1 when anything was found."""
+def _exit_code(summary: Summary, found: bool, exit_zero: bool = False) -> int:
+    """2 when a file could not be read (the run is incomplete), else 1 when anything was found
+    (0 with --exit-zero)."""
     if summary.failed or summary.unreadable_dirs:
         return EXIT_ERROR
-    return EXIT_FOUND if found else EXIT_CLEAN
+    return EXIT_FOUND if found and not exit_zero else EXIT_CLEAN
 
 
 class _LazyGroup(click.Group):
@@ -365,8 +411,23 @@ def main() -> None:
     terminate_like_interrupt()  # `kill` cleans up like Ctrl-C: temp files, workers, worktrees
 
 
-@main.command()
+class _AttachedValueCommand(click.Command):
+    """`--add-ignore` alone is a flag and `--add-ignore=REASON` carries a reason; click would
+    take the next word (a path) as the reason, so a bare `--add-ignore` becomes `--add-ignore=`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        end = args.index("--") if "--" in args else len(args)
+        bare = [f"{a}=" if a == "--add-ignore" else a for a in args[:end]]
+        return super().parse_args(ctx, bare + args[end:])
+
+
+@main.command(cls=_AttachedValueCommand)
 @common_options
+@click.option(
+    "--add-ignore",
+    metavar="[=REASON]",
+    help="Write `//unleak:ignore ID REASON` above every finding instead of reporting it.",
+)
 @click.option(
     "--format",
     "output",
@@ -388,28 +449,56 @@ def scan(
     quiet: bool,
     config_file: str | None,
     diff_base: str | None,
+    diff_base_exact: bool,
+    whole_files: bool,
     report_unused_ignores: bool,
+    require_ignore_reason: bool,
+    statistics: bool,
+    exit_zero: bool,
+    add_ignore: str | None,
     output: str,
     no_cache: bool,
 ) -> None:
     """Report leak-prone idioms (exit 1 when there are any)."""
+    if add_ignore is not None and ("\n" in add_ignore or "\r" in add_ignore):
+        raise click.BadParameter("a reason is one line", param_hint="--add-ignore")
     options = _options(
         select,
         ignore,
         go_version,
         fix=output == "diff",
         report_unused_ignores=report_unused_ignores,
+        require_ignore_reason=require_ignore_reason,
         use_cache=not no_cache,
     )
     given = flags_given(select=select, ignore=ignore, go_version=go_version)
-    setup = _setup(paths, config_file, diff_base, options, given)
-    sink = report_sink(output, sys.stdout, _use_colour(colour), "scan", setup.options.use_gofmt)
-    streams = output not in ("json", "sarif")  # those print one document at the end
+    setup = _setup(
+        paths, config_file, _DiffBase.of(diff_base, diff_base_exact, whole_files), options, given
+    )
+    sink: Sink = report_sink(
+        output, sys.stdout, _use_colour(colour), "scan", setup.options.use_gofmt
+    )
+    if statistics:
+        sink = StatisticsSink(sys.stdout, Safety.SAFE)
+    if add_ignore is not None:
+        sink = AddIgnoreSink(add_ignore.strip(), setup.options.use_gofmt)
+    streams = not statistics and output not in ("json", "sarif")  # those print at the end
     summary = _drive(paths, setup.options, jobs, [sink], quiet, setup.config, streams)
     if setup.options.use_cache:
         cache.trim(cache.cache_dir())  # at most once a day: entries unused for five days
     _finish(summary, quiet, fixing=False)
-    sys.exit(_exit_code(summary, found=sum(summary.findings.values()) > 0))
+    if isinstance(sink, AddIgnoreSink):
+        sys.exit(_close_add_ignore(sink, summary, quiet))
+    sys.exit(_exit_code(summary, found=sum(summary.findings.values()) > 0, exit_zero=exit_zero))
+
+
+def _close_add_ignore(sink: AddIgnoreSink, summary: Summary, quiet: bool) -> int:
+    """Like ruff's --add-noqa: 0 once every finding is silenced, 2 when a file was left alone."""
+    for message in sink.errors:
+        _error(message)
+    if not quiet:
+        _error(f"added {_count(sink.added, 'ignore')} in {_count(len(sink.written), 'file')}")
+    return EXIT_ERROR if sink.errors else _exit_code(summary, found=False)
 
 
 @main.command()
@@ -450,7 +539,12 @@ def fix(
     quiet: bool,
     config_file: str | None,
     diff_base: str | None,
+    diff_base_exact: bool,
+    whole_files: bool,
     report_unused_ignores: bool,
+    require_ignore_reason: bool,
+    statistics: bool,
+    exit_zero: bool,
     mode: str,
     patch_file: str | None,
     output: str,
@@ -466,6 +560,8 @@ def fix(
         sys.exit(EXIT_ERROR)
     if patch_file is not None and mode != "dry-run":
         raise click.UsageError("--patch-file cannot be combined with --write or --interactive")
+    if statistics and mode == "interactive":
+        raise click.UsageError("--statistics cannot be combined with --interactive")
     options = _options(
         select,
         ignore,
@@ -474,11 +570,14 @@ def fix(
         apply_threshold=Safety.REVIEW if unsafe else Safety.SAFE,
         use_gofmt=not no_gofmt,
         report_unused_ignores=report_unused_ignores,
+        require_ignore_reason=require_ignore_reason,
     )
     given = flags_given(select=select, ignore=ignore, go_version=go_version)
     if unsafe is not None:
         given.add("unsafe")
-    setup = _setup(paths, config_file, diff_base, options, given)
+    setup = _setup(
+        paths, config_file, _DiffBase.of(diff_base, diff_base_exact, whole_files), options, given
+    )
     options = setup.options
     colour_on = _use_colour(colour)
     sinks: list[Sink] = []
@@ -493,13 +592,18 @@ def fix(
         sinks.append(PatchFileSink(Path(patch_file)))
     elif writer is not None:
         sinks.append(writer)
-        if output != "diff":
+        if output != "diff" and not statistics:
             sinks.append(report_sink(output, sys.stdout, colour_on, "fix", options.use_gofmt))
-    else:
+    elif not statistics:
         sinks.append(report_sink(output, sys.stdout, colour_on, "fix", options.use_gofmt))
+    if statistics:  # the table takes stdout's place of the report or patch
+        sinks.append(StatisticsSink(sys.stdout, options.apply_threshold))
     try:
         streams = mode == "interactive" or (
-            mode == "dry-run" and patch_file is None and output not in ("json", "sarif")
+            mode == "dry-run"
+            and patch_file is None
+            and not statistics
+            and output not in ("json", "sarif")
         )
         summary = _drive(paths, options, jobs, sinks, quiet, setup.config, streams)
         if interactive is not None:
@@ -515,16 +619,19 @@ def fix(
         _error(message)
     if interactive is not None:
         incomplete = bool(errors or summary.failed or summary.unreadable_dirs)
-        _close_interactive(interactive, quiet, incomplete)
+        _close_interactive(interactive, quiet, incomplete, exit_zero)
     _finish(summary, quiet, fixing=True)
     if errors:
         sys.exit(EXIT_ERROR)
     # Like ruff's --fix: 1 while findings remain in the files (all of them after --dry-run).
     fixed = summary.fixed_findings if mode == "write" else 0
-    sys.exit(_exit_code(summary, found=sum(summary.findings.values()) > fixed))
+    remaining = sum(summary.findings.values()) > fixed
+    sys.exit(_exit_code(summary, found=remaining, exit_zero=exit_zero))
 
 
-def _close_interactive(interactive: InteractiveSink, quiet: bool, failed: bool) -> None:
+def _close_interactive(
+    interactive: InteractiveSink, quiet: bool, failed: bool, exit_zero: bool = False
+) -> None:
     """The closing lines of `fix -i`, and its exit: 130 after Ctrl-C, 2 when a file could not
     be read or written (`failed`), else 1 while findings remain, as after --write."""
     if not quiet:
@@ -543,7 +650,7 @@ def _close_interactive(interactive: InteractiveSink, quiet: bool, failed: bool) 
     if failed:
         sys.exit(EXIT_ERROR)
     remaining = interactive.findings_seen > interactive.applied or interactive.stopped
-    sys.exit(EXIT_FOUND if remaining else EXIT_CLEAN)
+    sys.exit(EXIT_FOUND if remaining and not exit_zero else EXIT_CLEAN)
 
 
 @main.command("apply")

@@ -16,7 +16,15 @@ from codemod.gomod import parse_go_version
 from codemod.pathglob import matches
 from codemod.scope import relative_to_root
 
-KEYS = ("select", "ignore", "unsafe", "exclude", "per-path-ignores", "go-version")
+KEYS = (
+    "select",
+    "ignore",
+    "unsafe",
+    "exclude",
+    "per-path-ignores",
+    "go-version",
+    "require-ignore-reason",
+)
 
 
 class ConfigError(Exception):
@@ -32,6 +40,7 @@ class Config:
     exclude: tuple[str, ...] = ()
     per_path_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
     go_version: tuple[int, int] | None = None
+    require_ignore_reason: bool = False
     keys_set: frozenset[str] = field(default_factory=frozenset)
 
     @property
@@ -108,6 +117,9 @@ def load_config(path: Path, known_ids: Sequence[str]) -> Config:
     unsafe = table.get("unsafe", False)
     if not isinstance(unsafe, bool):
         raise ConfigError(f"{path}: unsafe must be true or false")
+    require_ignore_reason = table.get("require-ignore-reason", False)
+    if not isinstance(require_ignore_reason, bool):
+        raise ConfigError(f"{path}: require-ignore-reason must be true or false")
     return Config(
         path=path,
         select=reader.ids(table, "select") if "select" in table else None,
@@ -118,6 +130,7 @@ def load_config(path: Path, known_ids: Sequence[str]) -> Config:
             (glob, reader.ids(per_path, glob, f"per-path-ignores.{glob!r}")) for glob in per_path
         ),
         go_version=go_version,
+        require_ignore_reason=require_ignore_reason,
         keys_set=frozenset(table),
     )
 

@@ -26,7 +26,7 @@ from codemod.model import Edit, FileResult, FileStatus, Finding, Safety
 from codemod.package import Siblings
 from codemod.rounds import landed
 from codemod.scope import FileScope
-from codemod.suppress import MARKER, apply_suppressions
+from codemod.suppress import MARKER, UNUSED_IGNORE_ID, apply_suppressions
 from codemod.transform import FileContext, Transform
 from codemod.verify import RewriteRejected, check_rewrite
 
@@ -54,6 +54,7 @@ class RunOptions:
     # Per-path ignores (config) and changed lines (--diff-base).
     scope: FileScope = field(default_factory=FileScope)
     report_unused_ignores: bool = False  # `//unleak:ignore` that silences nothing is a finding
+    require_ignore_reason: bool = False  # `//unleak:ignore` without a reason is a finding
     use_cache: bool = False  # scan results from codemod/cache.py (scan only; never with fix)
 
 
@@ -117,6 +118,7 @@ def find_all(
     lines: frozenset[int] | None = None,
     report_unused_ignores: bool = False,
     siblings: Siblings | None = None,
+    require_ignore_reason: bool = False,
 ) -> list[Finding]:
     ctx = FileContext(path, parsed, module, siblings or Siblings.none())
     findings: list[Finding] = []
@@ -126,7 +128,9 @@ def find_all(
     findings = [f for f in findings if _inside_clean_declaration(f, parsed)]
     # Suppressed findings are neither reported nor fixed: filter before fixes are chosen.
     active = [t.id for t in transforms]
-    findings = apply_suppressions(path, parsed, findings, active, report_unused_ignores)
+    findings = apply_suppressions(
+        path, parsed, findings, active, report_unused_ignores, require_ignore_reason
+    )
     if lines is not None:
         findings = [f for f in findings if f.start.line in lines]
     return sorted(findings, key=lambda f: f.sort_key)
@@ -181,7 +185,8 @@ def choose_fixes(
             continue
         if any(taken.conflicts_with(mine) for mine in finding.fix.edits):
             continue  # picked up again by the next round, on the rewritten source
-        if one_transform_per_declaration:
+        # Deleting an unused //unleak:ignore is found in the first round only: never deferred.
+        if one_transform_per_declaration and finding.transform_id != UNUSED_IGNORE_ID:
             declaration = _declaration_start(parsed, finding.fix.edits[0].start)
             if owner.setdefault(declaration, finding.transform_id) != finding.transform_id:
                 continue
@@ -262,7 +267,8 @@ def process_source(
     # whose prefilter rules the file out, so that each one is known to have found nothing.
     judge_ignores = options.report_unused_ignores and MARKER in source
     transforms = applicable if judge_ignores else [t for t in applicable if t.may_match(source)]
-    if not transforms and not judge_ignores:
+    require_reason = options.require_ignore_reason and MARKER in source
+    if not transforms and not judge_ignores and not require_reason:
         return FileResult(path=path, status=FileStatus.UNCHANGED, original=source)
     parsed = parse_source(source)
     lines = options.scope.lines(path)
@@ -274,6 +280,7 @@ def process_source(
         lines,
         report_unused_ignores=judge_ignores,
         siblings=siblings,
+        require_ignore_reason=require_reason,
     )
     result = FileResult(
         path=path,
@@ -338,7 +345,12 @@ def process_file(path: Path, options: RunOptions) -> FileResult:
     if options.go_version is not None:
         module = replace(module, go_version=options.go_version)
     try:
-        if options.use_cache and not options.fix and options.scope.changed_lines is None:
+        if (
+            options.use_cache
+            and not options.fix
+            and options.scope.changed_lines is None
+            and not options.require_ignore_reason  # not part of the cache key
+        ):
             result = cached_scan(path, read, module, options)
         else:
             result = process_source(path, read, module, options, Siblings.of_file(path, read))

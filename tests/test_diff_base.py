@@ -10,10 +10,12 @@ import pytest
 from codemod.changed import carry_lines
 from tests.cli_support import LEAKY, TWO_LEAKS, make_module, unleak
 
+GIT_AS_TESTER = ("git", "-c", "user.name=t", "-c", "user.email=t@example.com")
+
 
 def git(*args: str, cwd: Path) -> None:
     subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        [*GIT_AS_TESTER, *args],
         cwd=cwd,
         check=True,
         capture_output=True,
@@ -94,3 +96,76 @@ def test_a_tracked_file_with_a_quoted_name_keeps_its_changed_lines(
     result = unleak("scan", "--diff-base", "HEAD", "--format", "json", ".", cwd=module)
     assert result.returncode == 1, result.stderr
     assert '"line": 23' in result.stdout
+
+
+@pytest.fixture
+def branched(repo: Path) -> Path:
+    """A `feature` branch off `main` adds a leak in new.go; meanwhile `main` edits the line
+    old.go's leak starts on, so against main's tip the branch seems to bring that line back."""
+    git("branch", "-M", "main", cwd=repo)
+    git("checkout", "-q", "-b", "feature", cwd=repo)
+    (repo / "new.go").write_bytes(LEAKY.replace(b"Numbers", b"Fresh").replace(b"Sum", b"Total"))
+    git("add", "new.go", cwd=repo)
+    git("commit", "-q", "-m", "feature work", cwd=repo)
+    git("checkout", "-q", "main", cwd=repo)
+    moved = LEAKY.replace(b"\tgo func() {", b"\tgo func() { // the producer")
+    (repo / "old.go").write_bytes(moved)
+    git("commit", "-q", "-am", "main moves on", cwd=repo)
+    git("checkout", "-q", "feature", cwd=repo)
+    return repo
+
+
+def _locations(stdout: str) -> list[str]:
+    return sorted(line.split(": ")[0] for line in stdout.splitlines())
+
+
+def test_diff_base_compares_with_the_merge_base(branched: Path) -> None:
+    result = unleak("scan", "--diff-base", "main", ".", cwd=branched)
+    assert result.returncode == 1, result.stderr
+    assert _locations(result.stdout) == ["new.go:5:2"]
+
+
+def test_diff_base_exact_compares_with_the_revision_itself(branched: Path) -> None:
+    result = unleak("scan", "--diff-base", "main", "--diff-base-exact", ".", cwd=branched)
+    assert result.returncode == 1, result.stderr
+    assert _locations(result.stdout) == ["new.go:5:2", "old.go:5:2"]
+
+
+def test_fix_with_the_merge_base_leaves_mains_lines_alone(branched: Path) -> None:
+    unleak("fix", "--write", "--diff-base", "main", ".", cwd=branched)
+    assert b"defer close(out)" in (branched / "new.go").read_bytes()
+    assert (branched / "old.go").read_bytes() == LEAKY
+
+
+def test_whole_files_takes_every_line_of_a_changed_file(branched: Path) -> None:
+    (branched / "old.go").write_bytes(LEAKY + b"\n// a note at the end\n")
+    changed_only = unleak("scan", "--diff-base", "main", ".", cwd=branched)
+    assert _locations(changed_only.stdout) == ["new.go:5:2"]
+    whole = unleak("scan", "--diff-base", "main", "--whole-files", ".", cwd=branched)
+    assert whole.returncode == 1, whole.stderr
+    # pkg/untouched.go leaks too, but the branch did not change it
+    assert _locations(whole.stdout) == ["new.go:5:2", "old.go:5:2"]
+
+
+def test_unrelated_histories_are_a_usage_error(repo: Path) -> None:
+    # a commit with HEAD's tree and no parent: a history that shares nothing with HEAD
+    unrelated = subprocess.run(
+        [*GIT_AS_TESTER, "commit-tree", "HEAD^{tree}", "-m", "unrelated"],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    git("branch", "other", unrelated, cwd=repo)
+    result = unleak("scan", "--diff-base", "other", ".", cwd=repo)
+    assert result.returncode == 2, result.stderr
+    assert "share no commit" in result.stderr and "--diff-base-exact" in result.stderr
+    assert "Traceback" not in result.stderr
+    exact = unleak("scan", "--diff-base", "other", "--diff-base-exact", ".", cwd=repo)
+    assert exact.returncode == 0, exact.stderr
+
+
+@pytest.mark.parametrize("flag", ["--diff-base-exact", "--whole-files"])
+def test_diff_base_modifiers_need_diff_base(repo: Path, flag: str) -> None:
+    result = unleak("scan", flag, ".", cwd=repo)
+    assert result.returncode == 2 and f"{flag} needs --diff-base" in result.stderr

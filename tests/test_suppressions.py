@@ -76,7 +76,8 @@ def test_unused_ignores_are_reported_on_request(tmp_path: Path) -> None:
     result = unleak("scan", "--report-unused-ignores", ".", cwd=module)
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
-        "clean.go:3:1: unused-ignore [report-only] `//unleak:ignore close-producer-channel "
+        # safe: `fix --report-unused-ignores` deletes the comment
+        "clean.go:3:1: unused-ignore [safe] `//unleak:ignore close-producer-channel "
         "stale` silences nothing here (no close-producer-channel finding on this line or "
         "the next)"
     ]
