@@ -13,6 +13,7 @@ from codemod.callers import context_never_cancelled
 from codemod.go.contexts import NEVER_CANCELLED
 from codemod.go.flow import loops_not_holding
 from codemod.go.goroutines import runs_as_goroutine
+from codemod.go.rewrite import alone_on_lines, trailing_comment
 from codemod.go.scope import (
     Declaration,
     declared_by_signature,
@@ -1981,7 +1982,7 @@ def _rewrite(
     statement = operation.statement
     if operation.kind == "select":
         return _add_select_arm(source, statement, cancel, returned)
-    if not _alone_on_lines(source, statement):
+    if not alone_on_lines(source, statement):
         return None
     parent = statement.parent
     if parent is None or parent.type != "statement_list":
@@ -2002,22 +2003,9 @@ def _rewrite(
         assert operation.channel is not None
         communication = f"{left} = <-{text(operation.channel)}"
     # A trailing comment stays with the operation it described: on the `case` line.
-    end, comment = _trailing_comment(source, statement)
+    end, comment = trailing_comment(statement)
     replacement = f"{prefix}select {{\n{indent}case {communication}:{comment}\n{arm}{indent}}}"
     return [Edit(statement.start_byte, end, replacement)]
-
-
-def _trailing_comment(source: bytes, node: Node) -> tuple[int, str]:
-    """(end of the replaced range, ` // comment`) for a line comment after node on its line."""
-    following = node.next_sibling
-    if (
-        following is not None
-        and following.type == "comment"
-        and following.start_point.row == node.end_point.row
-        and text(following).startswith("//")
-    ):
-        return following.end_byte, " " + text(following)
-    return node.end_byte, ""
 
 
 def _declarations_for(operation: _Operation, statement: Node) -> list[tuple[str, str]] | None:
@@ -2052,16 +2040,6 @@ def _same_block(name: str, statement: Node) -> bool:
             body = ancestor.child_by_field_name("body")
             return body is not None and block.parent == body
     return False
-
-
-def _alone_on_lines(source: bytes, node: Node) -> bool:
-    """The node starts its line and nothing but a line comment follows it on its last line."""
-    line_start = source.rfind(b"\n", 0, node.start_byte) + 1
-    if source[line_start : node.start_byte].strip():
-        return False
-    line_end = source.find(b"\n", node.end_byte)
-    rest = source[node.end_byte : line_end if line_end != -1 else len(source)].strip()
-    return not rest or rest.startswith(b"//")
 
 
 def _add_select_arm(

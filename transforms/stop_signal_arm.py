@@ -11,6 +11,7 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from codemod.callers import context_never_cancelled
+from codemod.go.rewrite import alone_on_lines, trailing_comment
 from codemod.go.scope import free_name, identifier_names
 from codemod.go.syntax import (
     FUNCTION_TYPES,
@@ -275,13 +276,13 @@ class StopSignalArm(Transform):
             # real code) ran into the next wait for the same stopped side.
             return self.finding(ctx, node, message, Safety.REPORT_ONLY)
         if (
-            not _alone_on_lines(ctx.source, node)
+            not alone_on_lines(ctx.source, node)
             or node.parent is None
             or (node.parent.type != "statement_list")
         ):
             return self.finding(ctx, node, message, Safety.REPORT_ONLY)
         indent = line_indent(ctx.source, node.start_byte)
-        end, comment = _trailing_comment(node)
+        end, comment = trailing_comment(node)
         replacement = (
             f"select {{\n{indent}case {text(node)}:{comment}\n"
             f"{indent}case <-{stop.expression}:\n{indent}\treturn\n{indent}}}"
@@ -781,7 +782,7 @@ def _rewrite(
     ctx: FileContext, loop: Node, wait: _Wait, stop: _Stop, goroutine: Node
 ) -> list[Edit] | None:
     source = ctx.source
-    if wait.kind == "unknown" or not _alone_on_lines(source, wait.node):
+    if wait.kind == "unknown" or not alone_on_lines(source, wait.node):
         return None
     if any(n.type == "goto_statement" for n in descendants_outside_functions(goroutine)):
         return None
@@ -822,7 +823,7 @@ def _rewrite(
             f"{inner}}}"
         )
         return [Edit(loop.start_byte, line_end, header)]
-    end, comment = _trailing_comment(wait.node)
+    end, comment = trailing_comment(wait.node)
     if wait.kind == "receive-ticker":
         replacement = (
             f"select {{\n{indent}{arm}{indent}\treturn\n"
@@ -885,30 +886,6 @@ def _ticker_element(ticker: str, loop: Node, ctx: FileContext) -> str | None:
                     return "time.Time"
         function = next((a for a in ancestors(function) if a.type in FUNCTION_TYPES), None)
     return None
-
-
-def _alone_on_lines(source: bytes, node: Node) -> bool:
-    """The node starts its line and nothing but a line comment follows it on its last line."""
-    line_start = source.rfind(b"\n", 0, node.start_byte) + 1
-    if source[line_start : node.start_byte].strip():
-        return False
-    line_end = source.find(b"\n", node.end_byte)
-    rest = source[node.end_byte : line_end if line_end != -1 else len(source)].strip()
-    return not rest or rest.startswith(b"//")
-
-
-def _trailing_comment(node: Node) -> tuple[int, str]:
-    """(end of the replaced range, ` // comment`) for a line comment after node on its line:
-    it stays with the operation it describes, on the `case` line."""
-    following = node.next_sibling
-    if (
-        following is not None
-        and following.type == "comment"
-        and following.start_point.row == node.end_point.row
-        and text(following).startswith("//")
-    ):
-        return following.end_byte, " " + text(following)
-    return node.end_byte, ""
 
 
 def _enclosing_function(node: Node) -> Node | None:

@@ -160,3 +160,27 @@ def _previous_node(node: Node) -> Node | None:
         return node.prev_sibling
     parent = node.parent
     return parent.prev_sibling if parent is not None and parent.type == "statement_list" else None
+
+
+def alone_on_lines(source: bytes, node: Node) -> bool:
+    """The node starts its line and nothing but a line comment follows it on its last line."""
+    line_start = source.rfind(b"\n", 0, node.start_byte) + 1
+    if source[line_start : node.start_byte].strip():
+        return False
+    line_end = source.find(b"\n", node.end_byte)
+    rest = source[node.end_byte : line_end if line_end != -1 else len(source)].strip()
+    return not rest or rest.startswith(b"//")
+
+
+def trailing_comment(node: Node) -> tuple[int, str]:
+    """(end of the replaced range, ` // comment`) for a line comment after node on its line:
+    it stays with the operation it describes when the operation is rewritten."""
+    following = node.next_sibling
+    if (
+        following is not None
+        and following.type == "comment"
+        and following.start_point.row == node.end_point.row
+        and text(following).startswith("//")
+    ):
+        return following.end_byte, " " + text(following)
+    return node.end_byte, ""
