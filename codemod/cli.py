@@ -382,6 +382,7 @@ class _LazyGroup(click.Group):
 
     LAZY: ClassVar[dict[str, str]] = {
         "pr": "codemod.bot.command:pr",
+        "lsp": "codemod.lsp:lsp",
         "triage": "codemod.triage.command:triage",
     }
 
