@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 from collections import defaultdict
@@ -94,6 +95,15 @@ class Editor:
         self.versions[uri] = 1
         item = types.TextDocumentItem(uri=uri, language_id="go", version=1, text=text)
         self.client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=item))
+
+    def save(self, uri: str) -> None:
+        document = types.TextDocumentIdentifier(uri=uri)
+        self.client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=document))
+
+    async def republished(self, uri: str, before: int) -> list[types.Diagnostic]:
+        """The diagnostics of the first publication after the `before` ones seen so far."""
+        await wait_for(lambda: len(self.published[uri]) > before)
+        return list(self.published[uri][before].diagnostics)
 
     def change(self, uri: str, text: str) -> None:
         self.versions[uri] += 1
@@ -268,6 +278,38 @@ def test_config_is_read_and_bad_input_does_not_stop_the_server(tmp_path: Path) -
         assert "untitled:Untitled-1" not in editor.published
 
     run(session, tmp_path)
+
+
+def test_save_reads_the_disk_again_and_saved_text_uses_the_scan_cache(
+    tmp_path: Path,
+) -> None:
+    case = CASES[1]
+    path = module_with(case, tmp_path / "module")
+    uri = from_fs_path(str(path))
+    before = path.read_text()
+    finding_id = scan_json(path)[0]["id"]
+    entries = cache_entries_under(Path(os.environ["XDG_CACHE_HOME"]))
+
+    async def session(editor: Editor) -> None:
+        editor.open(uri, before)
+        assert [d.code for d in await editor.diagnostics(uri)] == [finding_id]
+        saved = entries()
+        assert saved, "the saved text's findings were not cached"
+        # Unsaved text is analysed without writing entries no one would ask for again.
+        editor.change(uri, before + "\n// unsaved\n")
+        assert [d.code for d in await editor.diagnostics(uri)] == [finding_id]
+        assert entries() == saved
+        # Same text, but the config on disk changed: a save makes the server read it again.
+        (tmp_path / "module" / ".unleak.toml").write_text(f'ignore = ["{finding_id}"]\n')
+        seen = len(editor.published[uri])
+        editor.save(uri)
+        assert await editor.republished(uri, seen) == []
+
+    run(session, tmp_path)
+
+
+def cache_entries_under(directory: Path) -> Callable[[], set[Path]]:
+    return lambda: {p for p in directory.rglob("*") if p.is_file()}
 
 
 def test_review_fix_is_offered_as_review_and_not_preferred(tmp_path: Path) -> None:
