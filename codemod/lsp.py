@@ -234,28 +234,25 @@ def diagnostic(index: LineIndex, finding: Finding) -> types.Diagnostic:
 
 
 def text_edit(index: LineIndex, old: bytes, new: bytes) -> types.TextEdit:
-    """One edit turning old into new: the bytes between their common prefix and suffix, cut
-    at character boundaries."""
-    prefix = 0
+    """One edit turning old into new: the whole lines between their common prefix and suffix
+    (an editor previews whole lines best, and a line break never splits a character)."""
     limit = min(len(old), len(new))
+    prefix = 0
     while prefix < limit and old[prefix] == new[prefix]:
         prefix += 1
-    while prefix > 0 and _continuation(old, prefix):
-        prefix -= 1
+    prefix = old.rfind(b"\n", 0, prefix) + 1
     suffix = 0
-    while suffix < limit - prefix and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]:
+    while suffix < limit - prefix and old[-1 - suffix] == new[-1 - suffix]:
         suffix += 1
-    while suffix > 0 and _continuation(old, len(old) - suffix):
-        suffix -= 1
-    replacement = new[prefix : len(new) - suffix].decode("utf-8")
+    end = len(old) - suffix
+    if end > 0 and old[end - 1] != 0x0A:
+        line_end = old.find(b"\n", end)
+        end = len(old) if line_end == -1 else line_end + 1
+    suffix = len(old) - end
     return types.TextEdit(
-        range=types.Range(index.position(prefix), index.position(len(old) - suffix)),
-        new_text=replacement,
+        range=types.Range(index.position(prefix), index.position(end)),
+        new_text=new[prefix : len(new) - suffix].decode("utf-8"),
     )
-
-
-def _continuation(source: bytes, offset: int) -> bool:
-    return offset < len(source) and source[offset] & 0xC0 == 0x80
 
 
 class UnleakServer(LanguageServer):

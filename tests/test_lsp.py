@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 from pygls.uris import from_fs_path
@@ -332,13 +334,38 @@ def test_review_fix_is_offered_as_review_and_not_preferred(tmp_path: Path) -> No
     run(session, tmp_path)
 
 
-def test_text_edit_is_the_changed_middle_in_utf16_units() -> None:
-    old = "// ünïcode 😀 x\nfoo := 1\n".encode()
-    new = "// ünïcode 😀 y\nfoo := 1\n".encode()
-    edit = text_edit(LineIndex(old), old, new)
-    # 😀 is two UTF-16 units: x sits at character 14, not 13 (code points) or 18 (bytes).
-    assert edit.range == types.Range(types.Position(0, 14), types.Position(0, 15))
-    assert edit.new_text == "y"
+def test_positions_count_utf16_units_and_edits_take_whole_lines() -> None:
+    prefix = '\tname := "😀ü"; '
+    source = f"package p\n{prefix}go f()\nvar x = 1\n".encode()
+    index = LineIndex(source)
+    # The finding's byte column of `go`, as LSP's default UTF-16 character: 😀 counts two.
+    column = len(prefix.encode()) + 1
+    assert index.position_at(2, column) == types.Position(1, len(prefix.encode("utf-16-le")) // 2)
+    edit = text_edit(index, source, source.replace(b"go f()", b"go g()"))
+    assert edit.range == types.Range(types.Position(1, 0), types.Position(2, 0))
+    assert edit.new_text == f"{prefix}go g()\n"
+
+
+@given(
+    old=st.lists(st.sampled_from(["a", "é", "😀", "\n", "\t", "go"]), max_size=12).map("".join),
+    new=st.lists(st.sampled_from(["a", "é", "😀", "\n", "\t", "go"]), max_size=12).map("".join),
+)
+def test_applying_the_edit_gives_the_new_text(old: str, new: str) -> None:
+    assume(old != new)
+    edit = text_edit(LineIndex(old.encode()), old.encode(), new.encode())
+    action = types.CodeAction(
+        title="t",
+        edit=types.WorkspaceEdit(
+            document_changes=[
+                types.TextDocumentEdit(
+                    text_document=types.OptionalVersionedTextDocumentIdentifier(uri="u"),
+                    edits=[edit],
+                )
+            ]
+        ),
+    )
+    assert applied(old, action) == new
+    assert edit.range.start.character == 0
 
 
 def test_lsp_command_is_listed() -> None:
