@@ -126,13 +126,13 @@ class Editor:
         return list(published[-1].diagnostics)
 
     async def actions(
-        self, uri: str, diagnostics: list[types.Diagnostic]
+        self, uri: str, diagnostics: list[types.Diagnostic], only: list[str] | None = None
     ) -> list[types.CodeAction]:
         whole = types.Range(types.Position(0, 0), types.Position(10_000, 0))
         params = types.CodeActionParams(
             text_document=types.TextDocumentIdentifier(uri=uri),
             range=diagnostics[0].range if diagnostics else whole,
-            context=types.CodeActionContext(diagnostics=diagnostics),
+            context=types.CodeActionContext(diagnostics=diagnostics, only=only),
         )
         result = await self.client.text_document_code_action_async(params)
         return [a for a in result or [] if isinstance(a, types.CodeAction)]
@@ -238,6 +238,11 @@ def test_diagnostics_match_scan_and_fixes_give_after(case: str, tmp_path: Path) 
         (ignore,) = [a for t, a in actions.items() if t == f"Ignore {scanned[0]['id']} here"]
         silenced = applied(before, ignore)
         assert f"//unleak:ignore {scanned[0]['id']}" in silenced
+
+        # What fix-on-save asks for: the whole file's safe fixes, no per-finding actions.
+        (on_save,) = await editor.actions(uri, [], only=[types.CodeActionKind.SourceFixAll])
+        assert (on_save.title, on_save.kind) == (FIX_ALL_TITLE, "source.fixAll.unleak")
+        assert applied(before, on_save) == after
 
         editor.change(uri, after)
         assert await editor.diagnostics(uri) == []
