@@ -32,6 +32,8 @@ from tests.conftest import DEFAULT_FIXTURE_GO_VERSION, FIXTURES, ROOT
 CASES = ["lost-cancel/discarded-cancel", "range-unclosed-channel/two-producers"]
 # One finding whose fix is `review` (applied only with --unsafe).
 REVIEW_CASE = "close-producer-channel/directional-param"
+# One finding with no fix at all.
+REPORT_ONLY_CASE = "detached-context/closure-fan-out"
 TIMEOUT = 120.0  # seconds; the machine running the suite may be loaded
 
 
@@ -311,6 +313,24 @@ def test_save_reads_the_disk_again_and_saved_text_uses_the_scan_cache(
         seen = len(editor.published[uri])
         editor.save(uri)
         assert await editor.republished(uri, seen) == []
+
+    run(session, tmp_path)
+
+
+def test_report_only_finding_is_information_with_only_an_ignore(tmp_path: Path) -> None:
+    path = module_with(REPORT_ONLY_CASE, tmp_path / "module")
+    uri = from_fs_path(str(path))
+    before = path.read_text()
+    (finding,) = scan_json(path)
+
+    async def session(editor: Editor) -> None:
+        editor.open(uri, before)
+        diagnostics = await editor.diagnostics(uri)
+        assert [(d.code, d.severity) for d in diagnostics] == [
+            (finding["id"], types.DiagnosticSeverity.Information)
+        ]
+        titles = [a.title for a in await editor.actions(uri, diagnostics)]
+        assert titles == [f"Ignore {finding['id']} here"]
 
     run(session, tmp_path)
 
