@@ -216,6 +216,13 @@ class StopSignalArm(Transform):
                     and _text(goroutine.child_by_field_name("name")) not in facts.started
                 ):
                     goroutine = None
+                if (
+                    package_main
+                    and goroutine is not None
+                    and goroutine.type != "func_literal"
+                    and _started_only_from_main(goroutine, ctx)
+                ):
+                    continue  # started once by main: it lives as long as the program, by design
                 if goroutine is None:
                     if not in_method:
                         continue
@@ -263,6 +270,13 @@ class StopSignalArm(Transform):
         started = goroutine.type == "func_literal" or _started_directly(goroutine, ctx)
         if not _owned_channel(operation.channel, receiver):
             return None  # `req.done <- v`: a reply to a request, whose asker is not the owner
+        field = operation.channel.child_by_field_name("field")
+        if (
+            operation.channel.type == "selector_expression"
+            and field is not None
+            and facts.of(owner_type).receivers_stay(text(field))
+        ):
+            return None  # the owner's own receivers take every value: none leaves on the signal
         what = f"send on `{channel}`"
         where = "in a goroutine" if started else "in a method of the owner"
         message = (
@@ -272,6 +286,8 @@ class StopSignalArm(Transform):
         if goroutine.child_by_field_name("result") is not None:
             # What to return is the author's call; going on without the value (judged on
             # real code) ran into the next wait for the same stopped side.
+            return self.finding(ctx, node, message, Safety.REPORT_ONLY)
+        if stop.safety == Safety.REPORT_ONLY:
             return self.finding(ctx, node, message, Safety.REPORT_ONLY)
         if (
             not _alone_on_lines(ctx.source, node)
@@ -323,7 +339,11 @@ class StopSignalArm(Transform):
         if stop is None:
             if package_main:
                 return None
-            ticker_stopped = wait.ticker is not None and _last(wait.ticker) in facts.stopped
+            ticker_stopped = (
+                wait.ticker is not None
+                and _last(wait.ticker) in facts.stopped
+                and _stopped_outside(wait.ticker, goroutine, declaration)
+            )
             stop_methods = facts.of(owner_type).stop_methods
             if ticker_stopped:
                 why = f"`{wait.ticker}.Stop()` does not close its channel, so it blocks forever"
@@ -345,8 +365,23 @@ class StopSignalArm(Transform):
         if edits is None:
             return self.finding(ctx, loop, message, Safety.REPORT_ONLY)
         safety = min(stop.safety, wait.safety)
+        if safety == Safety.REPORT_ONLY:
+            return self.finding(ctx, loop, message, Safety.REPORT_ONLY)
         fix = Fix(tuple(edits), f"also select on {stop.expression}")
         return self.finding(ctx, loop, message, safety, fix)
+
+
+def _stopped_outside(ticker: str, goroutine: Node, declaration: Node) -> bool:
+    """A local ticker is stopped outside its goroutine (a `defer t.Stop()` inside the endless
+    loop's own function never runs); a field's Stop may be anywhere in the package."""
+    if "." in ticker:
+        return True
+    return any(
+        n.type == "call_expression"
+        and call_name(n) == f"{ticker}.Stop"
+        and not (goroutine.start_byte <= n.start_byte < goroutine.end_byte)
+        for n in descendants(declaration)
+    )
 
 
 def _text(node: Node | None) -> str:
@@ -554,6 +589,8 @@ def _describe(wait: _Wait) -> str:
         return "sleeping between rounds"
     if wait.kind == "select" and wait.ticker is not None:
         return f"selecting on `{wait.ticker}.C`"
+    if wait.kind == "select":
+        return "waiting in a select with no timer or stop case"
     return "waiting on a timer"
 
 
@@ -582,6 +619,29 @@ def _goroutine_of(loop: Node, declaration: Node, ctx: FileContext) -> Node | Non
     ):
         return function
     return None
+
+
+def _started_only_from_main(function: Node, ctx: FileContext) -> bool:
+    """`go name(...)` statements of the file all sit in `func main`, and there is one."""
+    name = _text(function.child_by_field_name("name"))
+    starts = [
+        statement
+        for statement in descendants_of_type(ctx.parsed.root, frozenset({"go_statement"}))
+        if _started_call_name(statement) == name
+    ]
+    return bool(starts) and all(
+        any(
+            a.type == "function_declaration" and _text(a.child_by_field_name("name")) == "main"
+            for a in ancestors(statement)
+        )
+        for statement in starts
+    )
+
+
+def _started_call_name(statement: Node) -> str | None:
+    call = next((c for c in statement.named_children if c.type == "call_expression"), None)
+    function = call.child_by_field_name("function") if call is not None else None
+    return text(function) if function is not None and function.type == "identifier" else None
 
 
 def _is_once(call: Node) -> bool:
@@ -618,6 +678,10 @@ def _stop_signal(
             # starts (a restart, a lazy make) would be a data race the old loop never had.
             set_before = _assigned_before_start(field_name, goroutine, ctx)
             settled = facts.field_assignments.get(field_name, 0) <= set_before
+            if channel is not None and ctx.package.uses(("field", field_name)).sends:
+                # It also carries requests (`s.stop <- 0` for one worker): a new receive
+                # could take one meant for another goroutine.
+                return _Stop(expression, Safety.REPORT_ONLY)
             return _Stop(expression, Safety.SAFE if settled else Safety.REVIEW)
     for function in [a for a in ancestors(loop) if a.type in FUNCTION_TYPES]:
         for name, declaration in function_parameters(function):
