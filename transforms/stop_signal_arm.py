@@ -277,6 +277,8 @@ class StopSignalArm(Transform):
             and facts.of(owner_type).receivers_stay(text(field))
         ):
             return None  # the owner's own receivers take every value: none leaves on the signal
+        if field is not None and _drained_after_leaving(text(field), ctx):
+            return None  # the waiter that leaves takes the value later (a drain goroutine)
         what = f"send on `{channel}`"
         where = "in a goroutine" if started else "in a method of the owner"
         message = (
@@ -619,6 +621,43 @@ def _goroutine_of(loop: Node, declaration: Node, ctx: FileContext) -> Node | Non
     ):
         return function
     return None
+
+
+def _drained_after_leaving(field_name: str, ctx: FileContext) -> bool:
+    """A select of the file receives on `x.<field>`, and another of its cases receives on it
+    again (`case <-ctx.Done(): go func() { <-x.result }()`): the send completes after all."""
+    for select in descendants_of_type(ctx.parsed.root, frozenset({"select_statement"})):
+        cases = [c for c in select.named_children if c.type == "communication_case"]
+        waiting = [
+            c for c in cases if _receives_field(c.child_by_field_name("communication"), field_name)
+        ]
+        if not waiting:
+            continue
+        for case in cases:
+            if case in waiting:
+                continue
+            if any(
+                _field_received(n, field_name)
+                for n in descendants(case)
+                if n != case.child_by_field_name("communication")
+            ):
+                return True
+    return False
+
+
+def _receives_field(communication: Node | None, field_name: str) -> bool:
+    return communication is not None and any(
+        _field_received(n, field_name) for n in descendants(communication)
+    )
+
+
+def _field_received(node: Node, field_name: str) -> bool:
+    operand = receive_operand(node) if node.type == "unary_expression" else None
+    return (
+        operand is not None
+        and operand.type == "selector_expression"
+        and _text(operand.child_by_field_name("field")) == field_name
+    )
 
 
 def _started_only_from_main(function: Node, ctx: FileContext) -> bool:
