@@ -279,6 +279,8 @@ class StopSignalArm(Transform):
             return None  # the owner's own receivers take every value: none leaves on the signal
         if field is not None and _drained_after_leaving(text(field), ctx):
             return None  # the waiter that leaves takes the value later (a drain goroutine)
+        if operation.channel.type == "identifier" and _drained_on_return(channel, declaration):
+            return None  # a deferred drain reads every value until the sender closes it
         what = f"send on `{channel}`"
         where = "in a goroutine" if started else "in a method of the owner"
         message = (
@@ -641,6 +643,20 @@ def _drained_after_leaving(field_name: str, ctx: FileContext) -> bool:
                 for n in descendants(case)
                 if n != case.child_by_field_name("communication")
             ):
+                return True
+    return False
+
+
+def _drained_on_return(name: str, declaration: Node) -> bool:
+    """A `defer` of the function ranges over or receives from the local channel `name`."""
+    for deferred in descendants_of_type(declaration, frozenset({"defer_statement"})):
+        for node in descendants(deferred):
+            if node.type == "range_clause":
+                right = node.child_by_field_name("right")
+                if right is not None and text(right) == name:
+                    return True
+            operand = receive_operand(node) if node.type == "unary_expression" else None
+            if operand is not None and text(operand) == name:
                 return True
     return False
 
