@@ -158,7 +158,11 @@ class StopSignalArm(Transform):
     A send is reported only on a field of the receiver or a local (a reply to a request
     belongs to its asker), unbuffered, whose receivers in the package include one that can
     leave, outside a `Stop`/`Close`-like method, and not itself a stop request (`stopCh <-`);
-    with results to return it is reported without a fix. A range is reported only over an
+    not when the owner type's own receives on that field all take every value, when the
+    waiter that leaves drains the channel later (another case of its select, or a `defer`
+    ranging over a local channel); with results to return it is reported without a fix, and
+    so is any wait whose stop channel the package also sends on (it carries requests: a new
+    receive could take one meant for another goroutine). A range is reported only over an
     unexported channel field, or a local channel not handed to any call (`signal.Notify`),
     that nothing in the package closes. `for ; true; <-t.C {`, a `for range` with a variable
     whose element type is not written down, one-line loops, and loops whose wait is not at
@@ -168,7 +172,8 @@ class StopSignalArm(Transform):
 
     Left alone: loops that can leave (`return`, a `break` of the loop or of a label around
     it, `goto`, `panic`, `log.Fatal`), goroutines started in `main` or `init` or in a
-    `sync.Once`, package `main` without a stop signal, test files, bare receives and sleeps
+    `sync.Once`, package `main` without a stop signal or whose function only `main` starts,
+    test files, bare receives and sleeps
     outside loops (judged on real code: a loop's own mailbox, a token, a deliberate delay),
     semaphore and lock channels, and channels a call returns.
 
