@@ -30,6 +30,8 @@ STOP_METHOD = re.compile(
 _CONTEXT_TYPE = re.compile(r"^(?:\w+\.)?Context$")
 _CANCEL_TYPE = re.compile(r"^(?:\w+\.)?(?:CancelFunc|CancelCauseFunc)$|^func\(\s*\)$")
 _CANCEL_NAME = re.compile(r"(?i)cancel|stop|done|shutdown")
+# `ShutdownStatus`, `Closed`, `StopReason`: a stop-like name that asks, and stops nothing.
+_QUERY_METHOD = re.compile(r"(?:Status|State|Reason|Time|Err|Error|Chan|Channel|ped|ed|ing)$")
 
 
 @dataclass
@@ -44,11 +46,19 @@ class TypeStops:
     cancelled_contexts: set[str] = field(default_factory=set)
     # methods declared on the type
     methods: set[str] = field(default_factory=set)
+    # channel field -> for each receive on `recv.field` in the type's own methods, whether it
+    # sits in a select with another case (it can leave) or not (a range, a bare receive)
+    field_receives: dict[str, list[bool]] = field(default_factory=dict)
+
+    def receivers_stay(self, field_name: str) -> bool:
+        """The type's own methods receive on the field, never with another way out."""
+        receives = self.field_receives.get(field_name, [])
+        return bool(receives) and not any(receives)
 
     @property
     def stop_methods(self) -> list[str]:
         """Methods named like a shutdown, and those that close a field, sorted."""
-        named = {m for m in self.methods if STOP_METHOD.match(m)}
+        named = {m for m in self.methods if STOP_METHOD.match(m) and not _QUERY_METHOD.search(m)}
         return sorted(named | set(self.closed_fields.values()))
 
 
@@ -214,6 +224,8 @@ def _merge(files: list[_FileFacts]) -> OwnerFacts:
             merged.fields.update(stops.fields)
             for closed, method in stops.closed_fields.items():
                 merged.closed_fields.setdefault(closed, method)
+            for received, leaving in stops.field_receives.items():
+                merged.field_receives.setdefault(received, []).extend(leaving)
             merged.methods |= stops.methods
     for stops in facts.types.values():
         cancels = {
@@ -236,7 +248,11 @@ def _read_method(method: Node, types: dict[str, TypeStops]) -> None:
     stops = types.setdefault(type_name, TypeStops())
     stops.methods.add(text(name))
     body = method.child_by_field_name("body")
-    if receiver is None or body is None or b"close(" not in (body.text or b""):
+    if receiver is None or body is None:
+        return
+    if b"<-" in (body.text or b"") or b"range" in (body.text or b""):
+        _read_receives(body, receiver, stops)
+    if b"close(" not in (body.text or b""):
         return
     for call in QueryCursor(compile_query(_CLOSE_QUERY)).captures(body).get("close", []):
         arguments = call_arguments(call)
@@ -246,6 +262,50 @@ def _read_method(method: Node, types: dict[str, TypeStops]) -> None:
         selected = arguments[0].child_by_field_name("field")
         if operand is not None and selected is not None and text(operand) == receiver:
             stops.closed_fields.setdefault(text(selected), text(name))
+
+
+_RECEIVES_QUERY = """
+(unary_expression operator: "<-"
+  operand: (selector_expression operand: (identifier) @owner field: (field_identifier) @field))
+  @receive
+(range_clause
+  right: (selector_expression operand: (identifier) @owner field: (field_identifier) @field))
+  @range
+"""
+
+
+def _read_receives(body: Node, receiver: str, stops: TypeStops) -> None:
+    """Receives on the receiver's own channel fields, and whether each can leave."""
+    for _, captures in QueryCursor(compile_query(_RECEIVES_QUERY)).matches(body):
+        owners, fields = captures.get("owner", []), captures.get("field", [])
+        if len(owners) != 1 or len(fields) != 1 or text(owners[0]) != receiver:
+            continue
+        receive = captures.get("receive", [])
+        stops.field_receives.setdefault(text(fields[0]), []).append(
+            bool(receive) and _select_has_other_case(receive[0])
+        )
+
+
+def _select_has_other_case(receive: Node) -> bool:
+    """`case v := <-x.f:` in a select with another case: the wait can end without x.f."""
+    holder = receive.parent
+    while holder is not None and holder.type in (
+        "expression_list",
+        "receive_statement",
+        "expression_statement",
+    ):
+        holder = holder.parent
+    if holder is None or holder.type != "communication_case":
+        return False
+    select = holder.parent
+    return (
+        select is not None
+        and select.type == "select_statement"
+        and any(
+            case != holder and case.type in ("communication_case", "default_case")
+            for case in select.named_children
+        )
+    )
 
 
 _CLOSE_QUERY = """

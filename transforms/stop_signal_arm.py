@@ -160,7 +160,11 @@ class StopSignalArm(Transform):
     A send is reported only on a field of the receiver or a local (a reply to a request
     belongs to its asker), unbuffered, whose receivers in the package include one that can
     leave, outside a `Stop`/`Close`-like method, and not itself a stop request (`stopCh <-`);
-    with results to return it is reported without a fix. A range is reported only over an
+    not when the owner type's own receives on that field all take every value, when the
+    waiter that leaves drains the channel later (another case of its select, or a `defer`
+    ranging over a local channel); with results to return it is reported without a fix, and
+    so is any wait whose stop channel the package also sends on (it carries requests: a new
+    receive could take one meant for another goroutine). A range is reported only over an
     unexported channel field, or a local channel not handed to any call (`signal.Notify`),
     that nothing in the package closes. `for ; true; <-t.C {`, a `for range` with a variable
     whose element type is not written down, one-line loops, and loops whose wait is not at
@@ -170,7 +174,8 @@ class StopSignalArm(Transform):
 
     Left alone: loops that can leave (`return`, a `break` of the loop or of a label around
     it, `goto`, `panic`, `log.Fatal`), goroutines started in `main` or `init` or in a
-    `sync.Once`, package `main` without a stop signal, test files, bare receives and sleeps
+    `sync.Once`, package `main` without a stop signal or whose function only `main` starts,
+    test files, bare receives and sleeps
     outside loops (judged on real code: a loop's own mailbox, a token, a deliberate delay),
     semaphore and lock channels, and channels a call returns.
 
@@ -218,6 +223,13 @@ class StopSignalArm(Transform):
                     and _text(goroutine.child_by_field_name("name")) not in facts.started
                 ):
                     goroutine = None
+                if (
+                    package_main
+                    and goroutine is not None
+                    and goroutine.type != "func_literal"
+                    and _started_only_from_main(goroutine, ctx)
+                ):
+                    continue  # started once by main: it lives as long as the program, by design
                 if goroutine is None:
                     if not in_method:
                         continue
@@ -265,6 +277,17 @@ class StopSignalArm(Transform):
         started = goroutine.type == "func_literal" or _started_directly(goroutine, ctx)
         if not _owned_channel(operation.channel, receiver):
             return None  # `req.done <- v`: a reply to a request, whose asker is not the owner
+        field = operation.channel.child_by_field_name("field")
+        if (
+            operation.channel.type == "selector_expression"
+            and field is not None
+            and facts.of(owner_type).receivers_stay(text(field))
+        ):
+            return None  # the owner's own receivers take every value: none leaves on the signal
+        if field is not None and _drained_after_leaving(text(field), ctx):
+            return None  # the waiter that leaves takes the value later (a drain goroutine)
+        if operation.channel.type == "identifier" and _drained_on_return(channel, declaration):
+            return None  # a deferred drain reads every value until the sender closes it
         what = f"send on `{channel}`"
         where = "in a goroutine" if started else "in a method of the owner"
         message = (
@@ -274,6 +297,8 @@ class StopSignalArm(Transform):
         if goroutine.child_by_field_name("result") is not None:
             # What to return is the author's call; going on without the value (judged on
             # real code) ran into the next wait for the same stopped side.
+            return self.finding(ctx, node, message, Safety.REPORT_ONLY)
+        if stop.safety == Safety.REPORT_ONLY:
             return self.finding(ctx, node, message, Safety.REPORT_ONLY)
         if (
             not alone_on_lines(ctx.source, node)
@@ -325,7 +350,11 @@ class StopSignalArm(Transform):
         if stop is None:
             if package_main:
                 return None
-            ticker_stopped = wait.ticker is not None and _last(wait.ticker) in facts.stopped
+            ticker_stopped = (
+                wait.ticker is not None
+                and _last(wait.ticker) in facts.stopped
+                and _stopped_outside(wait.ticker, goroutine, declaration)
+            )
             stop_methods = facts.of(owner_type).stop_methods
             if ticker_stopped:
                 why = f"`{wait.ticker}.Stop()` does not close its channel, so it blocks forever"
@@ -347,8 +376,23 @@ class StopSignalArm(Transform):
         if edits is None:
             return self.finding(ctx, loop, message, Safety.REPORT_ONLY)
         safety = min(stop.safety, wait.safety)
+        if safety == Safety.REPORT_ONLY:
+            return self.finding(ctx, loop, message, Safety.REPORT_ONLY)
         fix = Fix(tuple(edits), f"also select on {stop.expression}")
         return self.finding(ctx, loop, message, safety, fix)
+
+
+def _stopped_outside(ticker: str, goroutine: Node, declaration: Node) -> bool:
+    """A local ticker is stopped outside its goroutine (a `defer t.Stop()` inside the endless
+    loop's own function never runs); a field's Stop may be anywhere in the package."""
+    if "." in ticker:
+        return True
+    return any(
+        n.type == "call_expression"
+        and call_name(n) == f"{ticker}.Stop"
+        and not (goroutine.start_byte <= n.start_byte < goroutine.end_byte)
+        for n in descendants(declaration)
+    )
 
 
 def _text(node: Node | None) -> str:
@@ -556,6 +600,8 @@ def _describe(wait: _Wait) -> str:
         return "sleeping between rounds"
     if wait.kind == "select" and wait.ticker is not None:
         return f"selecting on `{wait.ticker}.C`"
+    if wait.kind == "select":
+        return "waiting in a select with no timer or stop case"
     return "waiting on a timer"
 
 
@@ -584,6 +630,80 @@ def _goroutine_of(loop: Node, declaration: Node, ctx: FileContext) -> Node | Non
     ):
         return function
     return None
+
+
+def _drained_after_leaving(field_name: str, ctx: FileContext) -> bool:
+    """A select of the file receives on `x.<field>`, and another of its cases receives on it
+    again (`case <-ctx.Done(): go func() { <-x.result }()`): the send completes after all."""
+    for select in descendants_of_type(ctx.parsed.root, frozenset({"select_statement"})):
+        cases = [c for c in select.named_children if c.type == "communication_case"]
+        waiting = [
+            c for c in cases if _receives_field(c.child_by_field_name("communication"), field_name)
+        ]
+        if not waiting:
+            continue
+        for case in cases:
+            if case in waiting:
+                continue
+            if any(
+                _field_received(n, field_name)
+                for n in descendants(case)
+                if n != case.child_by_field_name("communication")
+            ):
+                return True
+    return False
+
+
+def _drained_on_return(name: str, declaration: Node) -> bool:
+    """A `defer` of the function ranges over or receives from the local channel `name`."""
+    for deferred in descendants_of_type(declaration, frozenset({"defer_statement"})):
+        for node in descendants(deferred):
+            if node.type == "range_clause":
+                right = node.child_by_field_name("right")
+                if right is not None and text(right) == name:
+                    return True
+            operand = receive_operand(node) if node.type == "unary_expression" else None
+            if operand is not None and text(operand) == name:
+                return True
+    return False
+
+
+def _receives_field(communication: Node | None, field_name: str) -> bool:
+    return communication is not None and any(
+        _field_received(n, field_name) for n in descendants(communication)
+    )
+
+
+def _field_received(node: Node, field_name: str) -> bool:
+    operand = receive_operand(node) if node.type == "unary_expression" else None
+    return (
+        operand is not None
+        and operand.type == "selector_expression"
+        and _text(operand.child_by_field_name("field")) == field_name
+    )
+
+
+def _started_only_from_main(function: Node, ctx: FileContext) -> bool:
+    """`go name(...)` statements of the file all sit in `func main`, and there is one."""
+    name = _text(function.child_by_field_name("name"))
+    starts = [
+        statement
+        for statement in descendants_of_type(ctx.parsed.root, frozenset({"go_statement"}))
+        if _started_call_name(statement) == name
+    ]
+    return bool(starts) and all(
+        any(
+            a.type == "function_declaration" and _text(a.child_by_field_name("name")) == "main"
+            for a in ancestors(statement)
+        )
+        for statement in starts
+    )
+
+
+def _started_call_name(statement: Node) -> str | None:
+    call = next((c for c in statement.named_children if c.type == "call_expression"), None)
+    function = call.child_by_field_name("function") if call is not None else None
+    return text(function) if function is not None and function.type == "identifier" else None
 
 
 def _is_once(call: Node) -> bool:
@@ -620,6 +740,10 @@ def _stop_signal(
             # starts (a restart, a lazy make) would be a data race the old loop never had.
             set_before = _assigned_before_start(field_name, goroutine, ctx)
             settled = facts.field_assignments.get(field_name, 0) <= set_before
+            if channel is not None and ctx.package.uses(("field", field_name)).sends:
+                # It also carries requests (`s.stop <- 0` for one worker): a new receive
+                # could take one meant for another goroutine.
+                return _Stop(expression, Safety.REPORT_ONLY)
             return _Stop(expression, Safety.SAFE if settled else Safety.REVIEW)
     for function in [a for a in ancestors(loop) if a.type in FUNCTION_TYPES]:
         for name, declaration in function_parameters(function):
