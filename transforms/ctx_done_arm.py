@@ -10,6 +10,7 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from codemod.callers import context_never_cancelled
+from codemod.go.channels import ChannelUse, called_with, channel_use, is_channel_make
 from codemod.go.contexts import NEVER_CANCELLED
 from codemod.go.flow import loops_not_holding
 from codemod.go.goroutines import runs_as_goroutine
@@ -30,7 +31,6 @@ from codemod.go.syntax import (
     descendants_of_type,
     import_specs,
     line_indent,
-    made_channel_type,
     receive_operand,
     statement_list,
     text,
@@ -661,7 +661,7 @@ def _strands_its_producer(operation: _Operation, package: PackageView) -> bool:
         return False
     declaration = resolve(text(source), source)
     if declaration is None or not (
-        (declaration.value is not None and _is_make_chan(declaration.value))
+        (declaration.value is not None and is_channel_make(declaration.value, bidirectional=False))
         or _assigned_make(declaration) is not None
     ):
         return False
@@ -870,7 +870,7 @@ def _classify_channel(expression: Node, cancel: _Cancel | None) -> _Channel | No
         # `status, errs := wait(ctx, ...)`: every result of a call handed the context.
         owned = value.type == "call_expression" and _passes_context(value, cancel)
         return _Channel(name, declaration, None, None, producer_owns=owned)
-    if _is_make_chan(value):
+    if is_channel_make(value, bidirectional=False):
         element = call_arguments(value)[0].child_by_field_name("value")
         return _Channel(name, declaration, _text(element) or None, value, known=True)
     if value.type == "selector_expression":
@@ -963,10 +963,6 @@ def _passes_context(call: Node, cancel: _Cancel | None) -> bool:
     return cancel is not None and any(text(a) == cancel.name for a in call_arguments(call))
 
 
-def _is_make_chan(node: Node) -> bool:
-    return made_channel_type(node) is not None
-
-
 def _is_local_variable(declaration: Declaration) -> bool:
     parent = declaration.identifier.parent
     return parent is not None and parent.type == "var_spec"
@@ -990,7 +986,7 @@ def _make_assigned_to(identifier: Node) -> Node | None:
         or names.named_child_count != 1
         or right is None
         or right.named_child_count != 1
-        or not _is_make_chan(right.named_children[0])
+        or not is_channel_make(right.named_children[0], bidirectional=False)
     ):
         return None
     return right.named_children[0]
@@ -1488,7 +1484,7 @@ def _fed_by_own_goroutine(declaration: Declaration) -> bool:
         if parent is None:
             continue
         sends = parent.type == "send_statement" and parent.child_by_field_name("channel") == node
-        if sends or (parent.type == "argument_list" and _call_of(parent) == "close"):
+        if sends or (parent.type == "argument_list" and called_with(parent) == "close"):
             signals.append(node)
         elif _handed_to_go_statement(node):
             continue  # `go worker(ch)`: a goroutine this function starts feeds it
@@ -1572,7 +1568,7 @@ def _seeds_fresh_buffer(send: Node, channel: Node | None) -> bool:
     if make is None or make.type != "literal_element" or make.named_child_count != 1:
         return False
     make = make.named_children[0]
-    if not _is_make_chan(make) or loops_not_holding(send, make):
+    if not is_channel_make(make, bidirectional=False) or loops_not_holding(send, make):
         return False
     sends = [
         n
@@ -1732,18 +1728,19 @@ def _local_uses(declaration: Declaration) -> _LocalUses:
     for node in references(declaration):
         parent = node.parent
         assert parent is not None
-        if parent.type == "send_statement" and parent.child_by_field_name("channel") == node:
+        use = channel_use(node)
+        if use is ChannelUse.SEND:
             uses.sends.append(parent)
-        elif receive_operand(parent) == node:
+        elif use is ChannelUse.RECEIVE:
             holder = parent.parent
             if holder is not None and holder.type == "receive_statement":
                 case = holder.parent
                 uses.receives.append(case.parent if case is not None else None)
             else:
                 uses.receives.append(None)
-        elif parent.type == "range_clause" and parent.child_by_field_name("right") == node:
+        elif use is ChannelUse.RANGE:
             uses.receives.append(None)
-        elif parent.type == "argument_list" and _call_of(parent) == "close":
+        elif use is ChannelUse.CLOSE:
             uses.closed = True
         elif (parameter := _parameter_for(node)) is not None:
             inner = _local_uses(parameter)  # go func(c chan T) { ... }(ch)
@@ -1759,16 +1756,11 @@ def _local_uses(declaration: Declaration) -> _LocalUses:
 def _neutral_use(node: Node, parent: Node) -> bool:
     """close(ch), len(ch), `ch != nil`, `ch = make(chan T)`: uses that hand it to no one."""
     if parent.type == "argument_list":
-        return _call_of(parent) in ("close", "len", "cap")
+        return called_with(parent) in ("close", "len", "cap")
     if parent.type == "binary_expression":
         operator = parent.child_by_field_name("operator")
         return operator is not None and operator.type in ("==", "!=")
     return _make_assigned_to(node) is not None
-
-
-def _call_of(arguments: Node) -> str | None:
-    call = arguments.parent
-    return call_name(call) if call is not None and call.type == "call_expression" else None
 
 
 # --- selects ---------------------------------------------------------------------------------

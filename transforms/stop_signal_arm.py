@@ -11,6 +11,7 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from codemod.callers import context_never_cancelled
+from codemod.go.flow import innermost_breakable
 from codemod.go.rewrite import alone_on_lines, trailing_comment
 from codemod.go.scope import free_name, identifier_names
 from codemod.go.syntax import (
@@ -40,9 +41,6 @@ from codemod.owners import (
 from codemod.package import SIGNAL_NAME, channel_key
 from codemod.transform import FileContext, Transform
 
-_BREAKABLE = frozenset(
-    {"for_statement", "expression_switch_statement", "type_switch_statement", "select_statement"}
-)
 _SEMAPHORE_NAME = re.compile(r"(?i)sem|tokens?$|slots?$|limit|throttle|lock")
 _STOP_REQUEST = re.compile(r"(?i)stop|quit|shutdown|exit|kill|cancel|clos|term")
 _TIMER_CALLS = frozenset({"time.After", "time.Tick"})
@@ -449,7 +447,7 @@ def _can_leave(loop: Node, body: Node) -> bool:
             if label is not None:
                 if text(label) in labels:
                     return True
-            elif next((a for a in ancestors(node) if a.type in _BREAKABLE), None) == loop:
+            elif innermost_breakable(node) == loop:
                 return True
         if node.type == "continue_statement":
             label = next((c for c in node.named_children if c.type == "label_name"), None)
