@@ -9,7 +9,13 @@ from typing import ClassVar
 
 from tree_sitter import Node
 
-from codemod.go.channels import called_with, is_receive_of, is_unbuffered_make
+from codemod.go.channels import (
+    ChannelUse,
+    called_with,
+    channel_use,
+    is_receive_of,
+    is_unbuffered_make,
+)
 from codemod.go.flow import BREAKABLE, loops_between
 from codemod.go.goroutines import go_statement_of, names_in_goroutine
 from codemod.go.parse import parse_tree
@@ -328,15 +334,14 @@ def _plain_later_use(node: Node, function: Node) -> bool:
     """A use a buffer does not change: `return ch`, a receive, or a send that ends the
     goroutine it is in (nothing after it waits on the receiver)."""
     parent = node.parent
-    if parent is None:
-        return False
-    if is_receive_of(parent, node):
+    use = channel_use(node)
+    if use is ChannelUse.RECEIVE:
         return True
-    if parent.type == "expression_list" and parent.parent is not None:
-        return parent.parent.type == "return_statement" and enclosing_function(node) == function
+    if use is ChannelUse.RETURN:
+        return enclosing_function(node) == function
     if (
-        parent.type == "send_statement"
-        and parent.child_by_field_name("channel") == node
+        use is ChannelUse.SEND
+        and parent is not None
         and parent.parent is not None
         and parent.parent.type == "statement_list"
     ):

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from tree_sitter import Node
 
-from codemod.go.channels import called_with, is_channel_make
+from codemod.go.channels import ChannelUse, called_with, channel_use, is_channel_make
 from codemod.go.goroutines import go_statement_of
 from codemod.go.syntax import (
     ancestors,
@@ -268,17 +268,14 @@ def _classify_uses(name: str, declared: Node, function: Node, body: Node) -> _Us
             continue
         parent = node.parent
         assert parent is not None
-        if parent.type == "send_statement" and parent.child_by_field_name("channel") == node:
+        use = channel_use(node)
+        if use is ChannelUse.SEND:
             uses.outer_sends = True
-        elif parent.type == "range_clause" and parent.child_by_field_name("right") == node:
+        elif use is ChannelUse.RANGE:
             uses.ranged = True
-        elif (
-            parent.type == "expression_list"
-            and parent.parent is not None
-            and (parent.parent.type == "return_statement")
-        ):
+        elif use is ChannelUse.RETURN:
             uses.returned = True
-        elif called_with(parent) == "close":
+        elif use is ChannelUse.CLOSE:
             uses.closed = True
         else:
             uses.other_uses = True
@@ -337,13 +334,10 @@ def _scan_goroutine_body(
         if enclosing_function(node) != literal:
             goroutine.other_uses = True  # a nested closure or goroutine may send or close later
             continue
-        parent = node.parent
-        assert parent is not None
-        if parent.type == "send_statement" and parent.child_by_field_name("channel") == node:
+        use = channel_use(node)
+        if use is ChannelUse.SEND:
             goroutine.sends += 1
-        elif called_with(parent) in ("len", "cap"):
-            continue
-        else:
+        elif use is not ChannelUse.LEN_CAP:
             goroutine.other_uses = True
     return True
 

@@ -35,7 +35,7 @@ from codemod.go.syntax import (
     statement_list,
     text,
 )
-from codemod.go.types import top_level_types
+from codemod.go.types import top_level_types, type_parameters_around, zero_value
 from codemod.model import Edit, Finding, Fix, Safety
 from codemod.package import (
     SIGNAL_NAME,
@@ -1836,39 +1836,6 @@ class _Return:
     safety: Safety
 
 
-_ZERO_BASIC = {
-    **dict.fromkeys(
-        (
-            "int",
-            "int8",
-            "int16",
-            "int32",
-            "int64",
-            "uint",
-            "uint8",
-            "uint16",
-            "uint32",
-            "uint64",
-            "uintptr",
-            "float32",
-            "float64",
-            "complex64",
-            "complex128",
-            "byte",
-            "rune",
-        ),
-        "0",
-    ),
-    "string": '""',
-    "bool": "false",
-    "error": "nil",
-    "any": "nil",
-}
-_NIL_TYPES = frozenset(
-    {"pointer_type", "slice_type", "map_type", "channel_type", "function_type", "interface_type"}
-)
-
-
 def _return_statement(function: Node, cancel: _Cancel, names: _FileNames) -> _Return | None:
     result = function.child_by_field_name("result")
     if result is None:
@@ -1884,69 +1851,16 @@ def _return_statement(function: Node, cancel: _Cancel, names: _FileNames) -> _Re
         types.append(result)
     if not types or text(types[-1]) != "error":
         return None  # no error result to carry the cancellation: a human must choose
-    type_parameters = _type_parameters(function)
+    type_parameters = type_parameters_around(function)
     values: list[str] = []
     safety = Safety.SAFE
     for type_node in types[:-1]:
-        zero = _zero_value(type_node, names, type_parameters, 0)
+        zero = zero_value(type_node, names.types, type_parameters)
         if zero is None:
             zero, safety = f"*new({text(type_node)})", Safety.REVIEW
         values.append(zero)
     values.append(cancel.err)
     return _Return("return " + ", ".join(values), safety)
-
-
-def _type_parameters(function: Node) -> set[str]:
-    """Type parameter names of the function and of every function around it."""
-    found: set[str] = set()
-    for holder in (function, *ancestors(function)):
-        if holder.type not in FUNCTION_TYPES:
-            continue
-        parameters = holder.child_by_field_name("type_parameters")
-        if parameters is not None:
-            for declaration in parameters.named_children:
-                found.update(text(n) for n in declaration.children_by_field_name("name"))
-        receiver = holder.child_by_field_name("receiver")
-        if receiver is not None:
-            # func (s *Set[T]) ...: T is a type parameter of the method.
-            for node in descendants(receiver):
-                if node.type == "type_arguments":
-                    found.update(text(a) for a in node.named_children)
-    return found
-
-
-def _zero_value(
-    type_node: Node, names: _FileNames, type_parameters: set[str], depth: int
-) -> str | None:
-    """A literal zero value for the type; None when the type is not declared in sight."""
-    kind = type_node.type
-    written = text(type_node)
-    if kind == "parenthesized_type" and type_node.named_child_count == 1:
-        return _zero_value(type_node.named_children[0], names, type_parameters, depth)
-    if kind in _NIL_TYPES or written == "interface{}":
-        return "nil"
-    if kind in ("struct_type", "array_type") and "\n" not in written:
-        return written + "{}"
-    if kind == "type_identifier" and written in type_parameters:
-        return f"*new({written})"
-    if kind == "generic_type":
-        base = type_node.child_by_field_name("type")
-        spec = names.types.get(text(base)) if base is not None else None
-        underlying = spec.child_by_field_name("type") if spec is not None else None
-        if underlying is not None and underlying.type == "struct_type":
-            return written + "{}"
-        return None
-    if kind != "type_identifier":
-        return None
-    if written in names.types and depth < 4:
-        spec = names.types[written]
-        underlying = spec.child_by_field_name("type")
-        if underlying is None or spec.child_by_field_name("type_parameters") is not None:
-            return None
-        if underlying.type in ("struct_type", "array_type"):
-            return written + "{}"
-        return _zero_value(underlying, names, set(), depth + 1)
-    return _ZERO_BASIC.get(written)
 
 
 # --- the rewrite -----------------------------------------------------------------------------
