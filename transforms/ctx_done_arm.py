@@ -29,11 +29,13 @@ from codemod.go.syntax import (
     call_name,
     descendants,
     descendants_of_type,
+    enclosing_function,
     import_specs,
     line_indent,
     receive_operand,
     statement_list,
     text,
+    text_or_empty,
 )
 from codemod.go.types import top_level_types, type_parameters_around, zero_value
 from codemod.model import Edit, Finding, Fix, Safety
@@ -196,8 +198,8 @@ class ChannelOperationIgnoresContext(Transform):
         for declaration in ctx.parsed.clean_declarations:
             if declaration.type not in ("function_declaration", "method_declaration"):
                 continue
-            name = declaration.child_by_field_name("name")
-            if declaration.type == "function_declaration" and _text(name) in ("main", "init"):
+            name = text_or_empty(declaration.child_by_field_name("name"))
+            if declaration.type == "function_declaration" and name in ("main", "init"):
                 continue
             for node in descendants_of_type(declaration, self.candidates):
                 finding = self._check(ctx, names, node)
@@ -208,7 +210,7 @@ class ChannelOperationIgnoresContext(Transform):
         operation = _operation(node)
         if operation is None:
             return None
-        function = _enclosing_function(node)
+        function = enclosing_function(node)
         if function is None or _is_deferred(function):
             return None
         cancel = _context_in_scope(node, names)
@@ -352,14 +354,6 @@ def _operation(node: Node) -> _Operation | None:
     return None
 
 
-def _text(node: Node | None) -> str:
-    return text(node) if node is not None else ""
-
-
-def _enclosing_function(node: Node) -> Node | None:
-    return next((a for a in ancestors(node) if a.type in FUNCTION_TYPES), None)
-
-
 def _is_deferred(function: Node) -> bool:
     """`defer func() { ... }()`: returning early from it changes nothing worth a fix."""
     call = function.parent
@@ -422,7 +416,7 @@ def _context_in_scope(node: Node, names: _FileNames) -> _Cancel | None:
                 f"{name}.Err()",
                 name,
                 _cancel_function(declaration),
-                _enclosing_function(declaration.identifier) if _has_deadline(declaration) else None,
+                enclosing_function(declaration.identifier) if _has_deadline(declaration) else None,
                 declaration.owner
                 if _is_parameter(declaration) and declaration.owner.type in _TOP_LEVEL_FUNCTIONS
                 else None,
@@ -432,7 +426,7 @@ def _context_in_scope(node: Node, names: _FileNames) -> _Cancel | None:
         if (
             found is None
             and names.http is not None
-            and _text(declaration.type).replace(" ", "") == f"*{names.http}.Request"
+            and text_or_empty(declaration.type).replace(" ", "") == f"*{names.http}.Request"
         ):
             context = f"{name}.Context()"
             found = (declaration, _Cancel(f"{context}.Done()", f"{context}.Err()", context))
@@ -441,7 +435,7 @@ def _context_in_scope(node: Node, names: _FileNames) -> _Cancel | None:
     declaration, cancel = found
     if _unset_or_detached(declaration, node, names):
         return None
-    owner = _enclosing_function(declaration.identifier)
+    owner = enclosing_function(declaration.identifier)
     in_goroutine = False
     for function in ancestors(node):
         if function == owner:
@@ -466,15 +460,16 @@ def _ends_with_the_test(declaration: Declaration) -> bool:
     callee = value.child_by_field_name("function") if value is not None else None
     if value is None or value.type != "call_expression" or callee is None:
         return False
-    if callee.type != "selector_expression" or _text(callee.child_by_field_name("field")) != (
-        "Context"
-    ):
+    field = callee.child_by_field_name("field")
+    if callee.type != "selector_expression" or text_or_empty(field) != "Context":
         return False
     operand = callee.child_by_field_name("operand")
     if operand is None or operand.type != "identifier":
         return False
     handle = resolve(text(operand), value)
-    return handle is not None and bool(_TEST_HANDLES.fullmatch(_text(handle.type).replace(" ", "")))
+    return handle is not None and bool(
+        _TEST_HANDLES.fullmatch(text_or_empty(handle.type).replace(" ", ""))
+    )
 
 
 def _works_under_other_context(
@@ -548,7 +543,7 @@ def _cleanup_after(node: Node, function: Node) -> bool:
             continue
         if (
             not _result_ignored(call)
-            or _enclosing_function(call) != function
+            or enclosing_function(call) != function
             or any(a.type == "defer_statement" for a in ancestors(call))
         ):
             continue
@@ -572,7 +567,7 @@ def _own_exit_when_done(function: Node, cancel: _Cancel, operation: Node) -> str
     exits: set[str] = set()
     kinds = frozenset({"communication_case", "if_statement"})
     for node in descendants_of_type(function, kinds):
-        if _enclosing_function(node) != function:
+        if enclosing_function(node) != function:
             continue
         if node.type == "if_statement":
             test = _context_error_test(node, cancel)
@@ -630,14 +625,14 @@ def _closed_by_launcher(operation: _Operation, function: Node) -> bool:
     if operation.kind != "send" or operation.channel is None:
         return False
     name = text(operation.channel)
-    inner, outer = function, _enclosing_function(function)
+    inner, outer = function, enclosing_function(function)
     while inner.type == "func_literal" and outer is not None:
         for call in descendants_of_type(outer, _CALLS):
             if call.start_byte > inner.end_byte and call_name(call) == "close":
                 arguments = call_arguments(call)
                 if arguments and text(arguments[0]) == name:
                     return True
-        inner, outer = outer, _enclosing_function(outer)
+        inner, outer = outer, enclosing_function(outer)
     return False
 
 
@@ -682,8 +677,8 @@ def _sends_elsewhere_after(operation: _Operation, function: Node) -> bool:
     name = text(operation.channel)
     return any(
         send.start_byte >= operation.statement.end_byte
-        and _text(send.child_by_field_name("channel")) != name
-        and _enclosing_function(send) == function
+        and text_or_empty(send.child_by_field_name("channel")) != name
+        and enclosing_function(send) == function
         and not any(a.type == "defer_statement" for a in ancestors(send))
         for send in descendants_of_type(body, _SENDS)
     )
@@ -774,7 +769,7 @@ def _cancelled_before(node: Node, function: Node, cancel: _Cancel) -> bool:
             and call_name(call) == cancel.cancel_function
             and call.parent is not None
             and call.parent.type == "expression_statement"
-            and _enclosing_function(call) == function
+            and enclosing_function(call) == function
         ):
             return True
     return False
@@ -826,14 +821,14 @@ def _classify_channel(expression: Node, cancel: _Cancel | None) -> _Channel | No
     while expression.type == "parenthesized_expression" and expression.named_child_count == 1:
         expression = expression.named_children[0]
     if expression.type == "selector_expression":
-        field_name = _text(expression.child_by_field_name("field"))
+        field_name = text_or_empty(expression.child_by_field_name("field"))
         if field_name == "C":
             return None  # a timer's or ticker's channel: it fires
         owned = _field_of_context_call(expression, cancel)
         return _Channel(field_name, None, None, None, producer_owns=owned)
     if expression.type == "index_expression":
         operand = expression.child_by_field_name("operand")
-        return _Channel(_text(operand), None, None, None)
+        return _Channel(text_or_empty(operand), None, None, None)
     if expression.type != "identifier":
         return None  # time.After(d), ctx.Done(), f(): the callee decides; leave them alone
     name = text(expression)
@@ -845,7 +840,7 @@ def _classify_channel(expression: Node, cancel: _Cancel | None) -> _Channel | No
         if declaration.type.type != "channel_type":
             return None
         element = declaration.type.child_by_field_name("value")
-        if _text(element) == "time.Time":
+        if text_or_empty(element) == "time.Time":
             return None  # a timer's channel kept in a variable
         argument = _argument_for(declaration)
         if argument is not None and argument.type == "identifier":
@@ -862,7 +857,7 @@ def _classify_channel(expression: Node, cancel: _Cancel | None) -> _Channel | No
             and any(_assigned_from_context_call(r, cancel) for r in references(declaration))
         )
         return _Channel(
-            name, declaration, _text(element) or None, made, known=True, producer_owns=owned
+            name, declaration, text_or_empty(element) or None, made, known=True, producer_owns=owned
         )
     if value is None:
         return _Channel(name, declaration, None, None)
@@ -872,9 +867,9 @@ def _classify_channel(expression: Node, cancel: _Cancel | None) -> _Channel | No
         return _Channel(name, declaration, None, None, producer_owns=owned)
     if is_channel_make(value, bidirectional=False):
         element = call_arguments(value)[0].child_by_field_name("value")
-        return _Channel(name, declaration, _text(element) or None, value, known=True)
+        return _Channel(name, declaration, text_or_empty(element) or None, value, known=True)
     if value.type == "selector_expression":
-        if _text(value.child_by_field_name("field")) == "C":
+        if text_or_empty(value.child_by_field_name("field")) == "C":
             return None  # ticker := time.NewTicker(d).C
         owned = _field_of_context_call(value, cancel)
         return _Channel(name, declaration, None, None, producer_owns=owned)
@@ -1104,7 +1099,7 @@ def _done_of(case: Node) -> str | None:
     if callee is None or callee.type != "selector_expression":
         return None
     owner = callee.child_by_field_name("operand")
-    if owner is None or _text(callee.child_by_field_name("field")) != "Done":
+    if owner is None or text_or_empty(callee.child_by_field_name("field")) != "Done":
         return None
     return text(owner)
 
@@ -1139,10 +1134,10 @@ def _returned_to_package_callers(use: Node) -> bool:
     statement = use.parent.parent if use.parent is not None else None
     if statement is None or statement.type != "return_statement":
         return False
-    function = _enclosing_function(statement)
+    function = enclosing_function(statement)
     if function is None or function.type not in ("function_declaration", "method_declaration"):
         return False
-    return not _text(function.child_by_field_name("name"))[:1].isupper()
+    return not text_or_empty(function.child_by_field_name("name"))[:1].isupper()
 
 
 def _watches_context(statement: Node, cancel: _Cancel) -> bool:
@@ -1150,7 +1145,7 @@ def _watches_context(statement: Node, cancel: _Cancel) -> bool:
     `ctx.Done()` elsewhere (a poll of `ctx.Err()` between steps is not such a wait), or it
     takes the context as a parameter and uses it nowhere else, so ending this wait is all
     the parameter can be for (`func (t *Ticker) Run(ctx context.Context, out chan<- int)`)."""
-    function = _enclosing_function(statement)
+    function = enclosing_function(statement)
     if function is None:
         return False
     uses = [n for n in descendants(function) if n.type == "identifier" and text(n) == cancel.name]
@@ -1194,7 +1189,7 @@ def _first_into_fresh_buffer(send: Node, channel: _Channel) -> bool:
     made, declaration = channel.made, channel.declaration
     if made is None or declaration is None or loops_not_holding(send, made):
         return False
-    if _enclosing_function(send) != _enclosing_function(made):
+    if enclosing_function(send) != enclosing_function(made):
         return False
     arguments = call_arguments(made)
     if len(arguments) < 2 or arguments[1].type != "int_literal":
@@ -1326,13 +1321,13 @@ def _has_last_word(operation: _Operation) -> bool:
     drops a value mid-stream lets the reader see a clean end of a cut-short stream."""
     if operation.kind != "send" or operation.channel is None:
         return False
-    function = _enclosing_function(operation.statement)
+    function = enclosing_function(operation.statement)
     if function is None:
         return False
     name = text(operation.channel)
     return any(
         send != operation.statement
-        and _text(send.child_by_field_name("channel")) == name
+        and text_or_empty(send.child_by_field_name("channel")) == name
         and _ends_path(send)
         for send in descendants_of_type(function, _SENDS)
     )
@@ -1403,9 +1398,9 @@ def _replies_to_request(channel: Node | None) -> bool:
 def _returns_token(statement: Node, channel: Node | None) -> bool:
     """An earlier receive from the same channel in this function, or in the function that
     started this goroutine (`<-sem; go func() { ...; sem <- token }()`): a token put back."""
-    function = _enclosing_function(statement)
+    function = enclosing_function(statement)
     while function is not None and function.type == "func_literal":
-        outer = _enclosing_function(function)
+        outer = enclosing_function(function)
         if outer is None:
             break
         function = outer
@@ -1432,7 +1427,7 @@ def _hands_out_receive_only(use: Node) -> bool:
         return False
     index = names.named_children.index(use) if use in names.named_children else -1
     if holder.type == "return_statement":
-        function = _enclosing_function(holder)
+        function = enclosing_function(holder)
         result = function.child_by_field_name("result") if function is not None else None
         if result is None:
             return False
@@ -1441,14 +1436,14 @@ def _hands_out_receive_only(use: Node) -> bool:
             kind = declaration.child_by_field_name("type")
             count = max(1, len(declaration.children_by_field_name("name")))
             kinds += [kind] * count if kind is not None else []
-        return 0 <= index < len(kinds) and _text(kinds[index]).startswith("<-")
+        return 0 <= index < len(kinds) and text_or_empty(kinds[index]).startswith("<-")
     if holder.type == "assignment_statement" and holder.child_by_field_name("right") == names:
         left = holder.child_by_field_name("left")
         targets = left.named_children if left is not None else []
         if not 0 <= index < len(targets) or targets[index].type != "identifier":
             return False
         target = resolve(text(targets[index]), targets[index])
-        return target is not None and _text(target.type).startswith("<-")
+        return target is not None and text_or_empty(target.type).startswith("<-")
     return False
 
 
@@ -1463,7 +1458,7 @@ def _receive_only_parameter(call: Node, index: int) -> bool:
     for declaration in root.named_children:
         if declaration.type != "function_declaration":
             continue
-        if _text(declaration.child_by_field_name("name")) != text(callee):
+        if text_or_empty(declaration.child_by_field_name("name")) != text(callee):
             continue
         kinds: list[Node] = []
         parameters = declaration.child_by_field_name("parameters")
@@ -1471,13 +1466,13 @@ def _receive_only_parameter(call: Node, index: int) -> bool:
             kind = parameter.child_by_field_name("type")
             count = max(1, len(parameter.children_by_field_name("name")))
             kinds += [kind] * count if kind is not None else []
-        return 0 <= index < len(kinds) and _text(kinds[index]).startswith("<-")
+        return 0 <= index < len(kinds) and text_or_empty(kinds[index]).startswith("<-")
     return False
 
 
 def _fed_by_own_goroutine(declaration: Declaration) -> bool:
     """A local channel closed or sent on only from goroutines this function starts."""
-    owner = _enclosing_function(declaration.identifier)
+    owner = enclosing_function(declaration.identifier)
     signals = []
     for node in references(declaration):
         parent = node.parent
@@ -1561,7 +1556,7 @@ def _seeds_fresh_buffer(send: Node, channel: Node | None) -> bool:
             element.child_by_field_name("value")
             for element in descendants(literal)
             if element.type == "keyed_element"
-            and _text(element.child_by_field_name("key")) == text(field_node)
+            and text_or_empty(element.child_by_field_name("key")) == text(field_node)
         ),
         None,
     )
@@ -1572,8 +1567,9 @@ def _seeds_fresh_buffer(send: Node, channel: Node | None) -> bool:
         return False
     sends = [
         n
-        for n in descendants(_enclosing_function(send) or send)
-        if n.type == "send_statement" and _text(n.child_by_field_name("channel")) == text(channel)
+        for n in descendants(enclosing_function(send) or send)
+        if n.type == "send_statement"
+        and text_or_empty(n.child_by_field_name("channel")) == text(channel)
     ]
     return len(sends) == 1 and _fits_buffer(make, sends, escapes=False)
 
@@ -1596,7 +1592,7 @@ def _fits_buffer(made: Node, sends: list[Node], escapes: bool) -> bool:
         return False
     by_function: dict[int, list[Node]] = {}
     for send in sends:
-        function = _enclosing_function(send)
+        function = enclosing_function(send)
         if function is None or not _runs_once(function, made):
             return False
         loops = loops_not_holding(send, made)
@@ -1611,7 +1607,7 @@ def _fits_buffer(made: Node, sends: list[Node], escapes: bool) -> bool:
     for key, group in by_function.items():
         # `defer func() { if r := recover(); r != nil { ch <- err } }()` in a goroutine whose
         # own sends each end its run: the panic path and those sends exclude each other.
-        owner = _recovering_owner(_enclosing_function(group[0]))
+        owner = _recovering_owner(enclosing_function(group[0]))
         if owner is not None and owner.id in bounds and all(map(_ends_path, by_function[owner.id])):
             bounds[owner.id] = max(bounds[owner.id], bounds.pop(key))
     bound = sum(bounds.values())
@@ -1626,7 +1622,7 @@ def _recovering_owner(function: Node | None) -> Node | None:
         return None
     if not any(call_name(c) == "recover" for c in descendants_of_type(function, _CALLS)):
         return None
-    return _enclosing_function(function)
+    return enclosing_function(function)
 
 
 _CALLS = frozenset({"call_expression"})
