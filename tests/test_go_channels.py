@@ -8,10 +8,12 @@ from tree_sitter import Node
 from codemod.go.channels import (
     ChannelUse,
     called_with,
+    case_received_channel,
     channel_use,
     has_buffer,
     is_channel_make,
     is_unbuffered_make,
+    select_cases,
 )
 from codemod.go.parse import parse_source
 from codemod.go.syntax import descendants, text
@@ -97,3 +99,30 @@ def test_makes(
     assert is_channel_make(call) == bidirectional
     assert is_unbuffered_make(call) == unbuffered
     assert has_buffer(call) == sized
+
+
+def test_select_cases_and_received_channels() -> None:
+    select_statement = (
+        "select {\n"
+        "// waits\n"
+        "case <-done:\n"
+        "case v := <-results: _ = v\n"
+        "case out <- 1:\n"
+        "case <-ctx.Done():\n"
+        "default:\n"
+        "}"
+    )
+    select = next(n for n in function_nodes(select_statement) if n.type == "select_statement")
+    cases = select_cases(select)
+    assert [case.type for case in cases] == [
+        *["communication_case"] * 4,
+        "default_case",
+    ]  # the comment is not a case
+    received = [case_received_channel(case) for case in cases]
+    assert [text(r) if r is not None else None for r in received] == [
+        "done",
+        "results",
+        None,  # a send
+        "ctx.Done()",
+        None,  # default
+    ]

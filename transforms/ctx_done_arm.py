@@ -10,7 +10,14 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from codemod.callers import context_never_cancelled
-from codemod.go.channels import ChannelUse, called_with, channel_use, is_channel_make
+from codemod.go.channels import (
+    ChannelUse,
+    called_with,
+    case_received_channel,
+    channel_use,
+    is_channel_make,
+    select_cases,
+)
 from codemod.go.contexts import NEVER_CANCELLED
 from codemod.go.flow import loops_not_holding
 from codemod.go.goroutines import runs_as_goroutine
@@ -578,7 +585,7 @@ def _own_exit_when_done(function: Node, cancel: _Cancel, operation: Node) -> str
                 return None  # `if errors.Is(ctx.Err(), context.Canceled)`: which end matters
             statements = statement_list(consequence)
         else:
-            operand = _case_receive_operand(node)
+            operand = case_received_channel(node)
             if operand is None or text(operand) != cancel.done:
                 continue
             statements = statement_list(node)
@@ -1070,7 +1077,7 @@ def _receivers_give_up_with(selects: list[Node | None], cancel: _Cancel, operati
     safety = Safety.SAFE
     for select in selects:
         assert select is not None  # _select_has_exit(None) is False
-        exits = [c for c in _select_cases(select) if _is_exit_case(c)]
+        exits = [c for c in select_cases(select) if _is_exit_case(c)]
         if not any(_done_of(c) in lineage for c in exits):
             return Safety.REPORT_ONLY
         if any(_done_of(c) not in lineage for c in exits):
@@ -1083,7 +1090,7 @@ def _is_exit_case(case: Node, cancel: _Cancel | None = None) -> bool:
     producer owns: a way out of the select other than the data it waits for."""
     if case.type == "default_case":
         return True
-    operand = _case_receive_operand(case)
+    operand = case_received_channel(case)
     if operand is None:
         return False
     channel = _classify_channel(operand, cancel)
@@ -1092,7 +1099,7 @@ def _is_exit_case(case: Node, cancel: _Cancel | None = None) -> bool:
 
 def _done_of(case: Node) -> str | None:
     """`ctx` of `case <-ctx.Done():`."""
-    operand = _case_receive_operand(case)
+    operand = case_received_channel(case)
     if operand is None or operand.type != "call_expression" or call_arguments(operand):
         return None
     callee = operand.child_by_field_name("function")
@@ -1525,11 +1532,11 @@ def _drained_before(statement: Node, channel: Node | None) -> bool:
         previous = previous.prev_named_sibling
     if previous is None or previous.type != "select_statement" or channel is None:
         return False
-    cases = _select_cases(previous)
+    cases = select_cases(previous)
     if not any(c.type == "default_case" for c in cases):
         return False
     for case in cases:
-        operand = _case_receive_operand(case)
+        operand = case_received_channel(case)
         if operand is not None and text(operand) == text(channel):
             return True
     return False
@@ -1762,31 +1769,19 @@ def _neutral_use(node: Node, parent: Node) -> bool:
 # --- selects ---------------------------------------------------------------------------------
 
 
-def _select_cases(select: Node) -> list[Node]:
-    return [c for c in select.named_children if c.type in ("communication_case", "default_case")]
-
-
-def _case_receive_operand(case: Node) -> Node | None:
-    """`ch` of a select case `case <-ch:` or `case v := <-ch:`; None for sends and default."""
-    communication = case.child_by_field_name("communication")
-    if communication is None or communication.type != "receive_statement":
-        return None
-    return receive_operand(communication.child_by_field_name("right"))
-
-
 def _closed_in_package(case: Node, package: PackageView) -> bool:
-    operand = _case_receive_operand(case)
+    operand = case_received_channel(case)
     key = channel_key(operand) if operand is not None else None
     return key is not None and key[0] == "field" and package.uses(key).closed
 
 
 def _select_has_exit(select: Node | None, cancel: _Cancel | None) -> bool:
     """A select with a default, a timer, a Done() or a signal arm: it does not wait forever."""
-    return select is not None and any(_is_exit_case(c, cancel) for c in _select_cases(select))
+    return select is not None and any(_is_exit_case(c, cancel) for c in select_cases(select))
 
 
 def _select_needs_arm(select: Node, cancel: _Cancel, package: PackageView) -> bool:
-    cases = _select_cases(select)
+    cases = select_cases(select)
     if not cases or _select_has_exit(select, cancel):
         return False
     if any(_closed_in_package(case, package) for case in cases):
@@ -1794,7 +1789,7 @@ def _select_needs_arm(select: Node, cancel: _Cancel, package: PackageView) -> bo
     for case in cases:
         # An arm that hears from a goroutine this function started: the select waits for
         # its own worker, which is the one to give a way out.
-        operand = _case_receive_operand(case)
+        operand = case_received_channel(case)
         channel = _classify_channel(operand, cancel) if operand is not None else None
         if (
             channel is not None

@@ -12,7 +12,14 @@ from enum import Enum
 
 from tree_sitter import Node
 
-from codemod.go.syntax import call_arguments, call_name, is_bidirectional, made_channel_type, text
+from codemod.go.syntax import (
+    call_arguments,
+    call_name,
+    is_bidirectional,
+    made_channel_type,
+    receive_operand,
+    text,
+)
 
 
 class ChannelUse(Enum):
@@ -95,3 +102,16 @@ def has_buffer(call: Node) -> bool:
     """`make(chan T, n)` with a size other than the literal 0 (an unknown `n` counts)."""
     arguments = call_arguments(call)
     return len(arguments) > 1 and text(arguments[1]) != "0"
+
+
+def select_cases(select: Node) -> list[Node]:
+    """The cases of a select statement, `default:` included (comments left out)."""
+    return [c for c in select.named_children if c.type in ("communication_case", "default_case")]
+
+
+def case_received_channel(case: Node) -> Node | None:
+    """`ch` of a select case `case <-ch:` or `case v := <-ch:`; None for a send and default."""
+    communication = case.child_by_field_name("communication")
+    if communication is None or communication.type != "receive_statement":
+        return None
+    return receive_operand(communication.child_by_field_name("right"))
