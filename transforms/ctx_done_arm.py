@@ -20,7 +20,7 @@ from codemod.go.channels import (
 )
 from codemod.go.contexts import NEVER_CANCELLED
 from codemod.go.flow import loops_not_holding
-from codemod.go.goroutines import runs_as_goroutine
+from codemod.go.goroutines import is_deferred_literal, runs_as_goroutine
 from codemod.go.rewrite import alone_on_lines, trailing_comment
 from codemod.go.scope import (
     Declaration,
@@ -218,7 +218,7 @@ class ChannelOperationIgnoresContext(Transform):
         if operation is None:
             return None
         function = enclosing_function(node)
-        if function is None or _is_deferred(function):
+        if function is None or is_deferred_literal(function):  # returning early changes nothing
             return None
         cancel = _context_in_scope(node, names)
         if cancel is None or cancel.deadline_of == function:
@@ -359,18 +359,6 @@ def _operation(node: Node) -> _Operation | None:
     if kind == "select_statement":
         return _Operation("select", node, None)
     return None
-
-
-def _is_deferred(function: Node) -> bool:
-    """`defer func() { ... }()`: returning early from it changes nothing worth a fix."""
-    call = function.parent
-    return (
-        function.type == "func_literal"
-        and call is not None
-        and call.type == "call_expression"
-        and call.parent is not None
-        and call.parent.type == "defer_statement"
-    )
 
 
 # --- the context in scope ---------------------------------------------------------------------
@@ -1625,7 +1613,7 @@ def _fits_buffer(made: Node, sends: list[Node], escapes: bool) -> bool:
 
 def _recovering_owner(function: Node | None) -> Node | None:
     """For a deferred func literal that calls recover(), the function that defers it."""
-    if function is None or not _is_deferred(function):
+    if function is None or not is_deferred_literal(function):
         return None
     if not any(call_name(c) == "recover" for c in descendants_of_type(function, _CALLS)):
         return None
