@@ -10,6 +10,7 @@ from codemod.go.goroutines import (
     go_statement_of,
     go_statement_starting,
     goroutine_literal,
+    is_deferred_literal,
     names_in_goroutine,
     runs_as_goroutine,
 )
@@ -110,3 +111,22 @@ def test_names_in_goroutine(go: str, names: list[str] | None) -> None:
     assert literal is not None
     call = statement.named_children[0]
     assert names_in_goroutine(literal, call_arguments(call), "ch") == names
+
+
+# (statement holding one func literal, is that literal what a defer statement calls)
+DEFERRED = [
+    ("defer func() { recover() }()", True),
+    ("go func() {}()", False),
+    ("func() {}()", False),
+    ("defer run(func() {})", False),  # an argument of the deferred call, not the call
+    ("defer func() func() { return nil }()()", False),  # the call deferred is of its result
+]
+
+
+@pytest.mark.parametrize(("statement", "deferred"), DEFERRED)
+def test_is_deferred_literal(statement: str, deferred: bool) -> None:
+    root = parse_source(f"package p\n\nfunc f() {{\n{statement}\n}}\n".encode()).root
+    literals = [n for n in descendants(root) if n.type == "func_literal"]
+    assert [is_deferred_literal(literal) for literal in literals[:1]] == [deferred]
+    function = next(n for n in descendants(root) if n.type == "function_declaration")
+    assert not is_deferred_literal(function)  # only a literal can be deferred in place

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from codemod.go.parse import parse_source
-from codemod.go.syntax import import_specs, imported_name
+from codemod.go.syntax import descendants, import_specs, imported_name, text_or_empty
 from codemod.go.timers import imports_time
 
 IMPORTS = b"""package p
@@ -61,3 +61,18 @@ def test_imported_name(path: str, name: str | None) -> None:
 def test_imports_time(imports: str, standard: bool) -> None:
     root = parse_source(f"package p\n\n{imports}\n".encode()).root
     assert imports_time(root) is standard
+
+
+# (function, the text of its result field: "" where the field is absent)
+RESULTS = [
+    ("func f() error { return nil }", "error"),
+    ("func f() (int, error) { return 0, nil }", "(int, error)"),
+    ("func f() {}", ""),
+]
+
+
+@pytest.mark.parametrize(("function", "result"), RESULTS)
+def test_text_or_empty(function: str, result: str) -> None:
+    root = parse_source(f"package p\n\n{function}\n".encode()).root
+    declaration = next(n for n in descendants(root) if n.type == "function_declaration")
+    assert text_or_empty(declaration.child_by_field_name("result")) == result

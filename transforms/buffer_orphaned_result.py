@@ -9,7 +9,14 @@ from typing import ClassVar
 
 from tree_sitter import Node
 
-from codemod.go.flow import loops_between
+from codemod.go.channels import (
+    ChannelUse,
+    called_with,
+    channel_use,
+    is_receive_of,
+    is_unbuffered_make,
+)
+from codemod.go.flow import BREAKABLE, loops_between
 from codemod.go.goroutines import go_statement_of, names_in_goroutine
 from codemod.go.parse import parse_tree
 from codemod.go.syntax import (
@@ -24,9 +31,7 @@ from codemod.go.syntax import (
     descendants_outside_functions,
     enclosing_function,
     has_goto,
-    is_bidirectional,
     is_declaration,
-    made_channel_type,
     mentions,
     statement_list,
     text,
@@ -36,10 +41,6 @@ from codemod.go.types import top_level_types
 from codemod.model import Edit, Finding, Fix, Safety
 from codemod.transform import FileContext, Transform
 
-# Statements a `break` without a label leaves: the innermost of these around it.
-_BREAKABLE = frozenset(
-    {"for_statement", "expression_switch_statement", "type_switch_statement", "select_statement"}
-)
 # Calls whose result is known to be a slice, so `len` of it counts its range iterations.
 _SLICE_CALLS = frozenset({"append", "strings.Split", "strings.SplitN", "strings.Fields"})
 
@@ -127,7 +128,7 @@ class BufferOrphanedResult(Transform):
 
     def find(self, ctx: FileContext) -> Iterator[Finding]:
         for declaration in ctx.parsed.clean_declarations:
-            for made in channel_makes(declaration, _is_unbuffered_make):
+            for made in channel_makes(declaration, is_unbuffered_make):
                 finding = self._check_channel(ctx, made) or self._check_fresh_send(ctx, made)
                 if finding is not None:
                     yield finding
@@ -304,18 +305,6 @@ class _Plan:
         )
 
 
-def _is_unbuffered_make(node: Node) -> bool:
-    channel_type = made_channel_type(node)
-    argument_list = node.child_by_field_name("arguments")
-    return (
-        channel_type is not None
-        and is_bidirectional(channel_type)
-        and len(call_arguments(node)) == 1
-        and argument_list is not None
-        and not any(c.type == "," for c in argument_list.children)
-    )
-
-
 def _classify_uses(made: MadeChannel, function: Node) -> _Uses | None:
     """Receives in the function and sends in its goroutines; None for any other use."""
     name = text(made.name)
@@ -333,9 +322,9 @@ def _classify_uses(made: MadeChannel, function: Node) -> _Uses | None:
             return None  # shadowed, or a closure that may receive, send or close at any time
         parent = node.parent
         assert parent is not None
-        if _is_receive(parent, node):
+        if is_receive_of(parent, node):
             uses.receives.append(parent)
-        elif not _is_len_or_cap(parent):
+        elif called_with(parent) not in ("len", "cap"):
             return None  # sent, closed, ranged, returned, stored or passed on
     uses.senders = [g for g in goroutines.values() if g is not None and g.sends]
     return uses
@@ -345,15 +334,14 @@ def _plain_later_use(node: Node, function: Node) -> bool:
     """A use a buffer does not change: `return ch`, a receive, or a send that ends the
     goroutine it is in (nothing after it waits on the receiver)."""
     parent = node.parent
-    if parent is None:
-        return False
-    if _is_receive(parent, node):
+    use = channel_use(node)
+    if use is ChannelUse.RECEIVE:
         return True
-    if parent.type == "expression_list" and parent.parent is not None:
-        return parent.parent.type == "return_statement" and enclosing_function(node) == function
+    if use is ChannelUse.RETURN:
+        return enclosing_function(node) == function
     if (
-        parent.type == "send_statement"
-        and parent.child_by_field_name("channel") == node
+        use is ChannelUse.SEND
+        and parent is not None
         and parent.parent is not None
         and parent.parent.type == "statement_list"
     ):
@@ -379,11 +367,11 @@ def _handed_in_request(
             return None
         parent = node.parent
         assert parent is not None
-        if _is_receive(parent, node):
+        if is_receive_of(parent, node):
             receives.append(parent)
         elif _is_literal_key(node):
             continue  # `reply:` in `request{reply: reply}` names the field
-        elif not _is_len_or_cap(parent):
+        elif called_with(parent) not in ("len", "cap"):
             request = _request_field(node, ctx)
             if request is None or found is not None:
                 return None
@@ -518,7 +506,7 @@ def _scan_sender(go_statement: Node, literal: Node, local: str) -> _Sender | Non
             selected.append(parent)
         elif _closes_last(parent, body):
             closed = True
-        elif not _is_len_or_cap(parent):
+        elif called_with(parent) not in ("len", "cap"):
             return None  # a select send already has a way out; anything else is unknown
     if closed and not sender.tail_sends():
         return None  # a value and then the close: the close is part of the hand-off
@@ -561,26 +549,6 @@ def _closes_last(parent: Node, body: Node) -> bool:
         and statements is not None
         and statements.parent == body
         and _named_after(statements, statement) == []
-    )
-
-
-def _is_receive(parent: Node, node: Node) -> bool:
-    operator = parent.child_by_field_name("operator")
-    return (
-        parent.type == "unary_expression"
-        and operator is not None
-        and operator.type == "<-"
-        and parent.child_by_field_name("operand") == node
-    )
-
-
-def _is_len_or_cap(parent: Node) -> bool:
-    call = parent.parent
-    return (
-        parent.type == "argument_list"
-        and call is not None
-        and call.type == "call_expression"
-        and call_name(call) in ("len", "cap")
     )
 
 
@@ -837,7 +805,7 @@ def _break_target(statement: Node, body: Node) -> Node | None:
     for ancestor in ancestors(statement):
         if ancestor == body or ancestor.type in FUNCTION_TYPES:
             return None
-        if label is None and ancestor.type in _BREAKABLE:
+        if label is None and ancestor.type in BREAKABLE:
             return ancestor
         if ancestor.type == "labeled_statement":
             name = ancestor.child_by_field_name("label")

@@ -9,21 +9,19 @@ from typing import ClassVar
 
 from tree_sitter import Node
 
+from codemod.go.channels import ChannelUse, called_with, channel_use, is_channel_make
 from codemod.go.goroutines import go_statement_of
 from codemod.go.syntax import (
     ancestors,
     call_arguments,
-    call_name,
     descendants,
     descendants_of_type,
     enclosing_function,
     function_parameters,
     has_goto,
     inside_loop,
-    is_bidirectional,
     is_declaration,
     line_indent,
-    made_channel_type,
     statement_list,
     text,
 )
@@ -200,7 +198,7 @@ def _channel_makes(declaration: Node) -> Iterator[Node]:
                 len(names) == 1
                 and value is not None
                 and value.named_child_count == 1
-                and _is_make_chan(value.named_children[0])
+                and is_channel_make(value.named_children[0])
             ):
                 yield names[0]
             continue
@@ -210,7 +208,7 @@ def _channel_makes(declaration: Node) -> Iterator[Node]:
             continue
         if left.named_child_count == 1 and right.named_child_count == 1:
             target, value = left.named_children[0], right.named_children[0]
-            if target.type == "identifier" and _is_make_chan(value):
+            if target.type == "identifier" and is_channel_make(value):
                 yield target
 
 
@@ -240,12 +238,6 @@ def _assigns_named_result(assignment: Node) -> bool:
     )
 
 
-def _is_make_chan(node: Node) -> bool:
-    # A bidirectional `chan T`: directional channels cannot be closed by their maker anyway.
-    channel_type = made_channel_type(node)
-    return channel_type is not None and is_bidirectional(channel_type)
-
-
 def _classify_uses(name: str, declared: Node, function: Node, body: Node) -> _Uses | None:
     """How every mention of the channel inside its function uses it; None when unsure."""
     uses = _Uses()
@@ -261,7 +253,7 @@ def _classify_uses(name: str, declared: Node, function: Node, body: Node) -> _Us
     for node in descendants(body):
         if node.type != "identifier" or text(node) != name or node == declared:
             continue
-        if node.parent is not None and _is_close_call(node.parent):
+        if node.parent is not None and called_with(node.parent) == "close":
             uses.closed = True  # closed somewhere, by anyone: not this idiom
             continue
         go_statement = go_statement_of(node, function)
@@ -276,17 +268,14 @@ def _classify_uses(name: str, declared: Node, function: Node, body: Node) -> _Us
             continue
         parent = node.parent
         assert parent is not None
-        if parent.type == "send_statement" and parent.child_by_field_name("channel") == node:
+        use = channel_use(node)
+        if use is ChannelUse.SEND:
             uses.outer_sends = True
-        elif parent.type == "range_clause" and parent.child_by_field_name("right") == node:
+        elif use is ChannelUse.RANGE:
             uses.ranged = True
-        elif (
-            parent.type == "expression_list"
-            and parent.parent is not None
-            and (parent.parent.type == "return_statement")
-        ):
+        elif use is ChannelUse.RETURN:
             uses.returned = True
-        elif _is_close_call(parent):
+        elif use is ChannelUse.CLOSE:
             uses.closed = True
         else:
             uses.other_uses = True
@@ -339,30 +328,18 @@ def _scan_goroutine_body(
             continue
         if is_declaration(node):
             return None
-        if node.parent is not None and _is_close_call(node.parent):
+        if node.parent is not None and called_with(node.parent) == "close":
             uses.closed = True
             continue
         if enclosing_function(node) != literal:
             goroutine.other_uses = True  # a nested closure or goroutine may send or close later
             continue
-        parent = node.parent
-        assert parent is not None
-        if parent.type == "send_statement" and parent.child_by_field_name("channel") == node:
+        use = channel_use(node)
+        if use is ChannelUse.SEND:
             goroutine.sends += 1
-        elif parent.type == "argument_list" and call_name_of(parent) in ("len", "cap"):
-            continue
-        else:
+        elif use is not ChannelUse.LEN_CAP:
             goroutine.other_uses = True
     return True
-
-
-def call_name_of(arguments: Node) -> str | None:
-    call = arguments.parent
-    return call_name(call) if call is not None and call.type == "call_expression" else None
-
-
-def _is_close_call(parent: Node) -> bool:
-    return parent.type == "argument_list" and call_name_of(parent) == "close"
 
 
 def _owned_by_other_function(node: Node, function: Node) -> bool:

@@ -10,9 +10,17 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from codemod.callers import context_never_cancelled
+from codemod.go.channels import (
+    ChannelUse,
+    called_with,
+    case_received_channel,
+    channel_use,
+    is_channel_make,
+    select_cases,
+)
 from codemod.go.contexts import NEVER_CANCELLED
 from codemod.go.flow import loops_not_holding
-from codemod.go.goroutines import runs_as_goroutine
+from codemod.go.goroutines import is_deferred_literal, runs_as_goroutine
 from codemod.go.rewrite import alone_on_lines, trailing_comment
 from codemod.go.scope import (
     Declaration,
@@ -28,14 +36,15 @@ from codemod.go.syntax import (
     call_name,
     descendants,
     descendants_of_type,
+    enclosing_function,
     import_specs,
     line_indent,
-    made_channel_type,
     receive_operand,
     statement_list,
     text,
+    text_or_empty,
 )
-from codemod.go.types import top_level_types
+from codemod.go.types import top_level_types, type_parameters_around, zero_value
 from codemod.model import Edit, Finding, Fix, Safety
 from codemod.package import (
     SIGNAL_NAME,
@@ -196,8 +205,8 @@ class ChannelOperationIgnoresContext(Transform):
         for declaration in ctx.parsed.clean_declarations:
             if declaration.type not in ("function_declaration", "method_declaration"):
                 continue
-            name = declaration.child_by_field_name("name")
-            if declaration.type == "function_declaration" and _text(name) in ("main", "init"):
+            name = text_or_empty(declaration.child_by_field_name("name"))
+            if declaration.type == "function_declaration" and name in ("main", "init"):
                 continue
             for node in descendants_of_type(declaration, self.candidates):
                 finding = self._check(ctx, names, node)
@@ -208,8 +217,8 @@ class ChannelOperationIgnoresContext(Transform):
         operation = _operation(node)
         if operation is None:
             return None
-        function = _enclosing_function(node)
-        if function is None or _is_deferred(function):
+        function = enclosing_function(node)
+        if function is None or is_deferred_literal(function):  # returning early changes nothing
             return None
         cancel = _context_in_scope(node, names)
         if cancel is None or cancel.deadline_of == function:
@@ -352,26 +361,6 @@ def _operation(node: Node) -> _Operation | None:
     return None
 
 
-def _text(node: Node | None) -> str:
-    return text(node) if node is not None else ""
-
-
-def _enclosing_function(node: Node) -> Node | None:
-    return next((a for a in ancestors(node) if a.type in FUNCTION_TYPES), None)
-
-
-def _is_deferred(function: Node) -> bool:
-    """`defer func() { ... }()`: returning early from it changes nothing worth a fix."""
-    call = function.parent
-    return (
-        function.type == "func_literal"
-        and call is not None
-        and call.type == "call_expression"
-        and call.parent is not None
-        and call.parent.type == "defer_statement"
-    )
-
-
 # --- the context in scope ---------------------------------------------------------------------
 
 
@@ -422,7 +411,7 @@ def _context_in_scope(node: Node, names: _FileNames) -> _Cancel | None:
                 f"{name}.Err()",
                 name,
                 _cancel_function(declaration),
-                _enclosing_function(declaration.identifier) if _has_deadline(declaration) else None,
+                enclosing_function(declaration.identifier) if _has_deadline(declaration) else None,
                 declaration.owner
                 if _is_parameter(declaration) and declaration.owner.type in _TOP_LEVEL_FUNCTIONS
                 else None,
@@ -432,7 +421,7 @@ def _context_in_scope(node: Node, names: _FileNames) -> _Cancel | None:
         if (
             found is None
             and names.http is not None
-            and _text(declaration.type).replace(" ", "") == f"*{names.http}.Request"
+            and text_or_empty(declaration.type).replace(" ", "") == f"*{names.http}.Request"
         ):
             context = f"{name}.Context()"
             found = (declaration, _Cancel(f"{context}.Done()", f"{context}.Err()", context))
@@ -441,7 +430,7 @@ def _context_in_scope(node: Node, names: _FileNames) -> _Cancel | None:
     declaration, cancel = found
     if _unset_or_detached(declaration, node, names):
         return None
-    owner = _enclosing_function(declaration.identifier)
+    owner = enclosing_function(declaration.identifier)
     in_goroutine = False
     for function in ancestors(node):
         if function == owner:
@@ -466,15 +455,16 @@ def _ends_with_the_test(declaration: Declaration) -> bool:
     callee = value.child_by_field_name("function") if value is not None else None
     if value is None or value.type != "call_expression" or callee is None:
         return False
-    if callee.type != "selector_expression" or _text(callee.child_by_field_name("field")) != (
-        "Context"
-    ):
+    field = callee.child_by_field_name("field")
+    if callee.type != "selector_expression" or text_or_empty(field) != "Context":
         return False
     operand = callee.child_by_field_name("operand")
     if operand is None or operand.type != "identifier":
         return False
     handle = resolve(text(operand), value)
-    return handle is not None and bool(_TEST_HANDLES.fullmatch(_text(handle.type).replace(" ", "")))
+    return handle is not None and bool(
+        _TEST_HANDLES.fullmatch(text_or_empty(handle.type).replace(" ", ""))
+    )
 
 
 def _works_under_other_context(
@@ -548,7 +538,7 @@ def _cleanup_after(node: Node, function: Node) -> bool:
             continue
         if (
             not _result_ignored(call)
-            or _enclosing_function(call) != function
+            or enclosing_function(call) != function
             or any(a.type == "defer_statement" for a in ancestors(call))
         ):
             continue
@@ -572,7 +562,7 @@ def _own_exit_when_done(function: Node, cancel: _Cancel, operation: Node) -> str
     exits: set[str] = set()
     kinds = frozenset({"communication_case", "if_statement"})
     for node in descendants_of_type(function, kinds):
-        if _enclosing_function(node) != function:
+        if enclosing_function(node) != function:
             continue
         if node.type == "if_statement":
             test = _context_error_test(node, cancel)
@@ -583,7 +573,7 @@ def _own_exit_when_done(function: Node, cancel: _Cancel, operation: Node) -> str
                 return None  # `if errors.Is(ctx.Err(), context.Canceled)`: which end matters
             statements = statement_list(consequence)
         else:
-            operand = _case_receive_operand(node)
+            operand = case_received_channel(node)
             if operand is None or text(operand) != cancel.done:
                 continue
             statements = statement_list(node)
@@ -630,14 +620,14 @@ def _closed_by_launcher(operation: _Operation, function: Node) -> bool:
     if operation.kind != "send" or operation.channel is None:
         return False
     name = text(operation.channel)
-    inner, outer = function, _enclosing_function(function)
+    inner, outer = function, enclosing_function(function)
     while inner.type == "func_literal" and outer is not None:
         for call in descendants_of_type(outer, _CALLS):
             if call.start_byte > inner.end_byte and call_name(call) == "close":
                 arguments = call_arguments(call)
                 if arguments and text(arguments[0]) == name:
                     return True
-        inner, outer = outer, _enclosing_function(outer)
+        inner, outer = outer, enclosing_function(outer)
     return False
 
 
@@ -661,7 +651,7 @@ def _strands_its_producer(operation: _Operation, package: PackageView) -> bool:
         return False
     declaration = resolve(text(source), source)
     if declaration is None or not (
-        (declaration.value is not None and _is_make_chan(declaration.value))
+        (declaration.value is not None and is_channel_make(declaration.value, bidirectional=False))
         or _assigned_make(declaration) is not None
     ):
         return False
@@ -682,8 +672,8 @@ def _sends_elsewhere_after(operation: _Operation, function: Node) -> bool:
     name = text(operation.channel)
     return any(
         send.start_byte >= operation.statement.end_byte
-        and _text(send.child_by_field_name("channel")) != name
-        and _enclosing_function(send) == function
+        and text_or_empty(send.child_by_field_name("channel")) != name
+        and enclosing_function(send) == function
         and not any(a.type == "defer_statement" for a in ancestors(send))
         for send in descendants_of_type(body, _SENDS)
     )
@@ -774,7 +764,7 @@ def _cancelled_before(node: Node, function: Node, cancel: _Cancel) -> bool:
             and call_name(call) == cancel.cancel_function
             and call.parent is not None
             and call.parent.type == "expression_statement"
-            and _enclosing_function(call) == function
+            and enclosing_function(call) == function
         ):
             return True
     return False
@@ -826,14 +816,14 @@ def _classify_channel(expression: Node, cancel: _Cancel | None) -> _Channel | No
     while expression.type == "parenthesized_expression" and expression.named_child_count == 1:
         expression = expression.named_children[0]
     if expression.type == "selector_expression":
-        field_name = _text(expression.child_by_field_name("field"))
+        field_name = text_or_empty(expression.child_by_field_name("field"))
         if field_name == "C":
             return None  # a timer's or ticker's channel: it fires
         owned = _field_of_context_call(expression, cancel)
         return _Channel(field_name, None, None, None, producer_owns=owned)
     if expression.type == "index_expression":
         operand = expression.child_by_field_name("operand")
-        return _Channel(_text(operand), None, None, None)
+        return _Channel(text_or_empty(operand), None, None, None)
     if expression.type != "identifier":
         return None  # time.After(d), ctx.Done(), f(): the callee decides; leave them alone
     name = text(expression)
@@ -845,7 +835,7 @@ def _classify_channel(expression: Node, cancel: _Cancel | None) -> _Channel | No
         if declaration.type.type != "channel_type":
             return None
         element = declaration.type.child_by_field_name("value")
-        if _text(element) == "time.Time":
+        if text_or_empty(element) == "time.Time":
             return None  # a timer's channel kept in a variable
         argument = _argument_for(declaration)
         if argument is not None and argument.type == "identifier":
@@ -862,7 +852,7 @@ def _classify_channel(expression: Node, cancel: _Cancel | None) -> _Channel | No
             and any(_assigned_from_context_call(r, cancel) for r in references(declaration))
         )
         return _Channel(
-            name, declaration, _text(element) or None, made, known=True, producer_owns=owned
+            name, declaration, text_or_empty(element) or None, made, known=True, producer_owns=owned
         )
     if value is None:
         return _Channel(name, declaration, None, None)
@@ -870,11 +860,11 @@ def _classify_channel(expression: Node, cancel: _Cancel | None) -> _Channel | No
         # `status, errs := wait(ctx, ...)`: every result of a call handed the context.
         owned = value.type == "call_expression" and _passes_context(value, cancel)
         return _Channel(name, declaration, None, None, producer_owns=owned)
-    if _is_make_chan(value):
+    if is_channel_make(value, bidirectional=False):
         element = call_arguments(value)[0].child_by_field_name("value")
-        return _Channel(name, declaration, _text(element) or None, value, known=True)
+        return _Channel(name, declaration, text_or_empty(element) or None, value, known=True)
     if value.type == "selector_expression":
-        if _text(value.child_by_field_name("field")) == "C":
+        if text_or_empty(value.child_by_field_name("field")) == "C":
             return None  # ticker := time.NewTicker(d).C
         owned = _field_of_context_call(value, cancel)
         return _Channel(name, declaration, None, None, producer_owns=owned)
@@ -963,10 +953,6 @@ def _passes_context(call: Node, cancel: _Cancel | None) -> bool:
     return cancel is not None and any(text(a) == cancel.name for a in call_arguments(call))
 
 
-def _is_make_chan(node: Node) -> bool:
-    return made_channel_type(node) is not None
-
-
 def _is_local_variable(declaration: Declaration) -> bool:
     parent = declaration.identifier.parent
     return parent is not None and parent.type == "var_spec"
@@ -990,7 +976,7 @@ def _make_assigned_to(identifier: Node) -> Node | None:
         or names.named_child_count != 1
         or right is None
         or right.named_child_count != 1
-        or not _is_make_chan(right.named_children[0])
+        or not is_channel_make(right.named_children[0], bidirectional=False)
     ):
         return None
     return right.named_children[0]
@@ -1079,7 +1065,7 @@ def _receivers_give_up_with(selects: list[Node | None], cancel: _Cancel, operati
     safety = Safety.SAFE
     for select in selects:
         assert select is not None  # _select_has_exit(None) is False
-        exits = [c for c in _select_cases(select) if _is_exit_case(c)]
+        exits = [c for c in select_cases(select) if _is_exit_case(c)]
         if not any(_done_of(c) in lineage for c in exits):
             return Safety.REPORT_ONLY
         if any(_done_of(c) not in lineage for c in exits):
@@ -1092,7 +1078,7 @@ def _is_exit_case(case: Node, cancel: _Cancel | None = None) -> bool:
     producer owns: a way out of the select other than the data it waits for."""
     if case.type == "default_case":
         return True
-    operand = _case_receive_operand(case)
+    operand = case_received_channel(case)
     if operand is None:
         return False
     channel = _classify_channel(operand, cancel)
@@ -1101,14 +1087,14 @@ def _is_exit_case(case: Node, cancel: _Cancel | None = None) -> bool:
 
 def _done_of(case: Node) -> str | None:
     """`ctx` of `case <-ctx.Done():`."""
-    operand = _case_receive_operand(case)
+    operand = case_received_channel(case)
     if operand is None or operand.type != "call_expression" or call_arguments(operand):
         return None
     callee = operand.child_by_field_name("function")
     if callee is None or callee.type != "selector_expression":
         return None
     owner = callee.child_by_field_name("operand")
-    if owner is None or _text(callee.child_by_field_name("field")) != "Done":
+    if owner is None or text_or_empty(callee.child_by_field_name("field")) != "Done":
         return None
     return text(owner)
 
@@ -1143,10 +1129,10 @@ def _returned_to_package_callers(use: Node) -> bool:
     statement = use.parent.parent if use.parent is not None else None
     if statement is None or statement.type != "return_statement":
         return False
-    function = _enclosing_function(statement)
+    function = enclosing_function(statement)
     if function is None or function.type not in ("function_declaration", "method_declaration"):
         return False
-    return not _text(function.child_by_field_name("name"))[:1].isupper()
+    return not text_or_empty(function.child_by_field_name("name"))[:1].isupper()
 
 
 def _watches_context(statement: Node, cancel: _Cancel) -> bool:
@@ -1154,7 +1140,7 @@ def _watches_context(statement: Node, cancel: _Cancel) -> bool:
     `ctx.Done()` elsewhere (a poll of `ctx.Err()` between steps is not such a wait), or it
     takes the context as a parameter and uses it nowhere else, so ending this wait is all
     the parameter can be for (`func (t *Ticker) Run(ctx context.Context, out chan<- int)`)."""
-    function = _enclosing_function(statement)
+    function = enclosing_function(statement)
     if function is None:
         return False
     uses = [n for n in descendants(function) if n.type == "identifier" and text(n) == cancel.name]
@@ -1198,7 +1184,7 @@ def _first_into_fresh_buffer(send: Node, channel: _Channel) -> bool:
     made, declaration = channel.made, channel.declaration
     if made is None or declaration is None or loops_not_holding(send, made):
         return False
-    if _enclosing_function(send) != _enclosing_function(made):
+    if enclosing_function(send) != enclosing_function(made):
         return False
     arguments = call_arguments(made)
     if len(arguments) < 2 or arguments[1].type != "int_literal":
@@ -1330,13 +1316,13 @@ def _has_last_word(operation: _Operation) -> bool:
     drops a value mid-stream lets the reader see a clean end of a cut-short stream."""
     if operation.kind != "send" or operation.channel is None:
         return False
-    function = _enclosing_function(operation.statement)
+    function = enclosing_function(operation.statement)
     if function is None:
         return False
     name = text(operation.channel)
     return any(
         send != operation.statement
-        and _text(send.child_by_field_name("channel")) == name
+        and text_or_empty(send.child_by_field_name("channel")) == name
         and _ends_path(send)
         for send in descendants_of_type(function, _SENDS)
     )
@@ -1407,9 +1393,9 @@ def _replies_to_request(channel: Node | None) -> bool:
 def _returns_token(statement: Node, channel: Node | None) -> bool:
     """An earlier receive from the same channel in this function, or in the function that
     started this goroutine (`<-sem; go func() { ...; sem <- token }()`): a token put back."""
-    function = _enclosing_function(statement)
+    function = enclosing_function(statement)
     while function is not None and function.type == "func_literal":
-        outer = _enclosing_function(function)
+        outer = enclosing_function(function)
         if outer is None:
             break
         function = outer
@@ -1436,7 +1422,7 @@ def _hands_out_receive_only(use: Node) -> bool:
         return False
     index = names.named_children.index(use) if use in names.named_children else -1
     if holder.type == "return_statement":
-        function = _enclosing_function(holder)
+        function = enclosing_function(holder)
         result = function.child_by_field_name("result") if function is not None else None
         if result is None:
             return False
@@ -1445,14 +1431,14 @@ def _hands_out_receive_only(use: Node) -> bool:
             kind = declaration.child_by_field_name("type")
             count = max(1, len(declaration.children_by_field_name("name")))
             kinds += [kind] * count if kind is not None else []
-        return 0 <= index < len(kinds) and _text(kinds[index]).startswith("<-")
+        return 0 <= index < len(kinds) and text_or_empty(kinds[index]).startswith("<-")
     if holder.type == "assignment_statement" and holder.child_by_field_name("right") == names:
         left = holder.child_by_field_name("left")
         targets = left.named_children if left is not None else []
         if not 0 <= index < len(targets) or targets[index].type != "identifier":
             return False
         target = resolve(text(targets[index]), targets[index])
-        return target is not None and _text(target.type).startswith("<-")
+        return target is not None and text_or_empty(target.type).startswith("<-")
     return False
 
 
@@ -1467,7 +1453,7 @@ def _receive_only_parameter(call: Node, index: int) -> bool:
     for declaration in root.named_children:
         if declaration.type != "function_declaration":
             continue
-        if _text(declaration.child_by_field_name("name")) != text(callee):
+        if text_or_empty(declaration.child_by_field_name("name")) != text(callee):
             continue
         kinds: list[Node] = []
         parameters = declaration.child_by_field_name("parameters")
@@ -1475,20 +1461,20 @@ def _receive_only_parameter(call: Node, index: int) -> bool:
             kind = parameter.child_by_field_name("type")
             count = max(1, len(parameter.children_by_field_name("name")))
             kinds += [kind] * count if kind is not None else []
-        return 0 <= index < len(kinds) and _text(kinds[index]).startswith("<-")
+        return 0 <= index < len(kinds) and text_or_empty(kinds[index]).startswith("<-")
     return False
 
 
 def _fed_by_own_goroutine(declaration: Declaration) -> bool:
     """A local channel closed or sent on only from goroutines this function starts."""
-    owner = _enclosing_function(declaration.identifier)
+    owner = enclosing_function(declaration.identifier)
     signals = []
     for node in references(declaration):
         parent = node.parent
         if parent is None:
             continue
         sends = parent.type == "send_statement" and parent.child_by_field_name("channel") == node
-        if sends or (parent.type == "argument_list" and _call_of(parent) == "close"):
+        if sends or (parent.type == "argument_list" and called_with(parent) == "close"):
             signals.append(node)
         elif _handed_to_go_statement(node):
             continue  # `go worker(ch)`: a goroutine this function starts feeds it
@@ -1534,11 +1520,11 @@ def _drained_before(statement: Node, channel: Node | None) -> bool:
         previous = previous.prev_named_sibling
     if previous is None or previous.type != "select_statement" or channel is None:
         return False
-    cases = _select_cases(previous)
+    cases = select_cases(previous)
     if not any(c.type == "default_case" for c in cases):
         return False
     for case in cases:
-        operand = _case_receive_operand(case)
+        operand = case_received_channel(case)
         if operand is not None and text(operand) == text(channel):
             return True
     return False
@@ -1565,19 +1551,20 @@ def _seeds_fresh_buffer(send: Node, channel: Node | None) -> bool:
             element.child_by_field_name("value")
             for element in descendants(literal)
             if element.type == "keyed_element"
-            and _text(element.child_by_field_name("key")) == text(field_node)
+            and text_or_empty(element.child_by_field_name("key")) == text(field_node)
         ),
         None,
     )
     if make is None or make.type != "literal_element" or make.named_child_count != 1:
         return False
     make = make.named_children[0]
-    if not _is_make_chan(make) or loops_not_holding(send, make):
+    if not is_channel_make(make, bidirectional=False) or loops_not_holding(send, make):
         return False
     sends = [
         n
-        for n in descendants(_enclosing_function(send) or send)
-        if n.type == "send_statement" and _text(n.child_by_field_name("channel")) == text(channel)
+        for n in descendants(enclosing_function(send) or send)
+        if n.type == "send_statement"
+        and text_or_empty(n.child_by_field_name("channel")) == text(channel)
     ]
     return len(sends) == 1 and _fits_buffer(make, sends, escapes=False)
 
@@ -1600,7 +1587,7 @@ def _fits_buffer(made: Node, sends: list[Node], escapes: bool) -> bool:
         return False
     by_function: dict[int, list[Node]] = {}
     for send in sends:
-        function = _enclosing_function(send)
+        function = enclosing_function(send)
         if function is None or not _runs_once(function, made):
             return False
         loops = loops_not_holding(send, made)
@@ -1615,7 +1602,7 @@ def _fits_buffer(made: Node, sends: list[Node], escapes: bool) -> bool:
     for key, group in by_function.items():
         # `defer func() { if r := recover(); r != nil { ch <- err } }()` in a goroutine whose
         # own sends each end its run: the panic path and those sends exclude each other.
-        owner = _recovering_owner(_enclosing_function(group[0]))
+        owner = _recovering_owner(enclosing_function(group[0]))
         if owner is not None and owner.id in bounds and all(map(_ends_path, by_function[owner.id])):
             bounds[owner.id] = max(bounds[owner.id], bounds.pop(key))
     bound = sum(bounds.values())
@@ -1626,11 +1613,11 @@ def _fits_buffer(made: Node, sends: list[Node], escapes: bool) -> bool:
 
 def _recovering_owner(function: Node | None) -> Node | None:
     """For a deferred func literal that calls recover(), the function that defers it."""
-    if function is None or not _is_deferred(function):
+    if function is None or not is_deferred_literal(function):
         return None
     if not any(call_name(c) == "recover" for c in descendants_of_type(function, _CALLS)):
         return None
-    return _enclosing_function(function)
+    return enclosing_function(function)
 
 
 _CALLS = frozenset({"call_expression"})
@@ -1732,18 +1719,19 @@ def _local_uses(declaration: Declaration) -> _LocalUses:
     for node in references(declaration):
         parent = node.parent
         assert parent is not None
-        if parent.type == "send_statement" and parent.child_by_field_name("channel") == node:
+        use = channel_use(node)
+        if use is ChannelUse.SEND:
             uses.sends.append(parent)
-        elif receive_operand(parent) == node:
+        elif use is ChannelUse.RECEIVE:
             holder = parent.parent
             if holder is not None and holder.type == "receive_statement":
                 case = holder.parent
                 uses.receives.append(case.parent if case is not None else None)
             else:
                 uses.receives.append(None)
-        elif parent.type == "range_clause" and parent.child_by_field_name("right") == node:
+        elif use is ChannelUse.RANGE:
             uses.receives.append(None)
-        elif parent.type == "argument_list" and _call_of(parent) == "close":
+        elif use is ChannelUse.CLOSE:
             uses.closed = True
         elif (parameter := _parameter_for(node)) is not None:
             inner = _local_uses(parameter)  # go func(c chan T) { ... }(ch)
@@ -1759,46 +1747,29 @@ def _local_uses(declaration: Declaration) -> _LocalUses:
 def _neutral_use(node: Node, parent: Node) -> bool:
     """close(ch), len(ch), `ch != nil`, `ch = make(chan T)`: uses that hand it to no one."""
     if parent.type == "argument_list":
-        return _call_of(parent) in ("close", "len", "cap")
+        return called_with(parent) in ("close", "len", "cap")
     if parent.type == "binary_expression":
         operator = parent.child_by_field_name("operator")
         return operator is not None and operator.type in ("==", "!=")
     return _make_assigned_to(node) is not None
 
 
-def _call_of(arguments: Node) -> str | None:
-    call = arguments.parent
-    return call_name(call) if call is not None and call.type == "call_expression" else None
-
-
 # --- selects ---------------------------------------------------------------------------------
 
 
-def _select_cases(select: Node) -> list[Node]:
-    return [c for c in select.named_children if c.type in ("communication_case", "default_case")]
-
-
-def _case_receive_operand(case: Node) -> Node | None:
-    """`ch` of a select case `case <-ch:` or `case v := <-ch:`; None for sends and default."""
-    communication = case.child_by_field_name("communication")
-    if communication is None or communication.type != "receive_statement":
-        return None
-    return receive_operand(communication.child_by_field_name("right"))
-
-
 def _closed_in_package(case: Node, package: PackageView) -> bool:
-    operand = _case_receive_operand(case)
+    operand = case_received_channel(case)
     key = channel_key(operand) if operand is not None else None
     return key is not None and key[0] == "field" and package.uses(key).closed
 
 
 def _select_has_exit(select: Node | None, cancel: _Cancel | None) -> bool:
     """A select with a default, a timer, a Done() or a signal arm: it does not wait forever."""
-    return select is not None and any(_is_exit_case(c, cancel) for c in _select_cases(select))
+    return select is not None and any(_is_exit_case(c, cancel) for c in select_cases(select))
 
 
 def _select_needs_arm(select: Node, cancel: _Cancel, package: PackageView) -> bool:
-    cases = _select_cases(select)
+    cases = select_cases(select)
     if not cases or _select_has_exit(select, cancel):
         return False
     if any(_closed_in_package(case, package) for case in cases):
@@ -1806,7 +1777,7 @@ def _select_needs_arm(select: Node, cancel: _Cancel, package: PackageView) -> bo
     for case in cases:
         # An arm that hears from a goroutine this function started: the select waits for
         # its own worker, which is the one to give a way out.
-        operand = _case_receive_operand(case)
+        operand = case_received_channel(case)
         channel = _classify_channel(operand, cancel) if operand is not None else None
         if (
             channel is not None
@@ -1844,39 +1815,6 @@ class _Return:
     safety: Safety
 
 
-_ZERO_BASIC = {
-    **dict.fromkeys(
-        (
-            "int",
-            "int8",
-            "int16",
-            "int32",
-            "int64",
-            "uint",
-            "uint8",
-            "uint16",
-            "uint32",
-            "uint64",
-            "uintptr",
-            "float32",
-            "float64",
-            "complex64",
-            "complex128",
-            "byte",
-            "rune",
-        ),
-        "0",
-    ),
-    "string": '""',
-    "bool": "false",
-    "error": "nil",
-    "any": "nil",
-}
-_NIL_TYPES = frozenset(
-    {"pointer_type", "slice_type", "map_type", "channel_type", "function_type", "interface_type"}
-)
-
-
 def _return_statement(function: Node, cancel: _Cancel, names: _FileNames) -> _Return | None:
     result = function.child_by_field_name("result")
     if result is None:
@@ -1892,69 +1830,16 @@ def _return_statement(function: Node, cancel: _Cancel, names: _FileNames) -> _Re
         types.append(result)
     if not types or text(types[-1]) != "error":
         return None  # no error result to carry the cancellation: a human must choose
-    type_parameters = _type_parameters(function)
+    type_parameters = type_parameters_around(function)
     values: list[str] = []
     safety = Safety.SAFE
     for type_node in types[:-1]:
-        zero = _zero_value(type_node, names, type_parameters, 0)
+        zero = zero_value(type_node, names.types, type_parameters)
         if zero is None:
             zero, safety = f"*new({text(type_node)})", Safety.REVIEW
         values.append(zero)
     values.append(cancel.err)
     return _Return("return " + ", ".join(values), safety)
-
-
-def _type_parameters(function: Node) -> set[str]:
-    """Type parameter names of the function and of every function around it."""
-    found: set[str] = set()
-    for holder in (function, *ancestors(function)):
-        if holder.type not in FUNCTION_TYPES:
-            continue
-        parameters = holder.child_by_field_name("type_parameters")
-        if parameters is not None:
-            for declaration in parameters.named_children:
-                found.update(text(n) for n in declaration.children_by_field_name("name"))
-        receiver = holder.child_by_field_name("receiver")
-        if receiver is not None:
-            # func (s *Set[T]) ...: T is a type parameter of the method.
-            for node in descendants(receiver):
-                if node.type == "type_arguments":
-                    found.update(text(a) for a in node.named_children)
-    return found
-
-
-def _zero_value(
-    type_node: Node, names: _FileNames, type_parameters: set[str], depth: int
-) -> str | None:
-    """A literal zero value for the type; None when the type is not declared in sight."""
-    kind = type_node.type
-    written = text(type_node)
-    if kind == "parenthesized_type" and type_node.named_child_count == 1:
-        return _zero_value(type_node.named_children[0], names, type_parameters, depth)
-    if kind in _NIL_TYPES or written == "interface{}":
-        return "nil"
-    if kind in ("struct_type", "array_type") and "\n" not in written:
-        return written + "{}"
-    if kind == "type_identifier" and written in type_parameters:
-        return f"*new({written})"
-    if kind == "generic_type":
-        base = type_node.child_by_field_name("type")
-        spec = names.types.get(text(base)) if base is not None else None
-        underlying = spec.child_by_field_name("type") if spec is not None else None
-        if underlying is not None and underlying.type == "struct_type":
-            return written + "{}"
-        return None
-    if kind != "type_identifier":
-        return None
-    if written in names.types and depth < 4:
-        spec = names.types[written]
-        underlying = spec.child_by_field_name("type")
-        if underlying is None or spec.child_by_field_name("type_parameters") is not None:
-            return None
-        if underlying.type in ("struct_type", "array_type"):
-            return written + "{}"
-        return _zero_value(underlying, names, set(), depth + 1)
-    return _ZERO_BASIC.get(written)
 
 
 # --- the rewrite -----------------------------------------------------------------------------

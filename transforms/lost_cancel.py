@@ -11,7 +11,7 @@ from tree_sitter import Node
 
 from codemod.go.contexts import CONTEXT_PATHS
 from codemod.go.flow import ReleaseFlow
-from codemod.go.goroutines import go_statement_starting
+from codemod.go.goroutines import go_statement_starting, is_deferred_literal
 from codemod.go.syntax import (
     ancestors,
     descendants,
@@ -610,23 +610,12 @@ def _cancel_uses(name: str, following: list[Node], function: Node) -> _CancelUse
         if holder is not None and holder.type == "defer_statement":
             uses.deferred = True
         elif owner != function:
-            if owner is None or not _is_deferred_literal(owner):
+            if owner is None or not is_deferred_literal(owner):
                 return None  # a closure or goroutine calls it, at a time we cannot see
             uses.deferred = True
         elif holder is None or holder.type != "expression_statement":
             return None
     return uses
-
-
-def _is_deferred_literal(literal: Node) -> bool:
-    call = literal.parent
-    return (
-        call is not None
-        and call.type == "call_expression"
-        and call.child_by_field_name("function") == literal
-        and call.parent is not None
-        and call.parent.type == "defer_statement"
-    )
 
 
 def _context_safety(
@@ -670,7 +659,7 @@ def _classify_use(identifier: Node, function: Node, strong: bool, package: str) 
             break
         if ancestor.type == "go_statement":
             return _goroutine_safety(ancestor, function) if strong else Safety.REVIEW, []
-        if ancestor.type == "func_literal" and not _is_deferred_literal(ancestor):
+        if ancestor.type == "func_literal" and not is_deferred_literal(ancestor):
             started = go_statement_starting(ancestor)
             if started is not None and strong:
                 return _goroutine_safety(started, function), []

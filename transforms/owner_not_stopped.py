@@ -15,6 +15,7 @@ from codemod.go.syntax import (
     call_arguments,
     descendants,
     descendants_of_type,
+    enclosing_function,
     has_goto,
     imported_name,
     inside_loop,
@@ -204,7 +205,7 @@ class OwnerNotStopped(Transform):
                     yield from self._check(ctx, declaration, origin)
 
     def _check(self, ctx: FileContext, declaration: Node, origin: _Origin) -> Iterator[Finding]:
-        function = _enclosing_function(origin.start)
+        function = enclosing_function(origin.start)
         body = function.child_by_field_name("body") if function is not None else None
         if function is None or body is None or has_goto(body):
             return
@@ -508,13 +509,6 @@ def _method_calls_only(statement: Node, name: str) -> bool:
             if parent.child_by_field_name("operand") != node:
                 return False
     return True
-
-
-def _enclosing_function(node: Node) -> Node | None:
-    for ancestor in ancestors(node):
-        if ancestor.type in FUNCTION_TYPES:
-            return ancestor
-    return None
 
 
 def _following(statement: Node) -> list[Node]:

@@ -9,7 +9,8 @@ from typing import ClassVar
 
 from tree_sitter import Node
 
-from codemod.go.flow import loops_between
+from codemod.go.channels import ChannelUse, called_with, channel_use, has_buffer, is_channel_make
+from codemod.go.flow import BREAKABLE, loops_between
 from codemod.go.goroutines import names_in_goroutine
 from codemod.go.syntax import (
     FUNCTION_TYPES,
@@ -17,17 +18,14 @@ from codemod.go.syntax import (
     MadeChannel,
     ancestors,
     call_arguments,
-    call_name,
     channel_makes,
     descendants,
     descendants_outside_functions,
     enclosing_function,
     has_goto,
     imported_name,
-    is_bidirectional,
     is_declaration,
     line_indent,
-    made_channel_type,
     statement_list,
     text,
     uses_in_scope,
@@ -35,11 +33,6 @@ from codemod.go.syntax import (
 from codemod.go.waitgroups import constructs_waitgroup, is_waitgroup_type
 from codemod.model import Edit, Finding, Fix, Safety
 from codemod.transform import FileContext, Transform
-
-# Statements a `break` without a label leaves: the innermost of these around it.
-_BREAKABLE = frozenset(
-    {"for_statement", "expression_switch_statement", "type_switch_statement", "select_statement"}
-)
 
 
 class RangeUnclosedChannel(Transform):
@@ -134,7 +127,7 @@ class RangeUnclosedChannel(Transform):
 
     def find(self, ctx: FileContext) -> Iterator[Finding]:
         for declaration in ctx.parsed.clean_declarations:
-            for made in channel_makes(declaration, _is_make_chan):
+            for made in channel_makes(declaration, is_channel_make):
                 finding = self._check_channel(ctx, made)
                 if finding is not None:
                     yield finding
@@ -256,7 +249,7 @@ def _leaves(statement: Node, loop: Node) -> bool:
     """Whether a `break` leaves `loop` (unlabelled inside it, or naming it or an outer label)."""
     label = next((c for c in statement.named_children if c.type == "label_name"), None)
     for ancestor in ancestors(statement):
-        if label is None and ancestor.type in _BREAKABLE:
+        if label is None and ancestor.type in BREAKABLE:
             return ancestor == loop
         if label is not None and ancestor.type == "labeled_statement":
             name = ancestor.child_by_field_name("label")
@@ -265,16 +258,6 @@ def _leaves(statement: Node, loop: Node) -> bool:
         if ancestor.type in FUNCTION_TYPES:
             return False
     return False
-
-
-def _is_make_chan(node: Node) -> bool:
-    channel_type = made_channel_type(node)
-    return channel_type is not None and is_bidirectional(channel_type)
-
-
-def _is_buffered(made: MadeChannel) -> bool:
-    arguments = call_arguments(made.call)
-    return len(arguments) > 1 and text(arguments[1]) != "0"
 
 
 def _owner(node: Node, function: Node) -> tuple[Node, str | None] | None:
@@ -333,15 +316,16 @@ def _classify_uses(made: MadeChannel, function: Node) -> _Uses | None:
             return None  # shadowed, or a closure: who sends and closes is unknown
         parent = node.parent
         assert parent is not None
-        if parent.type == "range_clause" and parent.child_by_field_name("right") == node:
+        use = channel_use(node)
+        if use is ChannelUse.RANGE:
             loop = parent.parent
             assert loop is not None
             uses.ranges.append(loop)
-        elif parent.type == "send_statement" and parent.child_by_field_name("channel") == node:
+        elif use is ChannelUse.SEND:
             uses.sends.append(parent)
-        elif _is_call_argument(parent, ("close",)):
+        elif use is ChannelUse.CLOSE:
             uses.late_closes.append(parent)
-        elif not _is_call_argument(parent, ("len", "cap")):
+        elif use is not ChannelUse.LEN_CAP:
             uses.other_uses = True
     uses.goroutines = [g for g in goroutines.values() if g is not None]
     return uses
@@ -380,7 +364,7 @@ def _scan_goroutine(goroutine: _Goroutine, body: Node, local: str, uses: _Uses) 
             return False
         parent = node.parent
         assert parent is not None
-        if _is_call_argument(parent, ("close",)):
+        if called_with(parent) == "close":
             uses.closed = True
         elif enclosing_function(node) != goroutine.literal:
             goroutine.other_uses = True  # a nested closure or goroutine may send or close later
@@ -390,19 +374,9 @@ def _scan_goroutine(goroutine: _Goroutine, body: Node, local: str, uses: _Uses) 
             loop = parent.parent
             assert loop is not None
             goroutine.ranges.append(loop)
-        elif not _is_call_argument(parent, ("len", "cap")):
+        elif called_with(parent) not in ("len", "cap"):
             goroutine.other_uses = True
     return True
-
-
-def _is_call_argument(parent: Node, names: tuple[str, ...]) -> bool:
-    call = parent.parent
-    return (
-        parent.type == "argument_list"
-        and call is not None
-        and call.type == "call_expression"
-        and call_name(call) in names
-    )
 
 
 def _plan_closer(
@@ -437,7 +411,7 @@ def _plan_closer(
     waits_before = [w for w in group.waits if in_goroutine or w.start_byte < consumer.start_byte]
     if any(w.start_byte < anchor.end_byte for w in waits_before):
         return "`Wait` runs before the producers have all started"
-    if waits_before and not in_goroutine and not _is_buffered(made):
+    if waits_before and not in_goroutine and not has_buffer(made.call):
         return (
             f"`{group.name}.Wait()` before the range deadlocks: the producers block on the "
             f"unbuffered channel until the range receives"

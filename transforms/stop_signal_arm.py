@@ -11,6 +11,7 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from codemod.callers import context_never_cancelled
+from codemod.go.flow import innermost_breakable
 from codemod.go.rewrite import alone_on_lines, trailing_comment
 from codemod.go.scope import free_name, identifier_names
 from codemod.go.syntax import (
@@ -21,12 +22,14 @@ from codemod.go.syntax import (
     descendants,
     descendants_of_type,
     descendants_outside_functions,
+    enclosing_function,
     function_parameters,
     line_indent,
     made_channel_type,
     receive_operand,
     statement_list,
     text,
+    text_or_empty,
 )
 from codemod.go.timers import imports_time
 from codemod.model import Edit, Finding, Fix, Safety
@@ -40,9 +43,6 @@ from codemod.owners import (
 from codemod.package import SIGNAL_NAME, channel_key
 from codemod.transform import FileContext, Transform
 
-_BREAKABLE = frozenset(
-    {"for_statement", "expression_switch_statement", "type_switch_statement", "select_statement"}
-)
 _SEMAPHORE_NAME = re.compile(r"(?i)sem|tokens?$|slots?$|limit|throttle|lock")
 _STOP_REQUEST = re.compile(r"(?i)stop|quit|shutdown|exit|kill|cancel|clos|term")
 _TIMER_CALLS = frozenset({"time.After", "time.Tick"})
@@ -200,7 +200,7 @@ class StopSignalArm(Transform):
         for declaration in ctx.parsed.clean_declarations:
             if declaration.type not in ("function_declaration", "method_declaration"):
                 continue
-            if _text(declaration.child_by_field_name("name")) in ("main", "init"):
+            if text_or_empty(declaration.child_by_field_name("name")) in ("main", "init"):
                 continue
             for node in descendants_of_type(declaration, self.candidates):
                 if node.type == "for_statement":
@@ -220,7 +220,7 @@ class StopSignalArm(Transform):
                 if (
                     goroutine is not None
                     and goroutine.type != "func_literal"
-                    and _text(goroutine.child_by_field_name("name")) not in facts.started
+                    and text_or_empty(goroutine.child_by_field_name("name")) not in facts.started
                 ):
                     goroutine = None
                 if (
@@ -235,7 +235,7 @@ class StopSignalArm(Transform):
                         continue
                     # Not started by `go` here, but a method of the owner: whoever calls it
                     # blocks as well once the other side left on the owner's stop signal.
-                    goroutine = _enclosing_function(node)
+                    goroutine = enclosing_function(node)
                     if goroutine is None or goroutine.type == "func_literal":
                         continue
                 if wait is not None:
@@ -270,7 +270,7 @@ class StopSignalArm(Transform):
         channel = text(operation.channel)
         if channel == stop.expression or _not_blocking_forever(operation, ctx, facts):
             return None
-        if STOP_METHOD.match(_text(declaration.child_by_field_name("name"))):
+        if STOP_METHOD.match(text_or_empty(declaration.child_by_field_name("name"))):
             return None  # stopping: the signal may have fired already, on purpose
         if operation.kind == "send" and _STOP_REQUEST.search(_last(channel)):
             return None  # `stopCh <- struct{}{}` asks someone else to stop
@@ -395,10 +395,6 @@ def _stopped_outside(ticker: str, goroutine: Node, declaration: Node) -> bool:
     )
 
 
-def _text(node: Node | None) -> str:
-    return text(node) if node is not None else ""
-
-
 def _last(expression: str) -> str:
     return expression.rsplit(".", 1)[-1]
 
@@ -493,13 +489,13 @@ def _can_leave(loop: Node, body: Node) -> bool:
             if label is not None:
                 if text(label) in labels:
                     return True
-            elif next((a for a in ancestors(node) if a.type in _BREAKABLE), None) == loop:
+            elif innermost_breakable(node) == loop:
                 return True
         if node.type == "continue_statement":
             label = next((c for c in node.named_children if c.type == "label_name"), None)
             own = loop.parent
             own_label = (
-                _text(own.child_by_field_name("label"))
+                text_or_empty(own.child_by_field_name("label"))
                 if own is not None and own.type == "labeled_statement"
                 else None
             )
@@ -516,7 +512,7 @@ def _ticker_of(channel: Node | None) -> str | None:
     """`t` for the channel `t.C` (a ticker's or timer's); None for any other channel."""
     if channel is None or channel.type != "selector_expression":
         return None
-    if _text(channel.child_by_field_name("field")) != "C":
+    if text_or_empty(channel.child_by_field_name("field")) != "C":
         return None
     operand = channel.child_by_field_name("operand")
     return text(operand) if operand is not None else None
@@ -679,13 +675,13 @@ def _field_received(node: Node, field_name: str) -> bool:
     return (
         operand is not None
         and operand.type == "selector_expression"
-        and _text(operand.child_by_field_name("field")) == field_name
+        and text_or_empty(operand.child_by_field_name("field")) == field_name
     )
 
 
 def _started_only_from_main(function: Node, ctx: FileContext) -> bool:
     """`go name(...)` statements of the file all sit in `func main`, and there is one."""
-    name = _text(function.child_by_field_name("name"))
+    name = text_or_empty(function.child_by_field_name("name"))
     starts = [
         statement
         for statement in descendants_of_type(ctx.parsed.root, frozenset({"go_statement"}))
@@ -693,7 +689,8 @@ def _started_only_from_main(function: Node, ctx: FileContext) -> bool:
     ]
     return bool(starts) and all(
         any(
-            a.type == "function_declaration" and _text(a.child_by_field_name("name")) == "main"
+            a.type == "function_declaration"
+            and text_or_empty(a.child_by_field_name("name")) == "main"
             for a in ancestors(statement)
         )
         for statement in starts
@@ -747,7 +744,7 @@ def _stop_signal(
             return _Stop(expression, Safety.SAFE if settled else Safety.REVIEW)
     for function in [a for a in ancestors(loop) if a.type in FUNCTION_TYPES]:
         for name, declaration in function_parameters(function):
-            written = _text(declaration.child_by_field_name("type"))
+            written = text_or_empty(declaration.child_by_field_name("type"))
             if _shadowed_below(name, loop, function):
                 continue
             if is_signal_channel_type(written, name) and _STOP_VARIABLE.match(name):
@@ -856,7 +853,7 @@ def _not_blocking_forever(operation: _Operation, ctx: FileContext, facts: OwnerF
     if made is not None and len(call_arguments(made)) > 1:
         return True  # a buffer takes it
     if channel.type == "selector_expression" and facts.always_buffered(
-        _text(channel.child_by_field_name("field"))
+        text_or_empty(channel.child_by_field_name("field"))
     ):
         return True  # a mailbox with room: a slot, not a rendezvous
     # The other side can leave only from a select with another way out; receivers that take
@@ -893,7 +890,7 @@ def _local_make(channel: Node) -> Node | None:
 def _context_parameter_visible(node: Node) -> bool:
     for function in (a for a in ancestors(node) if a.type in FUNCTION_TYPES):
         for name, declaration in function_parameters(function):
-            written = _text(declaration.child_by_field_name("type")).replace(" ", "")
+            written = text_or_empty(declaration.child_by_field_name("type")).replace(" ", "")
             if _CONTEXT_TYPE.match(written) and name != "_":
                 return True
     return False
@@ -992,7 +989,7 @@ def _ticker_element(ticker: str, loop: Node, ctx: FileContext) -> str | None:
         if text(field) == _last(ticker)
     ]
     if "." in ticker:
-        written = [_text(spec.child_by_field_name("type")) for spec, _ in facts_fields]
+        written = [text_or_empty(spec.child_by_field_name("type")) for spec, _ in facts_fields]
         return "time.Time" if written and all(_TICKER_TYPE.match(w) for w in written) else None
     function = next((a for a in ancestors(loop) if a.type in FUNCTION_TYPES), None)
     while function is not None:
@@ -1012,13 +1009,9 @@ def _ticker_element(ticker: str, loop: Node, ctx: FileContext) -> str | None:
     return None
 
 
-def _enclosing_function(node: Node) -> Node | None:
-    return next((a for a in ancestors(node) if a.type in FUNCTION_TYPES), None)
-
-
 def _started_directly(function: Node, ctx: FileContext) -> bool:
     """Some `go x.name(...)` / `go name(...)` of the package starts this very function."""
-    name = _text(function.child_by_field_name("name"))
+    name = text_or_empty(function.child_by_field_name("name"))
     return name in _started_in(ctx.source) or any(
         name in _started_in(source) for _, source in ctx.siblings.files()
     )
@@ -1043,7 +1036,7 @@ def _never_closed(channel: Node, stop: _Stop, ctx: FileContext, facts: OwnerFact
     if channel.type == "call_expression":
         return False  # who closes what a call returns is out of sight
     if channel.type == "selector_expression":
-        name = _text(channel.child_by_field_name("field"))
+        name = text_or_empty(channel.child_by_field_name("field"))
         if not name or not name[0].islower():
             return False
         written_types = [
@@ -1069,14 +1062,14 @@ def _channel_element(channel: Node | None, loop: Node, ctx: FileContext) -> str 
         return None
     written: list[str] = []
     if channel.type == "selector_expression":
-        name = _text(channel.child_by_field_name("field"))
+        name = text_or_empty(channel.child_by_field_name("field"))
         roots = [ctx.parsed.root]
         for root in roots:
             for spec in descendants(root):
                 if spec.type == "field_declaration" and any(
                     text(n) == name for n in spec.children_by_field_name("name")
                 ):
-                    written.append(_text(spec.child_by_field_name("type")))
+                    written.append(text_or_empty(spec.child_by_field_name("type")))
     elif channel.type == "identifier":
         made = _local_make(channel)
         arguments = call_arguments(made) if made is not None else []
@@ -1096,9 +1089,9 @@ def _element_of(written: str) -> str | None:
 def _handed_to_calls(channel: Node) -> bool:
     """The local channel is an argument of some call in its function."""
     name = text(channel)
-    function = _enclosing_function(channel)
+    function = enclosing_function(channel)
     while function is not None and function.type == "func_literal":
-        function = _enclosing_function(function)
+        function = enclosing_function(function)
     body = function.child_by_field_name("body") if function is not None else None
     for node in descendants(body) if body is not None else ():
         if node.type == "argument_list" and any(
@@ -1128,7 +1121,7 @@ def _assigned_before_start(field_name: str, goroutine: Node, ctx: FileContext) -
     if goroutine.type == "func_literal":
         statements = [a for a in ancestors(goroutine) if a.type == "go_statement"][:1]
     else:
-        name = _text(goroutine.child_by_field_name("name"))
+        name = text_or_empty(goroutine.child_by_field_name("name"))
         statements = [
             n
             for n in descendants(ctx.parsed.root)
@@ -1137,7 +1130,7 @@ def _assigned_before_start(field_name: str, goroutine: Node, ctx: FileContext) -
     if len(statements) != 1:
         return 0
     start = statements[0]
-    function = _enclosing_function(start)
+    function = enclosing_function(start)
     body = function.child_by_field_name("body") if function is not None else None
     count = 0
     for node in descendants(body) if body is not None else ():
@@ -1149,6 +1142,6 @@ def _assigned_before_start(field_name: str, goroutine: Node, ctx: FileContext) -
                 1
                 for target in (left.named_children if left is not None else [])
                 if target.type == "selector_expression"
-                and _text(target.child_by_field_name("field")) == field_name
+                and text_or_empty(target.child_by_field_name("field")) == field_name
             )
     return count

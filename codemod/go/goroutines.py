@@ -55,6 +55,19 @@ def go_statement_starting(literal: Node) -> Node | None:
     return holder if holder is not None and holder.type == "go_statement" else None
 
 
+def is_deferred_literal(node: Node) -> bool:
+    """`defer func() {...}()`: node is a func literal that a defer statement calls."""
+    call = node.parent
+    return (
+        node.type == "func_literal"
+        and call is not None
+        and call.type == "call_expression"
+        and call.child_by_field_name("function") == node
+        and call.parent is not None
+        and call.parent.type == "defer_statement"
+    )
+
+
 def runs_as_goroutine(function: Node) -> bool:
     """`go func() {...}()`, or `g.Go(func() error {...})` (errgroup, WaitGroup.Go)."""
     parent = function.parent

@@ -21,6 +21,11 @@ def text(node: Node) -> str:
     return raw.decode("utf-8") if raw is not None else ""
 
 
+def text_or_empty(node: Node | None) -> str:
+    """The node's text; "" for a missing node (an optional field that is absent)."""
+    return text(node) if node is not None else ""
+
+
 class _TreeIndex:
     """What transforms ask of the tree being analysed, answered from one pass each.
 
