@@ -462,27 +462,47 @@ def _stop_method(of_type: dict[str, _Method], goroutine_fields: set[str]) -> Sto
     return None
 
 
-# Facts of a file, by name and bytes: each worker summarises a package's files once.
-_MEMO: dict[tuple[str, bytes], FileOwnerFacts] = {}
+# Facts of a file and of a package, by content: each worker summarises a package once.
+_MEMO: dict[bytes, FileOwnerFacts] = {}
+_PACKAGE_MEMO: dict[frozenset[bytes], PackageOwners] = {}
 _MEMO_LIMIT = 2048
+# A `go` statement's keyword; a package none of whose files holds one owns no goroutines.
+_GO_KEYWORD = re.compile(rb"\bgo(?:\s+[\w(]|\()")
+_NO_PACKAGE_OWNERS = PackageOwners({}, {}, {}, {})
 
 
-def _facts_of(name: str, source: bytes) -> FileOwnerFacts:
-    key = (name, hashlib.blake2b(source, digest_size=16).digest())
+def _digest(source: bytes) -> bytes:
+    return hashlib.blake2b(source, digest_size=16).digest()
+
+
+def _facts_of(source: bytes, root: Node | None = None) -> FileOwnerFacts:
+    key = _digest(source)
     found = _MEMO.get(key)
     if found is None:
         if len(_MEMO) >= _MEMO_LIMIT:
             _MEMO.clear()
-        found = _MEMO[key] = file_owner_facts(parse_tree(source).root_node)
+        tree_root = root if root is not None else parse_tree(source).root_node
+        found = _MEMO[key] = file_owner_facts(tree_root)
     return found
 
 
 def package_owners(root: Node, siblings: Siblings) -> PackageOwners:
     """The owners of the package: this file's tree plus its non-test siblings."""
     siblings.consulted = True  # the answer depends on the siblings' bytes (scan cache)
-    facts = [file_owner_facts(root)]
-    facts += [_facts_of(name, source) for name, source in siblings.files()]
-    return merge(facts)
+    files = siblings.files()
+    own = root.text or b""
+    # Most packages start no goroutine at all: skip summarising every file of them.
+    if not _GO_KEYWORD.search(own) and not any(_GO_KEYWORD.search(src) for _, src in files):
+        return _NO_PACKAGE_OWNERS
+    # Every file of a package asks the same question: merge its files' facts once.
+    key = frozenset([_digest(own), *(_digest(source) for _, source in files)])
+    found = _PACKAGE_MEMO.get(key)
+    if found is None:
+        if len(_PACKAGE_MEMO) >= _MEMO_LIMIT:
+            _PACKAGE_MEMO.clear()
+        facts = [_facts_of(own, root)] + [_facts_of(source) for _, source in files]
+        found = _PACKAGE_MEMO[key] = merge(facts)
+    return found
 
 
 def waits_on(body: Node, receiver: str) -> set[str]:
